@@ -1,0 +1,56 @@
+# The README's commands. Each one sets up .venv first (only what changed since last time).
+#   make lab        set up, then open the workbook in JupyterLab
+#   make test       set up, then ruff + pytest tests/ + nbval over every notebook (what CI runs)
+#   make test-full  the same, with every seed of every learning test
+# Variables: PYTHON (the interpreter that makes the venv), VENV (its folder),
+#   TORCH_INDEX_URL (a PyTorch wheel index, e.g. its CPU-only one; see README).
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_INDEX_URL ?=
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.rlteach-installed
+PYTEST := $(BIN)/python -m pytest
+NBVAL_FLAGS := --nbval --nbval-current-env --nbval-cell-timeout=600 \
+	--nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider
+
+.PHONY: setup lab test test-full lint unit notebooks clean
+
+setup: $(STAMP)
+
+# Re-runs only when pyproject.toml or constraints.txt change: an existing .venv costs seconds.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# PyTorch first: the CPU build where it is at hand (or from TORCH_INDEX_URL), else the default wheel.
+	@if $(BIN)/python -c "import torch" 2>/dev/null; then \
+		echo "torch already installed"; \
+	elif [ -n "$(TORCH_INDEX_URL)" ]; then \
+		$(BIN)/python -m pip install "torch>=2.2" --index-url "$(TORCH_INDEX_URL)"; \
+	else \
+		$(BIN)/python -m pip install torch==2.13.0 || $(BIN)/python -m pip install "torch>=2.2"; \
+	fi
+	$(BIN)/python -m pip install -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 notebooks/00_start_here.ipynb
+
+lint: setup
+	$(BIN)/ruff check .
+
+unit: setup
+	$(PYTEST) tests/ $(PYTEST_ARGS)
+
+notebooks: setup
+	$(PYTEST) $(NBVAL_FLAGS) notebooks/
+
+test: lint
+	$(PYTEST) tests/ $(PYTEST_ARGS)
+	$(PYTEST) $(NBVAL_FLAGS) notebooks/
+
+test-full: lint
+	$(PYTEST) tests/ --full $(PYTEST_ARGS)
+	$(PYTEST) $(NBVAL_FLAGS) notebooks/
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
