@@ -19,7 +19,7 @@ NOT_ATTEMPTED = "Not attempted yet: replace the ... with your answer and run the
 
 
 def _report(ok: bool, message: str) -> bool:
-    print(("Correct! " if ok else "Not yet: ") + message)
+    print(message if message == NOT_ATTEMPTED else ("Correct! " if ok else "Not yet: ") + message)
     return ok
 
 

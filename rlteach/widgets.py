@@ -1,12 +1,17 @@
 """ipywidgets explorers for the notebooks. Each is a small class: sliders, a matplotlib figure redrawn
 when a slider moves, and the numbers behind the plot kept as attributes so a test can check them.
-Display one in a notebook by leaving it as the last expression of a cell (or ``display(explorer)``)."""
+Display one in a notebook by leaving it as the last expression of a cell (or ``display(explorer)``).
+
+The figure is shown as an ``ipywidgets.Image`` holding a PNG, redrawn in place: it looks the same in
+JupyterLab, VS Code and a static render, and needs no interactive matplotlib backend."""
 
 from __future__ import annotations
 
+import io
+
 import ipywidgets as w
 import numpy as np
-from IPython.display import clear_output, display
+from IPython.display import display
 from matplotlib.figure import Figure
 
 from rlteach.advantage import gae
@@ -35,8 +40,8 @@ class AdvantageExplorer:
                                    continuous_update=False, style=style)
         self.lam = w.FloatSlider(value=lam, min=0.0, max=1.0, step=0.01, description="lam",
                                  continuous_update=False, style=style)
-        self.output = w.Output()
-        self.widget = w.VBox([w.HBox([self.gamma, self.lam]), self.output])
+        self.image = w.Image(format="png")
+        self.widget = w.VBox([w.HBox([self.gamma, self.lam]), self.image])
         self.figure = Figure(figsize=(9, 4.5))
         self.ax = self.figure.add_subplot()
         self.lines = {}
@@ -80,9 +85,14 @@ class AdvantageExplorer:
         ax.set_title(f"GAE along one rollout, gamma={self.gamma.value:.2f}")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=8, ncol=5, frameon=False)
         self.figure.subplots_adjust(bottom=0.3)
-        with self.output:
-            clear_output(wait=True)
-            display(self.figure)
+        self.image.value = figure_png(self.figure)
 
     def _ipython_display_(self):
         display(self.widget)
+
+
+def figure_png(figure) -> bytes:
+    """A matplotlib figure as PNG bytes, for an ``ipywidgets.Image``."""
+    buf = io.BytesIO()
+    figure.savefig(buf, format="png", dpi=90)
+    return buf.getvalue()
