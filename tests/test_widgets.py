@@ -12,7 +12,7 @@ def test_advantage_explorer_redraws_on_slider_change():
     before = ex.lines["gae"].get_ydata().copy()
     png_before = ex.image.value
     ex.lam.value = 0.0
-    assert ex.image.value.startswith(b"\x89PNG") and ex.image.value != png_before
+    assert bytes(ex.image.value).startswith(b"\x89PNG") and bytes(ex.image.value) != bytes(png_before)
     after = ex.lines["gae"].get_ydata()
     assert not np.allclose(before, after)
     # lam = 0 draws the TD errors of the rollout under the critic: exact V (gamma 0.9) plus 0.3
