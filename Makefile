@@ -32,8 +32,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -c constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 
+# Localhost only, token kept. Jupyter refuses to run as root unless told; containers often are root.
+LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(LAB_ROOT_FLAG) notebooks/00_start_here.ipynb
 
 lint: setup
 	$(BIN)/ruff check .
