@@ -1,0 +1,127 @@
+"""Plots for the notebooks. Every function draws with matplotlib and returns the figure (never shows it),
+so a notebook displays it and a test can inspect what was drawn."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+# --- 00 start here: throughput and diagrams --------------------------------------------------------------
+
+def plot_throughput(measurements) -> plt.Figure:
+    """Bar plot of env steps/s from ``rlteach.throughput.compare``: one group per N, one bar per mode.
+
+    Each bar is one Measurement and its height is exactly ``steps_per_second``."""
+    modes = list(dict.fromkeys(m.mode for m in measurements))  # in first-seen order
+    sizes = sorted({m.num_envs for m in measurements})
+    fig, ax = plt.subplots(figsize=(7, 4))
+    width = 0.8 / len(modes)
+    offsets = (np.arange(len(modes)) - (len(modes) - 1) / 2) * width  # side by side within a group
+    for mode, offset in zip(modes, offsets, strict=True):
+        mine = [m for m in measurements if m.mode == mode]
+        x = [sizes.index(m.num_envs) + offset for m in mine]
+        bars = ax.bar(x, [m.steps_per_second for m in mine], width, label=mode)
+        ax.bar_label(bars, labels=[f"{m.steps_per_second / 1000:.1f}k" for m in mine], fontsize=8)
+    ax.set_xticks(range(len(sizes)), [str(n) for n in sizes])
+    ax.set_xlabel("N = number of envs (vector modes) or actor processes")
+    ax.set_ylabel("env steps per second")
+    ax.set_title("Experience collection speed on this machine")
+    ax.legend(title="mode")
+    ax.margins(y=0.15)
+    fig.tight_layout()
+    return fig
+
+
+def _diagram_box(ax, xy, text, color, size=(2.0, 0.9)):
+    """A rounded box centred at ``xy`` with ``text`` in it."""
+    from matplotlib.patches import FancyBboxPatch
+
+    (x, y), (w, h) = xy, size
+    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.05",
+                                facecolor=color, edgecolor="black"))
+    ax.text(x, y, text, ha="center", va="center", fontsize=10)
+
+
+def _diagram_arrow(ax, start, end, text="", offset=(0.0, 0.15), color="black", both=False):
+    """An arrow from ``start`` to ``end`` (both ways if ``both``) labelled ``text`` near its middle."""
+    style = "<|-|>" if both else "-|>"
+    ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle=style, color=color, lw=1.5))
+    if text:
+        middle = ((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1])
+        ax.text(*middle, text, ha="center", va="center", fontsize=9, color=color)
+
+
+def plot_system_diagram() -> plt.Figure:
+    """The four parts of a distributed RL system and the one-way data flow between them:
+    env -> actor -> transitions -> replay / queue -> learner -> new parameters -> actors."""
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    wide = (2.2, 0.9)
+    for k in (2, 1):  # shadows: there are many actors, each with its own environment
+        _diagram_box(ax, (1.3 + 0.12 * k, 3.2 + 0.12 * k), "", "#e6e6e6", wide)
+        _diagram_box(ax, (5.0 + 0.12 * k, 3.2 + 0.12 * k), "", "#e6e6e6", wide)
+    _diagram_box(ax, (1.3, 3.2), "Environment\n(CartPole, a game, ...)", "#cde4f7", wide)
+    _diagram_box(ax, (5.0, 3.2), "Actor\n(a copy of the policy)", "#d5f0d0", wide)
+    _diagram_box(ax, (8.8, 3.2), "Experience replay\nor queue", "#fbe3c4", wide)
+    _diagram_box(ax, (8.8, 0.9), "Learner\n(loss, optimizer)", "#f4cccc", wide)
+    _diagram_arrow(ax, (2.75, 3.35), (3.8, 3.35), "obs, reward", offset=(0, 0.22))
+    _diagram_arrow(ax, (3.8, 3.0), (2.75, 3.0), "action", offset=(0, -0.2))
+    _diagram_arrow(ax, (6.25, 3.2), (7.55, 3.2), "transitions", offset=(0, 0.2))
+    _diagram_arrow(ax, (8.8, 2.6), (8.8, 1.45), "batches", offset=(0.45, 0))
+    _diagram_arrow(ax, (7.55, 0.9), (5.0, 0.9), "new parameters", offset=(0, 0.2), color="tab:red")
+    _diagram_arrow(ax, (5.0, 0.9), (5.0, 2.6), color="tab:red")
+    ax.text(1.3, 1.6, "many actors, each with\nits own environment,\nrun at the same time",
+            ha="center", va="center", fontsize=9, style="italic")
+    ax.set_xlim(0, 10.1)
+    ax.set_ylim(0.2, 4.0)
+    ax.set_axis_off()
+    ax.set_title("A distributed RL system: experience flows right and down, parameters flow back")
+    return fig
+
+
+def plot_parallelism_diagram() -> plt.Figure:
+    """Environment-parallelism (one agent, N envs, one batched forward) next to agent-parallelism
+    (N agents, each with its own policy copy and env). Two panels, N = 3 drawn."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    _diagram_box(left, (1.2, 2.0), "one agent\n(one policy,\nbatched forward)", "#d5f0d0", size=(1.8, 1.4))
+    for i, y in enumerate((3.4, 2.0, 0.6)):
+        _diagram_box(left, (4.2, y), f"env {i}", "#cde4f7", size=(1.4, 0.8))
+        _diagram_arrow(left, (2.2, 2.0), (3.45, y), both=True)
+    left.text(2.6, 0.05, "N actions out, N observations back", ha="center", fontsize=9, style="italic")
+    left.set_title("environment-parallelism\n(SyncVectorEnv / AsyncVectorEnv)")
+    for i, y in enumerate((3.4, 2.0, 0.6)):
+        _diagram_box(right, (1.2, y), f"agent {i}\n(own policy copy)", "#d5f0d0", size=(1.8, 0.8))
+        _diagram_box(right, (4.2, y), f"env {i}", "#cde4f7", size=(1.4, 0.8))
+        _diagram_arrow(right, (2.15, y), (3.45, y), both=True)
+    right.set_title("agent-parallelism\n(one actor process per agent)")
+    for ax in (left, right):
+        ax.set_xlim(0, 5.2)
+        ax.set_ylim(0, 4.1)
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def plot_bias_variance(rows) -> plt.Figure:
+    """Squared bias, variance and their sum (the mean squared error) of each advantage estimator.
+
+    ``rows`` is what ``rlteach.mdp.bias_variance`` returns: one panel for GAE against lam, one for
+    n-step returns against n (where there are any).
+    """
+    kinds = [k for k in ("gae", "n-step") if any(r["estimator"] == k for r in rows)]
+    fig, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 3.8), squeeze=False)
+    for ax, kind in zip(axes[0], kinds, strict=True):
+        sel = [r for r in rows if r["estimator"] == kind]
+        x = np.array([r["param"] for r in sel], dtype=float)
+        ax.plot(x, [r["bias"] ** 2 for r in sel], "o-", label="bias²")
+        ax.plot(x, [r["variance"] for r in sel], "s-", label="variance")
+        ax.plot(x, [r["mse"] for r in sel], "k^--", label="MSE = bias² + variance")
+        best = sel[int(np.argmin([r["mse"] for r in sel]))]["param"]
+        ax.axvline(best, color="0.6", lw=1, ls=":")
+        if kind == "n-step":
+            ax.set_xscale("log")
+        ax.set_xlabel("lam" if kind == "gae" else "n (steps before bootstrapping)")
+        ax.set_title(f"{'GAE(gamma, lam)' if kind == 'gae' else 'n-step return'}: lowest MSE at {best:g}")
+        ax.legend(fontsize=8)
+    axes[0][0].set_ylabel("error of the advantage estimate")
+    fig.tight_layout()
+    return fig

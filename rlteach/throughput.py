@@ -1,0 +1,314 @@
+"""How fast can we collect experience? Env steps per second, four ways, measured on your machine.
+
+A distributed RL system spends most of its time producing experience: observations go into a policy,
+actions come out and go into an environment. The source article names two ways to do this in parallel:
+
+    agent-parallelism        "Multiple agents interact with the environment at the same time, each
+                              exploring and learning independently."  Here: N actor PROCESSES, each with
+                              its own copy of the policy and its own env (mode "processes"). This is what
+                              A3C, Ape-X and IMPALA actors do.
+    environment-parallelism  "One agent interacts with many environments at once; each environment runs
+                              independently and provides different experience."  Here: ONE policy and a
+                              gymnasium vector env of N envs; each vector step is ONE batched forward
+                              pass for all N observations (modes "sync" and "async").
+
+The four modes ``measure`` knows, all with the same small MLP policy (obs -> 64 -> 64 -> actions):
+
+    "single"     one env, one policy forward per step: the baseline.
+    "sync"       SyncVectorEnv: N envs stepped one after another in this process, one batched forward.
+                 Wins by amortising the forward pass (and Python overhead) over N envs.
+    "async"      AsyncVectorEnv: N envs in N subprocesses, one batched forward. Envs step in parallel,
+                 but every step sends actions and observations through pipes (inter-process
+                 communication, IPC). For a cheap env like CartPole the IPC costs more than the step.
+    "processes"  N independent actor processes, each running the "single" loop. No communication while
+                 they run; on a machine with C cores, more than C workers cannot help.
+
+Counting: ``steps`` is the total number of individual env steps. A vector step of N envs counts as N
+steps, so vector modes take ceil(steps / N) vector steps; "processes" splits steps among its workers.
+Start-up (making envs, starting processes, importing torch) and a short warm-up are not timed.
+Every mode runs torch on one thread, so the comparison is about parallelism, not about torch's
+own intra-op threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing as mp
+import os
+import queue
+import signal
+import time
+import traceback
+from dataclasses import dataclass, field
+from functools import partial
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+MODES = ("single", "sync", "async", "processes")
+DEFAULT_STEPS = 10_000  # per measurement; a default ``compare`` takes ~20 s on a 2-core laptop
+WARMUP_STEPS = 20  # untimed (vector) steps before the clock starts: first-call costs are not throughput
+BARRIER_TIMEOUT_S = 120  # how long an actor process waits for its slowest sibling to start
+_REGISTRY_HINT = ("\nHint: subprocesses are fresh interpreters, so an env registered at run time (in a "
+                  "notebook) is unknown there; register it in a module, pass env_id='module:EnvName-v0'.")
+
+
+@dataclass
+class Measurement:
+    """One timed run. ``steps_per_second = steps / seconds``.
+
+    mode     one of MODES.         num_envs  N, the number of envs (or actor processes).
+    steps    env steps actually taken (and timed).      seconds  wall-clock time of the timed part.
+    pids     the process ids that stepped the envs: this process for "single"/"sync", the env
+             subprocesses for "async", the actor processes for "processes".
+    """
+
+    mode: str
+    num_envs: int
+    steps: int
+    seconds: float
+    pids: tuple[int, ...] = ()
+    steps_per_second: float = field(init=False)
+
+    def __post_init__(self):
+        self.steps_per_second = self.steps / self.seconds
+
+    def __str__(self):
+        return (f"{self.mode:<9} N={self.num_envs:<2} {self.steps:>7} steps in {self.seconds:.2f} s"
+                f" = {self.steps_per_second:,.0f} steps/s")
+
+
+# --- the policy: a small MLP that samples actions -------------------------------------------------------
+
+def make_policy(obs_dim: int, num_actions: int, seed: int = 0) -> nn.Module:
+    """The MLP obs_dim -> 64 -> 64 -> num_actions (logits), initialised from ``seed``.
+
+    The same seed gives the same weights, so every actor process builds an identical copy."""
+    with torch.random.fork_rng(devices=[]):  # leave the caller's random state alone
+        torch.manual_seed(seed)
+        return nn.Sequential(nn.Linear(obs_dim, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(),
+                             nn.Linear(64, num_actions))
+
+
+def act(policy: nn.Module, obs: np.ndarray) -> np.ndarray:
+    """Sample one action per row of ``obs`` [B, obs_dim] from softmax(policy(obs)): ONE forward for B envs."""
+    with torch.no_grad():
+        logits = policy(torch.as_tensor(obs, dtype=torch.float32))
+        return torch.multinomial(logits.softmax(-1), 1).squeeze(-1).numpy()
+
+
+@contextlib.contextmanager
+def _one_torch_thread(seed: int):
+    """Run torch on one thread with a seeded RNG; restore the caller's settings afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+# --- checking the arguments before any work starts ------------------------------------------------------
+
+def _check_int(name: str, value, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {name}={value}")
+
+
+def _check_env(env_id: str) -> None:
+    """Make the env once: it must exist, with a 1-D Box observation and a Discrete action (our MLP's)."""
+    try:
+        env = gym.make(env_id)
+    except (gym.error.Error, ImportError) as error:
+        raise ValueError(f"env_id={env_id!r} is not a registered gymnasium env ({error}); "
+                         "allowed: any id in gymnasium.registry, e.g. 'CartPole-v1'") from error
+    obs_space, action_space = env.observation_space, env.action_space
+    env.close()
+    if not (isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 1
+            and isinstance(action_space, gym.spaces.Discrete)):
+        raise ValueError(f"env_id={env_id!r} has observation space {obs_space} and action space "
+                         f"{action_space}; allowed: a 1-D Box observation and a Discrete action")
+
+
+def _check(mode: str, num_envs: int, steps: int, seed: int) -> None:
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r} is not known; allowed: {', '.join(map(repr, MODES))}")
+    _check_int("num_envs", num_envs, 1)
+    _check_int("steps", steps, 1)
+    _check_int("seed", seed, 0)
+    if mode == "single" and num_envs != 1:
+        raise ValueError(f"num_envs={num_envs} with mode='single'; allowed: num_envs=1 (one env)")
+    if steps < num_envs:
+        raise ValueError(f"steps={steps} is less than num_envs={num_envs}; allowed: steps >= num_envs, "
+                         "so that every env takes at least one step")
+
+
+# --- 1. one env, one forward per step (also the body of every actor process) -----------------------------
+
+def _single_loop(env_id: str, steps: int, seed: int, env_seed: int, before_timing=None) -> float:
+    """Step one env ``steps`` times with ``act``; return the seconds the timed loop took.
+
+    The policy's weights come from ``seed``, the env's episodes from ``env_seed``."""
+    env = gym.make(env_id)
+    try:
+        policy = make_policy(env.observation_space.shape[0], int(env.action_space.n), seed)
+        obs, _ = env.reset(seed=env_seed)
+        for t in range(WARMUP_STEPS + steps):
+            if t == WARMUP_STEPS:
+                if before_timing is not None:
+                    before_timing()
+                start = time.perf_counter()
+            action = act(policy, obs[None])[0]
+            obs, _, terminated, truncated, _ = env.step(action)
+            if terminated or truncated:
+                obs, _ = env.reset()
+        return time.perf_counter() - start
+    finally:
+        env.close()
+
+
+# --- 2. and 3. environment-parallelism: one policy, a vector of N envs ----------------------------------
+
+def _vector_loop(env_id: str, num_envs: int, steps: int, seed: int, asynchronous: bool):
+    """Step a Sync/AsyncVectorEnv with one batched forward per vector step; return (steps, seconds, pids)."""
+    env_fns = [partial(gym.make, env_id)] * num_envs
+    # SAME_STEP: an env that finishes is reset inside the same step() call, so every vector step really
+    # steps all N envs (the default NEXT_STEP spends the following step on the reset instead).
+    same_step = gym.vector.AutoresetMode.SAME_STEP
+    if asynchronous:  # "spawn": a fresh interpreter per env, safe with torch threads and in Jupyter
+        envs = gym.vector.AsyncVectorEnv(env_fns, context="spawn", autoreset_mode=same_step)
+        pids = tuple(process.pid for process in envs.processes)
+    else:
+        envs = gym.vector.SyncVectorEnv(env_fns, autoreset_mode=same_step)
+        pids = (os.getpid(),)
+    try:
+        policy = make_policy(envs.single_observation_space.shape[0], int(envs.single_action_space.n), seed)
+        vector_steps = math.ceil(steps / num_envs)
+        obs, _ = envs.reset(seed=seed)
+        for t in range(WARMUP_STEPS + vector_steps):
+            if t == WARMUP_STEPS:
+                start = time.perf_counter()
+            obs, _, _, _, _ = envs.step(act(policy, obs))  # finished envs reset themselves
+        return vector_steps * num_envs, time.perf_counter() - start, pids
+    except (ConnectionError, EOFError) as error:  # an env subprocess died; gymnasium printed its traceback
+        raise RuntimeError(f"an AsyncVectorEnv subprocess running {env_id!r} died; its traceback is "
+                           f"printed above.{_REGISTRY_HINT}") from error
+    finally:
+        envs.close(terminate=asynchronous)  # terminate: don't wait politely on an interrupted subprocess
+
+
+# --- 4. agent-parallelism: N actor processes, each with its own env and policy copy --------------------
+
+def _actor_process(index: int, env_id: str, steps: int, seed: int, barrier, results) -> None:
+    """Runs in a child process: the single-env loop, started together with its siblings by ``barrier``.
+
+    Reports ("ok", index, (pid, steps, seconds)) or ("error", index, traceback) on ``results``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's job: it terminates us
+    torch.set_num_threads(1)
+    torch.manual_seed(seed + index)  # same policy weights in every actor, different actions and episodes
+    try:
+        seconds = _single_loop(env_id, steps, seed, env_seed=seed + index,
+                               before_timing=partial(barrier.wait, BARRIER_TIMEOUT_S))
+        results.put(("ok", index, (os.getpid(), steps, seconds)))
+    except Exception:
+        results.put(("error", index, traceback.format_exc()))
+
+
+def _collect(results, processes: list, count: int) -> dict:
+    """Wait for ``count`` reports; raise as soon as a worker reports an error or dies without reporting."""
+    reports = {}
+    while len(reports) < count:
+        try:
+            kind, index, payload = results.get(timeout=0.2)
+        except queue.Empty:
+            for index, process in enumerate(processes):
+                if index not in reports and process.exitcode not in (None, 0):
+                    raise RuntimeError(f"actor process {index} (pid {process.pid}) died with exit code "
+                                       f"{process.exitcode} before reporting") from None
+            continue
+        if kind == "error":
+            hint = _REGISTRY_HINT if "NameNotFound" in payload else ""
+            raise RuntimeError(f"actor process {index} failed; its traceback:\n{payload}{hint}")
+        reports[index] = payload
+    return reports
+
+
+def _process_loop(env_id: str, num_envs: int, steps: int, seed: int):
+    """Start N spawned actor processes, wait for all reports; return (steps, slowest seconds, pids).
+
+    Throughput = total steps / the slowest worker's time: the batch is done when the last actor is."""
+    context = mp.get_context("spawn")  # a fresh interpreter per worker: safe with torch and in Jupyter
+    barrier, results = context.Barrier(num_envs), context.Queue()
+    shares = [steps // num_envs + (i < steps % num_envs) for i in range(num_envs)]  # sums to steps
+    processes = [context.Process(target=_actor_process, args=(i, env_id, shares[i], seed, barrier, results),
+                                 name=f"rlteach-actor-{i}", daemon=True) for i in range(num_envs)]
+    try:
+        for process in processes:
+            process.start()
+        reports = _collect(results, processes, num_envs)
+    finally:  # on success, error or KeyboardInterrupt alike: leave no process behind
+        for process in processes:
+            if process.pid is not None and process.is_alive():
+                process.terminate()
+        for process in processes:
+            if process.pid is not None:
+                process.join(timeout=5)
+                if process.is_alive():
+                    process.kill()
+                    process.join()
+        results.close()
+    pids = tuple(reports[i][0] for i in range(num_envs))
+    return sum(r[1] for r in reports.values()), max(r[2] for r in reports.values()), pids
+
+
+# --- the public API --------------------------------------------------------------------------------------
+
+def measure(mode: str, env_id: str = "CartPole-v1", num_envs: int = 1, steps: int = DEFAULT_STEPS,
+            seed: int = 0) -> Measurement:
+    """Time ``steps`` env steps of ``env_id`` in one of MODES with N = ``num_envs``; see the module docstring.
+
+    mode      "single", "sync", "async" or "processes".
+    env_id    a gymnasium id with a 1-D Box observation and a Discrete action ("CartPole-v1", "Acrobot-v1").
+    num_envs  N: envs in the vector env, or actor processes. Must be 1 for "single".
+    steps     total env steps to time, >= num_envs (vector modes round up to whole vector steps).
+    seed      seeds the policy's weights, the envs and the action sampling.
+
+    Raises ValueError (TypeError for a wrong type) naming the argument before any work starts, and
+    RuntimeError with the worker's traceback if an actor process or an env subprocess fails.
+    """
+    _check(mode, num_envs, steps, seed)
+    _check_env(env_id)
+    if mode == "processes":
+        taken, seconds, pids = _process_loop(env_id, num_envs, steps, seed)
+    else:
+        with _one_torch_thread(seed):
+            if mode == "single":
+                taken, seconds, pids = steps, _single_loop(env_id, steps, seed, seed), (os.getpid(),)
+            else:
+                taken, seconds, pids = _vector_loop(env_id, num_envs, steps, seed, mode == "async")
+    return Measurement(mode, num_envs, taken, seconds, pids)
+
+
+def compare(env_id: str = "CartPole-v1", num_envs=(1, 2, 4), steps: int = DEFAULT_STEPS, seed: int = 0,
+            modes=MODES, progress: bool = True) -> list[Measurement]:
+    """``measure`` every mode in ``modes`` at every N in ``num_envs`` ("single" once, at N=1).
+
+    All arguments are checked before the first measurement. ``progress`` shows a tqdm bar.
+    """
+    modes, num_envs = tuple(modes), tuple(num_envs)
+    if not modes or not num_envs:
+        raise ValueError(f"modes={modes!r} and num_envs={num_envs!r} must both be non-empty")
+    jobs = [(mode, n) for mode in modes for n in ((1,) if mode == "single" else num_envs)]
+    for mode, n in jobs:
+        _check(mode, n, steps, seed)
+    _check_env(env_id)
+    return [measure(mode, env_id, n, steps, seed)
+            for mode, n in tqdm(jobs, desc="measuring", disable=not progress)]

@@ -1,0 +1,207 @@
+"""rlteach.throughput: each mode counts and times real env steps, actor processes are real, distinct and
+always cleaned up (after success, a worker error, a crash or Ctrl-C), and bad input fails before any work."""
+
+import math
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
+
+import gymnasium as gym
+import matplotlib.pyplot as plt
+import psutil
+import pytest
+import torch
+from gymnasium.envs.classic_control import CartPoleEnv
+
+from rlteach import throughput
+from rlteach.plotting import plot_throughput
+from rlteach.throughput import WARMUP_STEPS, Measurement, compare, measure
+
+
+class CountingCartPole(CartPoleEnv):
+    """CartPole that counts every step taken in this process."""
+
+    steps = 0
+
+    def step(self, action):
+        CountingCartPole.steps += 1
+        return super().step(action)
+
+
+# Registered in this process only: spawned subprocesses do not know it (used to make a worker fail).
+if "RlteachCounting-v0" not in gym.registry:
+    gym.register("RlteachCounting-v0", entry_point=CountingCartPole, max_episode_steps=500)
+
+
+def leftover_children() -> list[psutil.Process]:
+    """Our descendants, running or unreaped zombies, except multiprocessing's resource tracker (one per
+    interpreter, started by the "spawn" context on purpose and kept until the interpreter exits)."""
+    leftovers = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "resource_tracker" not in " ".join(child.cmdline()):
+                leftovers.append(child)
+        except psutil.ZombieProcess:
+            leftovers.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return leftovers
+
+
+def assert_nothing_left_behind():
+    assert leftover_children() == []  # first: active_children() below would reap zombies
+    assert mp.active_children() == []
+
+
+# --- every mode counts and times real steps --------------------------------------------------------------
+
+@pytest.mark.parametrize("mode, num_envs, steps, expected_steps", [
+    ("single", 1, 301, 301),
+    ("sync", 3, 301, 303),       # ceil(301 / 3) = 101 vector steps of 3 envs
+    ("async", 2, 301, 302),
+    ("processes", 2, 301, 301),  # 151 + 150: split exactly
+])
+def test_each_mode_counts_steps_and_gives_a_finite_positive_rate(mode, num_envs, steps, expected_steps):
+    m = measure(mode, num_envs=num_envs, steps=steps)
+    assert (m.mode, m.num_envs, m.steps) == (mode, num_envs, expected_steps)
+    assert m.seconds > 0 and math.isfinite(m.seconds)
+    assert m.steps_per_second > 0 and math.isfinite(m.steps_per_second)
+    assert m.steps_per_second == pytest.approx(m.steps / m.seconds)
+    assert_nothing_left_behind()
+
+
+@pytest.mark.parametrize("mode, num_envs", [("single", 1), ("sync", 3)])
+def test_in_process_modes_really_step_the_env_that_often(mode, num_envs):
+    CountingCartPole.steps = 0
+    m = measure(mode, env_id="RlteachCounting-v0", num_envs=num_envs, steps=301)
+    assert CountingCartPole.steps == WARMUP_STEPS * num_envs + m.steps  # warm-up is stepped, not counted
+
+
+def test_measuring_leaves_the_callers_torch_threads_and_random_state_alone():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        state = torch.get_rng_state()
+        measure("single", steps=50)
+        measure("sync", num_envs=2, steps=50)
+        assert torch.get_num_threads() == 2
+        assert torch.equal(torch.get_rng_state(), state)
+    finally:
+        torch.set_num_threads(threads)
+
+
+# --- agent-parallelism runs real, distinct processes and cleans them up ----------------------------------
+
+def test_processes_mode_runs_n_distinct_processes_that_are_gone_afterwards():
+    m = measure("processes", num_envs=3, steps=300)
+    assert len(m.pids) == 3 and len(set(m.pids)) == 3
+    assert os.getpid() not in m.pids
+    assert_nothing_left_behind()
+    assert not any(psutil.pid_exists(pid) for pid in m.pids)
+
+
+def test_async_mode_steps_envs_in_distinct_subprocesses():
+    m = measure("async", num_envs=2, steps=100)
+    assert len(set(m.pids)) == 2 and os.getpid() not in m.pids
+    assert_nothing_left_behind()
+
+
+def test_in_process_modes_run_in_this_process():
+    assert measure("sync", num_envs=2, steps=100).pids == (os.getpid(),)
+
+
+def test_a_worker_error_is_raised_here_with_its_traceback_and_no_process_is_left():
+    # The env exists in this process but not in the spawned workers: each worker's gym.make fails.
+    with pytest.raises(RuntimeError, match=r"actor process \d failed(.|\n)*NameNotFound(.|\n)*Hint"):
+        measure("processes", env_id="RlteachCounting-v0", num_envs=2, steps=100)
+    assert_nothing_left_behind()
+
+
+def test_a_worker_that_dies_without_reporting_is_detected():
+    context = mp.get_context("spawn")
+    results = context.Queue()
+    dying = context.Process(target=os._exit, args=(3,))
+    dying.start()
+    try:
+        with pytest.raises(RuntimeError, match="died with exit code 3"):
+            throughput._collect(results, [dying], 1)
+    finally:
+        dying.join()
+        results.close()
+
+
+def test_ctrl_c_during_a_long_measurement_stops_every_actor_process_promptly():
+    timer = threading.Timer(3.0, os.kill, args=(os.getpid(), signal.SIGINT))
+    start = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            measure("processes", num_envs=2, steps=10_000_000)  # would take many minutes
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - start < 20
+    assert_nothing_left_behind()
+
+
+# --- bad input: a clear error before any work starts -----------------------------------------------------
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: measure("warp"), "mode"),
+    (lambda: measure("sync", num_envs=0), "num_envs"),
+    (lambda: measure("processes", num_envs=-2), "num_envs"),
+    (lambda: measure("single", num_envs=2), "num_envs"),
+    (lambda: measure("sync", steps=0), "steps"),
+    (lambda: measure("sync", num_envs=4, steps=3), "steps"),
+    (lambda: measure("single", seed=-1), "seed"),
+    (lambda: measure("processes", env_id="NoSuchEnv-v0", num_envs=2), "env_id"),
+    (lambda: measure("single", env_id="Pendulum-v1"), "env_id"),  # continuous actions: not allowed
+    (lambda: compare(num_envs=(1, 0)), "num_envs"),
+    (lambda: compare(modes=("sync", "bogus")), "mode"),
+    (lambda: compare(steps=0), "steps"),
+    (lambda: compare(num_envs=()), "num_envs"),
+])
+def test_bad_input_raises_value_error_naming_the_argument(call, name):
+    with pytest.raises(ValueError, match=rf"\b{name}\b"):
+        call()
+    assert_nothing_left_behind()
+
+
+def test_wrong_types_raise_type_error_naming_the_argument():
+    with pytest.raises(TypeError, match="steps"):
+        measure("sync", steps=1.5)
+    with pytest.raises(TypeError, match="num_envs"):
+        measure("sync", num_envs="4")
+
+
+# --- compare and the plot ---------------------------------------------------------------------------------
+
+def test_compare_measures_single_once_and_every_other_mode_at_every_n():
+    ms = compare(num_envs=(1, 2), steps=100, modes=("single", "sync"), progress=False)
+    assert [(m.mode, m.num_envs) for m in ms] == [("single", 1), ("sync", 1), ("sync", 2)]
+
+
+def test_plot_throughput_draws_one_bar_per_measurement_with_the_measured_height():
+    ms = [Measurement("single", 1, 1000, 0.10), Measurement("sync", 1, 1000, 0.125),
+          Measurement("sync", 4, 1000, 0.04), Measurement("processes", 1, 1000, 0.11),
+          Measurement("processes", 4, 1000, 0.08)]
+    fig = plot_throughput(ms)
+    ax = fig.axes[0]
+    heights = [bar.get_height() for bar in ax.patches]
+    assert heights == pytest.approx([m.steps_per_second for m in ms])
+    assert heights == pytest.approx([10_000, 8_000, 25_000, 9_090.9, 12_500], rel=1e-4)
+    centres = [bar.get_x() + bar.get_width() / 2 for bar in ax.patches]
+    assert [round(c) for c in centres] == [0, 0, 1, 0, 1]  # grouped by N: N=1 at x=0, N=4 at x=1
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "4"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["single", "sync", "processes"]
+    assert ax.get_xlabel() and "steps" in ax.get_ylabel()
+    plt.close(fig)
+
+
+def test_plot_throughput_of_real_measurements():
+    ms = compare(num_envs=(2,), steps=100, modes=("sync", "single"), progress=False)
+    fig = plot_throughput(ms)
+    assert [bar.get_height() for bar in fig.axes[0].patches] == pytest.approx(
+        [m.steps_per_second for m in ms])
+    plt.close(fig)
