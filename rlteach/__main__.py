@@ -1,0 +1,45 @@
+"""Command line: ``python -m rlteach train a2c --env CartPole-v1 --seed 0 [--total-steps N] [--out DIR]``.
+
+Trains one algorithm with its default Config (overridden by the flags), prints one summary line
+(solved at X steps / Y s, or not) and, with --out, saves the result (see ``rlteach.monitor``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from rlteach.monitor import ALGORITHMS
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rlteach", description="rlteach: train an algorithm.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    tr = commands.add_parser("train", help="train one algorithm and print whether it solved the env",
+                             description="Train one algorithm with its default settings and print one summary line.")
+    tr.add_argument("algorithm", choices=sorted(ALGORITHMS), help="which algorithm")
+    tr.add_argument("--env", default="CartPole-v1", help="Gymnasium environment id (default: CartPole-v1)")
+    tr.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    tr.add_argument("--total-steps", type=int, default=None, help="env step budget (default: the algorithm's)")
+    tr.add_argument("--out", default=None, help="folder to save config, history and model into")
+    tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    args = parser.parse_args(argv)
+
+    module = importlib.import_module(ALGORITHMS[args.algorithm])
+    overrides = {"env_id": args.env, "seed": args.seed}
+    if args.total_steps is not None:
+        overrides["total_steps"] = args.total_steps
+    try:
+        config = module.Config(**overrides)
+    except (TypeError, ValueError) as exc:
+        tr.error(str(exc))
+    result = module.train(config, progress=not args.no_progress)
+    print(result.summary())
+    if args.out:
+        print(f"saved to {result.save(args.out)}")
+    return 0 if result.solved or not result.interrupted else 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,298 @@
+"""What a training run records, how "solved" is decided, and how a result is saved and loaded.
+
+Every algorithm in rlteach has the same run API:
+
+    result = module.train(module.Config(env_id="CartPole-v1", seed=0), progress=True, callback=None)
+
+and returns a ``TrainResult``. ``Run`` is the bookkeeping all ``train`` functions share: the clock, the env
+step counter, finished episodes, the progress bar, the evaluation schedule and the solved check, so that
+"solved in 30 s" means the same thing for A2C, A3C, Ape-X and IMPALA.
+
+The solved criterion (one for every algorithm)
+----------------------------------------------
+Every ``eval_every`` env steps, play ``eval_episodes`` greedy episodes (argmax action) on separate
+environments seeded 10_000 + i. The run is solved when their mean return reaches the environment's
+``spec.reward_threshold`` (475 for CartPole-v1). The clock starts when ``train()`` is called and counts
+everything: building envs, spawning processes, starting Ray, evaluating.
+
+Saving: ``result.save(dir)`` writes ``config.json`` (with the algorithm's name), ``history.json`` (every
+list and number of the result) and ``model.pt`` (a ``state_dict``); ``load(dir)`` rebuilds the config
+and the model (``torch.load(..., weights_only=True)``: no pickled code is run).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import numbers
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+EVAL_SEED_BASE = 10_000
+
+# ---------------------------------------------------------------------------------------------------------
+# Config checks shared by every algorithm's Config.__post_init__
+# ---------------------------------------------------------------------------------------------------------
+
+
+def check_number(name, value, low=None, high=None, *, integer=False, low_open=False):
+    """A number in [low, high] (or (low, high] with ``low_open``), else a TypeError/ValueError naming it."""
+    kind = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError(f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    if too_low or (high is not None and value > high):
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise ValueError(f"{name}={value!r} is not allowed: it must be in {'(' if low_open else '['}{lo}, {hi}]")
+
+
+def check_env(env_id, *, discrete=True):
+    """The env id is registered, its observations are a flat Box and (if ``discrete``) its actions Discrete."""
+    if not isinstance(env_id, str):
+        raise TypeError(f"env_id must be a string such as 'CartPole-v1', got {env_id!r}")
+    try:
+        gym.spec(env_id)
+    except gym.error.Error as exc:
+        raise ValueError(f"env_id={env_id!r} is not a registered Gymnasium environment "
+                         f"(e.g. 'CartPole-v1', 'Acrobot-v1'): {exc}") from None
+    env = gym.make(env_id)
+    try:
+        obs, act = env.observation_space, env.action_space
+    finally:
+        env.close()
+    if not (isinstance(obs, gym.spaces.Box) and len(obs.shape) == 1):
+        raise ValueError(f"env_id={env_id!r} has observations {obs}; allowed: a flat Box (a vector of numbers)")
+    if discrete and not isinstance(act, gym.spaces.Discrete):
+        raise ValueError(f"env_id={env_id!r} has actions {act}; this algorithm needs discrete actions "
+                         "(gymnasium.spaces.Discrete)")
+
+
+def check_device(device):
+    """'cpu', 'cuda' or 'cuda:N'; a CUDA device must exist."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device={device!r} is not a torch device; allowed: 'cpu', 'cuda', 'cuda:0', ...") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} but CUDA is not available here; use device='cpu'")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device={device!r} is not supported; allowed: 'cpu', 'cuda', 'cuda:N'")
+
+
+def check_common(config):
+    """The fields every Config has: env_id, seed, total_steps, eval_every, eval_episodes, stop_when_solved,
+    device. Each algorithm's ``__post_init__`` calls this, then checks its own fields."""
+    check_env(config.env_id)
+    check_number("seed", config.seed, 0, integer=True)
+    check_number("total_steps", config.total_steps, 1, integer=True)
+    check_number("eval_every", config.eval_every, 1, integer=True)
+    check_number("eval_episodes", config.eval_episodes, 1, integer=True)
+    if not isinstance(config.stop_when_solved, bool):
+        raise TypeError(f"stop_when_solved must be True or False, got {config.stop_when_solved!r}")
+    check_device(config.device)
+
+
+def reward_threshold(env_id) -> float:
+    threshold = gym.spec(env_id).reward_threshold
+    return float("inf") if threshold is None else float(threshold)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Evaluation: greedy episodes on their own envs, all stepped together with one batched forward
+# ---------------------------------------------------------------------------------------------------------
+
+
+def evaluate(act, env_id, episodes=10, seed_base=EVAL_SEED_BASE) -> float:
+    """Mean return of ``episodes`` episodes of ``act`` (a function: observations [B, obs_dim] -> actions [B]),
+    on envs seeded ``seed_base + i``. The episodes run side by side: one ``act`` call per step for all."""
+    envs = [gym.make(env_id) for _ in range(episodes)]
+    obs = [env.reset(seed=seed_base + i)[0] for i, env in enumerate(envs)]
+    returns = np.zeros(episodes)
+    running = list(range(episodes))
+    try:
+        while running:
+            actions = act(np.stack([obs[i] for i in running]))
+            still = []
+            for i, a in zip(running, actions, strict=True):
+                obs[i], r, term, trunc, _ = envs[i].step(int(a))
+                returns[i] += r
+                if not (term or trunc):
+                    still.append(i)
+            running = still
+    finally:
+        for env in envs:
+            env.close()
+    return float(returns.mean())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The result
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainResult:
+    """What a run produced. Lists are in the order things happened; times are seconds since ``train()``."""
+
+    config: Any
+    episode_returns: list = field(default_factory=list)   # return of each finished training episode
+    episode_steps: list = field(default_factory=list)     # total env steps when that episode ended
+    episode_seconds: list = field(default_factory=list)   # seconds since train() when it ended
+    evals: list = field(default_factory=list)             # (env_steps, seconds, mean greedy return)
+    solved_at_steps: int | None = None
+    solved_at_seconds: float | None = None
+    env_steps: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+    model: torch.nn.Module | None = None
+    records: dict = field(default_factory=dict)           # the algorithm's own: losses, timelines, ...
+
+    @property
+    def solved(self) -> bool:
+        return self.solved_at_steps is not None
+
+    def summary(self) -> str:
+        """One line: solved at X steps / Y s, or not."""
+        algo = algorithm_name(self.config)
+        head = f"{algo} on {self.config.env_id} (seed {self.config.seed}): "
+        best = max((e[2] for e in self.evals), default=float("nan"))
+        if self.solved:
+            text = f"solved at {self.solved_at_steps:,} steps / {self.solved_at_seconds:.1f} s"
+        else:
+            text = (f"not solved in {self.env_steps:,} steps / {self.seconds:.1f} s "
+                    f"(best evaluation mean {best:.1f})")
+        return head + text + (" [interrupted]" if self.interrupted else "")
+
+    def save(self, directory) -> Path:
+        """Write config.json, history.json and model.pt into ``directory`` (created if missing)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        config = {"algorithm": algorithm_name(self.config), "config": dataclasses.asdict(self.config)}
+        (directory / "config.json").write_text(json.dumps(config, indent=2))
+        history = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("config", "model")}
+        (directory / "history.json").write_text(json.dumps(history, indent=1, default=_to_json))
+        if self.model is not None:
+            torch.save(self.model.state_dict(), directory / "model.pt")
+        return directory
+
+
+def _to_json(x):
+    if isinstance(x, np.generic | np.ndarray):
+        return x.tolist()
+    raise TypeError(f"cannot save {type(x).__name__} in history.json")
+
+
+ALGORITHMS = {"a2c": "rlteach.policy_gradient"}  # CLI name -> module with Config, train, build_model
+
+
+def algorithm_name(config) -> str:
+    module = type(config).__module__
+    return next((name for name, mod in ALGORITHMS.items() if mod == module), module)
+
+
+def load(directory) -> TrainResult:
+    """Read a result written by ``TrainResult.save``: config, history and (if saved) the model."""
+    directory = Path(directory)
+    saved = json.loads((directory / "config.json").read_text())
+    module = importlib.import_module(ALGORITHMS.get(saved["algorithm"], saved["algorithm"]))
+    config = module.Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved["config"].items()})
+    history = json.loads((directory / "history.json").read_text())
+    history["evals"] = [tuple(e) for e in history["evals"]]
+    result = TrainResult(config=config, **history)
+    if (directory / "model.pt").exists():
+        result.model = module.build_model(config)
+        result.model.load_state_dict(torch.load(directory / "model.pt", weights_only=True))
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Run: the bookkeeping every train() shares (safe to call from several worker threads)
+# ---------------------------------------------------------------------------------------------------------
+
+
+class Run:
+    """Clock, counters, progress bar, evaluation schedule and solved check for one ``train()`` call.
+
+    Typical use inside ``train``:
+
+        run = Run(config, progress, callback)        # the clock starts here
+        while not run.done:
+            ...; run.add_steps(n); run.add_episode(ret)
+            run.maybe_evaluate(act)                    # every eval_every steps; may set run.done
+        return run.finish(model)
+    """
+
+    def __init__(self, config, progress=True, callback=None):
+        self.t0 = time.perf_counter()
+        self.config, self.callback = config, callback
+        self.result = TrainResult(config=config)
+        self.threshold = reward_threshold(config.env_id)
+        self.next_eval = config.eval_every
+        self.lock = threading.Lock()
+        self.bar = tqdm(total=config.total_steps, disable=not progress, unit="step", dynamic_ncols=True,
+                        desc=f"{algorithm_name(config)} {config.env_id}")
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.t0
+
+    @property
+    def done(self) -> bool:
+        r = self.result
+        return r.env_steps >= self.config.total_steps or (r.solved and self.config.stop_when_solved)
+
+    def add_steps(self, n: int):
+        with self.lock:
+            self.result.env_steps += int(n)
+        self.bar.update(int(n))
+
+    def add_episode(self, episode_return: float):
+        with self.lock:
+            r = self.result
+            r.episode_returns.append(float(episode_return))
+            r.episode_steps.append(r.env_steps)
+            r.episode_seconds.append(self.seconds())
+            recent = float(np.mean(r.episode_returns[-20:]))
+        self.bar.set_postfix_str(f"recent return {recent:.1f}", refresh=False)
+
+    def eval_due(self) -> bool:
+        return self.result.env_steps >= self.next_eval
+
+    def maybe_evaluate(self, act) -> bool:
+        """Evaluate greedily if ``eval_every`` steps have passed since the last time; True if it did."""
+        with self.lock:
+            if not self.eval_due():
+                return False
+            while self.next_eval <= self.result.env_steps:
+                self.next_eval += self.config.eval_every
+            steps = self.result.env_steps
+        mean = evaluate(act, self.config.env_id, self.config.eval_episodes)
+        r = self.result
+        with self.lock:
+            r.evals.append((steps, self.seconds(), mean))
+            if mean >= self.threshold and not r.solved:
+                r.solved_at_steps, r.solved_at_seconds = steps, r.evals[-1][1]
+        if self.callback is not None:
+            self.callback(self.snapshot())
+        return True
+
+    def snapshot(self) -> TrainResult:
+        """The result so far (what a callback receives)."""
+        r = dataclasses.replace(self.result)
+        r.seconds = self.seconds()
+        return r
+
+    def finish(self, model=None, interrupted=False) -> TrainResult:
+        self.bar.close()
+        r = self.result
+        r.seconds, r.model, r.interrupted = self.seconds(), model, interrupted
+        return r

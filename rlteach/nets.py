@@ -1,0 +1,70 @@
+"""Small networks for vector observations: an actor-critic MLP and a Q-network.
+
+ActorCritic(obs_dim, num_actions, hidden=(64, 64), shared=False)
+    observation -> (logits of pi(a|s) [B, A], value V(s) [B])
+    shared=False (default): two separate torsos, one for the policy, one for the value. The two losses
+        then cannot disturb each other's features; on small tasks like CartPole this learns more reliably.
+    shared=True: one torso feeds both heads (fewer weights, as in the A3C paper's Atari network); the
+        value loss then also shapes the policy's features, so its coefficient matters more.
+
+Initialisation follows common A2C/PPO practice: orthogonal weights, gain sqrt(2) in hidden layers,
+0.01 for the policy head (so the first policy is almost uniform) and 1 for the value head.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def mlp(sizes, activation=nn.Tanh) -> nn.Sequential:
+    """Linear layers with ``activation`` between them (none after the last)."""
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+def _init(module: nn.Sequential, last_gain: float):
+    linears = [m for m in module if isinstance(m, nn.Linear)]
+    for i, layer in enumerate(linears):
+        nn.init.orthogonal_(layer.weight, last_gain if i == len(linears) - 1 else math.sqrt(2))
+        nn.init.zeros_(layer.bias)
+
+
+class ActorCritic(nn.Module):
+    """pi(a|s) as logits and V(s), for discrete actions. See the module docstring for ``shared``."""
+
+    def __init__(self, obs_dim: int, num_actions: int, hidden=(64, 64), shared: bool = False):
+        super().__init__()
+        self.shared = shared
+        hidden = list(hidden)
+        if shared:
+            self.torso = mlp([obs_dim, *hidden])
+            self.torso.append(nn.Tanh())
+            self.policy_head = mlp([hidden[-1], num_actions])
+            self.value_head = mlp([hidden[-1], 1])
+            _init(self.torso, math.sqrt(2))
+        else:
+            self.policy_head = mlp([obs_dim, *hidden, num_actions])
+            self.value_head = mlp([obs_dim, *hidden, 1])
+        _init(self.policy_head, 0.01)
+        _init(self.value_head, 1.0)
+
+    def forward(self, obs: torch.Tensor):
+        """obs [..., obs_dim] -> (logits [..., A], value [...])."""
+        features = self.torso(obs) if self.shared else obs
+        return self.policy_head(features), self.value_head(features).squeeze(-1)
+
+    def dist(self, obs: torch.Tensor) -> torch.distributions.Categorical:
+        return torch.distributions.Categorical(logits=self.forward(obs)[0])
+
+    @torch.no_grad()
+    def greedy(self, obs) -> torch.Tensor:
+        """argmax_a pi(a|s), for evaluation."""
+        obs = torch.as_tensor(obs, dtype=torch.float32, device=next(self.parameters()).device)
+        return self.forward(obs)[0].argmax(-1)

@@ -1,0 +1,233 @@
+"""Policy gradient: REINFORCE, the actor-critic loss, and synchronous A2C on a vector environment.
+
+The policy gradient theorem (Williams 1992; Sutton et al. 2000)
+--------------------------------------------------------------
+    grad J(theta) = E_pi[ A(s_t, a_t) * grad log pi_theta(a_t | s_t) ]
+
+Push up the log-probability of actions in proportion to how much better than average they were. Any
+function of the state alone can be subtracted from the return without changing the expectation (a
+*baseline*), because E_a[grad log pi(a|s)] = 0; subtracting V(s) turns the return into an advantage and
+cuts the variance of the estimate.
+
+    REINFORCE        L = -mean_t G_t * log pi(a_t|s_t)                                   (reinforce_loss)
+    actor-critic     L = -mean_t A_t * log pi(a_t|s_t)                      policy term
+                         + value_coef * mean_t (R_t - V(s_t))^2             value (critic) term
+                         - entropy_coef * mean_t H(pi(.|s_t))               exploration bonus
+                                                                             (actor_critic_loss)
+with A_t from ``rlteach.advantage.gae`` and R_t = A_t + V(s_t) (the lambda-return) as the critic's target.
+
+Synchronous A2C (the synchronous variant of Mnih et al. 2016, "Asynchronous Methods for Deep RL")
+-----------------------------------------------------------------------------------------------------
+One learner, one network, ``num_envs`` environments stepped together (environment-parallelism): every
+step is ONE batched forward for all envs. After ``n_steps`` steps the rollout [n_steps, num_envs] gives
+advantages and one gradient step. ``train`` reads top to bottom: env -> actor -> rollout -> advantages
+-> loss -> optimizer -> the same network acts again.
+
+Gymnasium >= 1.0 vector envs reset an env on the step AFTER its episode ended: that step ignores the
+action, returns the first observation of the new episode and reward 0. It is not a transition of the
+MDP, so it is masked out of the loss (``valid``). The observation the ending step returned is the real
+final observation, so V of it bootstraps a truncated step correctly.
+
+Defaults solve CartPole-v1 (rl-baselines3-zoo's A2C settings: 8 envs, 5 steps, RMSprop lr 7e-4).
+The A3C paper's Atari settings are in ``rlteach.a3c``.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlteach.advantage import gae
+from rlteach.monitor import Run, TrainResult, check_common, check_number
+from rlteach.nets import ActorCritic
+
+
+@dataclass
+class Config:
+    """A2C hyperparameters. Every default here is the one place that default lives."""
+
+    env_id: str = "CartPole-v1"
+    seed: int = 0
+    total_steps: int = 500_000      # env steps at most (a run usually stops earlier, when solved)
+    eval_every: int = 2000          # env steps between greedy evaluations (monitor's solved criterion)
+    eval_episodes: int = 10
+    stop_when_solved: bool = True
+    device: str = "cpu"
+    num_envs: int = 8               # environments stepped together (environment-parallelism)
+    n_steps: int = 5                # steps per env per update: the rollout is [n_steps, num_envs]
+    gamma: float = 0.99             # discount
+    lam: float = 1.0                # GAE lambda: 1 = n-step returns to the rollout's end, 0 = TD error
+    lr: float = 7e-4                # RMSprop learning rate
+    rms_alpha: float = 0.99         # RMSprop decay of the squared-gradient average
+    rms_eps: float = 1e-5
+    value_coef: float = 0.5         # weight of the critic's squared error in the loss
+    entropy_coef: float = 0.0       # weight of the entropy bonus
+    max_grad_norm: float = 0.5      # gradients are clipped to this global norm
+    normalize_advantages: bool = False
+    hidden: tuple = (64, 64)        # hidden layer sizes of the MLP(s)
+    shared_torso: bool = False      # one torso for policy and value (see rlteach.nets)
+
+    def __post_init__(self):
+        check_common(self)
+        check_number("num_envs", self.num_envs, 1, integer=True)
+        check_number("n_steps", self.n_steps, 1, integer=True)
+        check_number("gamma", self.gamma, 0, 1)
+        check_number("lam", self.lam, 0, 1)
+        check_number("lr", self.lr, 0, low_open=True)
+        check_number("rms_alpha", self.rms_alpha, 0, 1)
+        check_number("rms_eps", self.rms_eps, 0, low_open=True)
+        check_number("value_coef", self.value_coef, 0)
+        check_number("entropy_coef", self.entropy_coef, 0)
+        check_number("max_grad_norm", self.max_grad_norm, 0, low_open=True)
+        self.hidden = tuple(self.hidden)
+        for h in self.hidden:
+            check_number("hidden sizes", h, 1, integer=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The losses
+# ---------------------------------------------------------------------------------------------------------
+
+LossTerms = namedtuple("LossTerms", ["total", "policy", "value", "entropy"])
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean of x over the entries where mask is 1 (all entries when mask is None)."""
+    if mask is None:
+        return x.mean()
+    mask = mask.to(x.dtype)
+    return (x * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def reinforce_loss(log_probs, returns, mask=None) -> torch.Tensor:
+    """REINFORCE: ``L = -mean_t G_t log pi(a_t|s_t)``, so ``-grad L`` estimates grad J.
+
+    ``returns`` are treated as constants (no gradient flows through them); pass ``G_t - b(s_t)`` to use a
+    baseline b. ``mask`` (1 = a real step) drops padding and autoreset steps.
+    """
+    return -masked_mean(returns.detach() * log_probs, mask)
+
+
+def actor_critic_loss(log_probs, entropy, values, advantages, returns, value_coef, entropy_coef,
+                      mask=None) -> LossTerms:
+    """The A2C/A3C loss: policy term + value_coef * value term - entropy_coef * entropy (module docstring).
+
+    log_probs, entropy, values: from the network, with gradient. advantages, returns: targets, constants.
+    """
+    policy = reinforce_loss(log_probs, advantages, mask)
+    value = masked_mean((returns.detach() - values) ** 2, mask)
+    ent = masked_mean(entropy, mask)
+    return LossTerms(policy + value_coef * value - entropy_coef * ent, policy, value, ent)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The network and the training loop
+# ---------------------------------------------------------------------------------------------------------
+
+
+def build_model(config: Config) -> ActorCritic:
+    env = gym.make(config.env_id)
+    model = ActorCritic(env.observation_space.shape[0], int(env.action_space.n), config.hidden, config.shared_torso)
+    env.close()
+    return model.to(config.device)
+
+
+def collect_rollout(envs, model, state, n_steps, device, run=None) -> dict:
+    """The actor: ``n_steps`` steps of every env, one batched forward per step.
+
+    ``state`` carries across calls: ``obs`` (the current observations), ``after_end`` (True where the
+    next step is an autoreset step) and ``episode_return``. Returns [n_steps, num_envs] arrays obs,
+    actions, rewards, terminated, truncated and valid (False on autoreset steps), plus ``last_obs``.
+    Finished episodes and real env steps are reported to ``run``.
+    """
+    rollout = {k: [] for k in ("obs", "actions", "rewards", "terminated", "truncated", "valid")}
+    for _ in range(n_steps):
+        obs = state["obs"]
+        with torch.no_grad():
+            actions = model.dist(torch.as_tensor(obs, dtype=torch.float32, device=device)).sample().cpu().numpy()
+        next_obs, rewards, terminated, truncated, _ = envs.step(actions)
+        valid = ~state["after_end"]                     # an autoreset step is not a transition
+        for key, value in (("obs", obs), ("actions", actions), ("rewards", rewards), ("terminated", terminated),
+                           ("truncated", truncated), ("valid", valid)):
+            rollout[key].append(value)
+        state["episode_return"] += rewards * valid
+        ended = valid & (terminated | truncated)
+        for i in np.flatnonzero(ended):
+            if run is not None:
+                run.add_episode(state["episode_return"][i])
+            state["episode_return"][i] = 0.0
+        if run is not None:
+            run.add_steps(int(valid.sum()))
+        state["after_end"], state["obs"] = ended, next_obs
+    out = {k: np.stack(v) for k, v in rollout.items()}
+    out["last_obs"] = state["obs"]
+    return out
+
+
+def rollout_targets(values, last_value, rollout, gamma, lam):
+    """Advantages (GAE) and critic targets R = A + V for a rollout, as constants.
+
+    values [T, N] = V(obs_t); last_value [N] = V(obs after the rollout). The successor of step t is the
+    observation step t returned, which is obs_{t+1} of the rollout: for an ending step, the real final
+    observation (the reset comes one step later). So next_values = [values[1:], last_value].
+    """
+    with torch.no_grad():
+        values, last_value = values.detach(), last_value.detach()
+        next_values = torch.cat([values[1:], last_value[None]])
+        f = {k: torch.as_tensor(rollout[k], dtype=values.dtype, device=values.device)
+             for k in ("rewards", "terminated", "truncated")}
+        advantages = gae(f["rewards"], values, next_values, f["terminated"], f["truncated"], gamma, lam)
+    return advantages, advantages + values
+
+
+def train(config: Config, *, progress=True, callback=None) -> TrainResult:
+    """Synchronous A2C. Returns a TrainResult (records: ``losses`` = [env_steps, total, policy, value,
+    entropy] per update). Ctrl-C (KeyboardInterrupt) returns the result so far with interrupted=True."""
+    run = Run(config, progress, callback)
+    torch.manual_seed(config.seed)
+    device = torch.device(config.device)
+    model = build_model(config)
+    optimizer = torch.optim.RMSprop(model.parameters(), lr=config.lr, alpha=config.rms_alpha, eps=config.rms_eps)
+    envs = gym.make_vec(config.env_id, num_envs=config.num_envs, vectorization_mode="sync")
+    losses = run.result.records.setdefault("losses", [])
+
+    def act_greedy(obs):
+        return model.greedy(obs).cpu().numpy()
+
+    interrupted = False
+    try:
+        obs, _ = envs.reset(seed=config.seed)           # env i gets seed + i
+        state = {"obs": obs, "after_end": np.zeros(config.num_envs, dtype=bool),
+                 "episode_return": np.zeros(config.num_envs)}
+        while not run.done:
+            # actor: a [n_steps, num_envs] rollout with the current network
+            rollout = collect_rollout(envs, model, state, config.n_steps, device, run)
+            # learner: advantages, the actor-critic loss, one gradient step
+            obs_t = torch.as_tensor(rollout["obs"], dtype=torch.float32, device=device)
+            logits, values = model(obs_t)                                   # [T, N, A], [T, N]
+            with torch.no_grad():
+                last_value = model(torch.as_tensor(rollout["last_obs"], dtype=torch.float32, device=device))[1]
+            advantages, returns = rollout_targets(values, last_value, rollout, config.gamma, config.lam)
+            valid = torch.as_tensor(rollout["valid"], device=device)
+            if config.normalize_advantages:
+                advantages = (advantages - advantages[valid].mean()) / (advantages[valid].std() + 1e-8)
+            dist = torch.distributions.Categorical(logits=logits)
+            actions = torch.as_tensor(rollout["actions"], device=device)
+            loss = actor_critic_loss(dist.log_prob(actions), dist.entropy(), values, advantages, returns,
+                                     config.value_coef, config.entropy_coef, mask=valid)
+            optimizer.zero_grad()
+            loss.total.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            optimizer.step()
+            losses.append([run.result.env_steps] + [round(x.item(), 5) for x in loss])
+            # the updated network acts from the next step on; evaluate it when due
+            run.maybe_evaluate(act_greedy)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        envs.close()
+    return run.finish(model, interrupted)
