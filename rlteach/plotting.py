@@ -3,8 +3,13 @@ so a notebook displays it and a test can inspect what was drawn."""
 
 from __future__ import annotations
 
+import warnings
+
+import gymnasium as gym
 import matplotlib.pyplot as plt
 import numpy as np
+
+from rlteach.monitor import algorithm_name
 
 # --- 00 start here: throughput and diagrams --------------------------------------------------------------
 
@@ -124,4 +129,77 @@ def plot_bias_variance(rows) -> plt.Figure:
         ax.legend(fontsize=8)
     axes[0][0].set_ylabel("error of the advantage estimate")
     fig.tight_layout()
+    return fig
+
+
+# --- learning curves (every algorithm's TrainResult) -----------------------------------------------------
+
+
+def _as_groups(runs) -> dict:
+    """A TrainResult, a list of them (seeds of one setting) or {label: list} -> {label: list}."""
+    if isinstance(runs, dict):
+        return {k: list(v) if isinstance(v, list | tuple) else [v] for k, v in runs.items()}
+    runs = list(runs) if isinstance(runs, list | tuple) else [runs]
+    return {algorithm_name(runs[0].config) if runs else "": runs}
+
+
+def curve_band(results, x="steps", num_points=200):
+    """Mean and standard deviation over seeds of the evaluation curves, on a common grid of ``x``.
+
+    Each run's curve is its evaluations (x = env steps or seconds, y = mean greedy return), held
+    constant between evaluations and, after the run stopped (solved), at its last evaluation.
+    Returns (grid, mean, std); std is 0 for one run.
+    """
+    if x not in ("steps", "seconds"):
+        raise ValueError(f"x={x!r} is not allowed: 'steps' or 'seconds'")
+    col = 0 if x == "steps" else 1
+    curves = [(np.array([e[col] for e in r.evals]), np.array([e[2] for e in r.evals])) for r in results if r.evals]
+    if not curves:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    grid = np.linspace(0, max(c[0][-1] for c in curves), num_points)
+    ys = []
+    for xs, y in curves:
+        idx = np.searchsorted(xs, grid, side="right") - 1      # the last evaluation at or before each point
+        ys.append(np.where(idx >= 0, y[np.clip(idx, 0, None)], np.nan))
+    ys = np.array(ys)
+    with warnings.catch_warnings():                            # before every run's first evaluation: nan
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return grid, np.nanmean(ys, 0), np.nan_to_num(np.nanstd(ys, 0))
+
+
+def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes=True):
+    """Learning curves against env steps (``x="steps"``) or wall-clock seconds (``x="seconds"``).
+
+    ``runs``: one TrainResult, a list of them (seeds: mean line and a +-1 std band), or a dict
+    {label: result or list} to compare settings. With a single run, its training episode returns are drawn
+    faintly behind the evaluations. ``threshold`` (default: the env's reward threshold) is a dashed line.
+    Draws into ``ax`` if given; returns the figure.
+    """
+    groups = _as_groups(runs)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4))
+    fig = ax.figure
+    for label, results in groups.items():
+        if show_episodes and len(groups) == 1 and len(results) == 1:
+            r = results[0]
+            ex = r.episode_steps if x == "steps" else r.episode_seconds
+            ax.plot(ex, r.episode_returns, ".", color="0.7", ms=3, label="training episodes")
+        grid, mean, std = curve_band(results, x)
+        n = len(results)
+        line, = ax.plot(grid, mean, lw=2, label=f"{label} (eval, {n} seed{'s' * (n > 1)})" if label else "eval")
+        if n > 1:
+            ax.fill_between(grid, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+        for r in results:
+            if r.solved:
+                sx = r.solved_at_steps if x == "steps" else r.solved_at_seconds
+                ax.plot([sx], [r.evals[-1][2] if r.evals else np.nan], "*", color=line.get_color(), ms=10)
+    if threshold is None:
+        first = next((rs[0] for rs in groups.values() if rs), None)
+        if first is not None:
+            threshold = gym.spec(first.config.env_id).reward_threshold
+    if threshold is not None:
+        ax.axhline(threshold, color="k", ls="--", lw=1, label=f"solved ({threshold:g})")
+    ax.set_xlabel("env steps" if x == "steps" else "seconds (wall clock, everything included)")
+    ax.set_ylabel("return")
+    ax.legend(fontsize=8, loc="lower right")
     return fig

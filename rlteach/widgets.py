@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from rlteach.advantage import gae
 from rlteach.mdp import ChainMDP
+from rlteach.plotting import plot_learning_curves
 
 
 class AdvantageExplorer:
@@ -96,3 +97,120 @@ def figure_png(figure) -> bytes:
     buf = io.BytesIO()
     figure.savefig(buf, format="png", dpi=90)
     return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Training: a live view of a run, and an explorer that trains short runs from sliders
+# ---------------------------------------------------------------------------------------------------------
+
+
+class LiveView:
+    """A callback that redraws the learning curve while ``train`` runs.
+
+        view = LiveView()
+        display(view)                                  # or leave it as the last expression of a cell
+        result = policy_gradient.train(config, callback=view)
+
+    ``train`` calls it after every evaluation with the result so far; the figure and a status line update
+    in place. ``x`` is "steps" or "seconds".
+    """
+
+    def __init__(self, x="steps", title=None):
+        self.x, self.title = x, title
+        self.figure = Figure(figsize=(7, 3.6))
+        self.ax = self.figure.add_subplot()
+        self.image = w.Image(format="png")
+        self.status = w.HTML("waiting for the first evaluation ...")
+        self.widget = w.VBox([self.status, self.image])
+        self.calls = 0
+
+    def __call__(self, result_so_far):
+        self.calls += 1
+        self.ax.clear()
+        plot_learning_curves(result_so_far, x=self.x, ax=self.ax)
+        if self.title:
+            self.ax.set_title(self.title)
+        self.figure.tight_layout()
+        self.image.value = figure_png(self.figure)
+        last = result_so_far.evals[-1]
+        self.status.value = (f"{result_so_far.env_steps:,} env steps, {result_so_far.seconds:.1f} s, "
+                             f"last evaluation {last[2]:.1f}" + (" - solved!" if result_so_far.solved else ""))
+
+    def _ipython_display_(self):
+        display(self.widget)
+
+
+def _a2c_sliders():
+    style = {"description_width": "initial"}
+    return {
+        "lr": w.FloatLogSlider(value=7e-4, base=10, min=-4.5, max=-2, step=0.1, description="lr", style=style,
+                               readout_format=".1e"),
+        "num_envs": w.IntSlider(value=8, min=1, max=32, description="num_envs", style=style),
+        "n_steps": w.IntSlider(value=5, min=1, max=64, description="n_steps", style=style),
+        "gamma": w.FloatSlider(value=0.99, min=0.9, max=0.999, step=0.001, description="gamma", style=style,
+                               readout_format=".3f"),
+        "entropy_coef": w.FloatSlider(value=0.0, min=0.0, max=0.05, step=0.005, description="entropy_coef",
+                                      style=style, readout_format=".3f"),
+    }
+
+
+SLIDERS = {"rlteach.policy_gradient": _a2c_sliders}
+
+
+class TrainExplorer:
+    """Sliders for an algorithm's hyperparameters, a Train button, a short run, and a plot of every run so far.
+
+    ``module`` is an algorithm module (e.g. ``rlteach.policy_gradient``); ``total_steps`` caps each run so
+    a click costs seconds, not minutes. ``results`` keeps each run's TrainResult, labelled by its settings.
+    """
+
+    def __init__(self, module, total_steps=20_000, seed=0, sliders=None, x="steps"):
+        self.module, self.total_steps, self.seed, self.x = module, total_steps, seed, x
+        self.sliders = sliders if sliders is not None else SLIDERS[module.__name__]()
+        self.train_button = w.Button(description="Train", button_style="primary", icon="play")
+        self.clear_button = w.Button(description="Clear runs")
+        self.status = w.HTML(f"Set the sliders and press Train (a run stops at {total_steps:,} env steps).")
+        self.image = w.Image(format="png")
+        self.figure = Figure(figsize=(7, 3.6))
+        self.ax = self.figure.add_subplot()
+        self.results = {}
+        self.train_button.on_click(self.train)
+        self.clear_button.on_click(self.clear)
+        controls = w.VBox(list(self.sliders.values()) + [w.HBox([self.train_button, self.clear_button])])
+        self.widget = w.VBox([controls, self.status, self.image])
+
+    def settings(self) -> dict:
+        return {name: slider.value for name, slider in self.sliders.items()}
+
+    def train(self, _button=None):
+        settings = self.settings()
+        label = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in settings.items())
+        try:
+            config = self.module.Config(seed=self.seed, total_steps=self.total_steps, **settings)
+        except (TypeError, ValueError) as exc:
+            self.status.value = f"<b>Not started:</b> {exc}"
+            return None
+        self.train_button.disabled = True
+        self.status.value = f"training {label} ..."
+        try:
+            result = self.module.train(config, progress=False)
+        finally:
+            self.train_button.disabled = False
+        self.results[label] = result
+        self.status.value = result.summary()
+        self.redraw()
+        return result
+
+    def clear(self, _button=None):
+        self.results = {}
+        self.redraw()
+
+    def redraw(self):
+        self.ax.clear()
+        if self.results:
+            plot_learning_curves(dict(self.results), x=self.x, ax=self.ax)
+        self.figure.tight_layout()
+        self.image.value = figure_png(self.figure)
+
+    def _ipython_display_(self):
+        display(self.widget)

@@ -1,6 +1,7 @@
 """The explorers driven from Python: move a slider, check that what is plotted changed as it should."""
 
 import numpy as np
+import pytest
 
 from rlteach.advantage import td_errors
 from rlteach.mdp import ChainMDP
@@ -32,3 +33,38 @@ def test_gamma_slider_changes_values_and_title():
     assert not np.allclose(values_before, ex.data["values"])
     assert "gamma=0.50" in ex.ax.get_title()
     assert "lam=0.90" in ex.lines["gae"].get_label()
+
+
+def test_live_view_redraws_after_each_evaluation():
+    from rlteach import policy_gradient as pg
+    from rlteach.widgets import LiveView
+
+    view = LiveView()
+    result = pg.train(pg.Config(total_steps=3000, eval_every=1000, stop_when_solved=False), progress=False,
+                      callback=view)
+    assert view.calls == len(result.evals) == 3
+    assert bytes(view.image.value).startswith(b"\x89PNG")
+    assert f"{result.env_steps:,} env steps" in view.status.value
+    eval_line = [ln for ln in view.ax.get_lines() if "eval" in ln.get_label()][0]
+    assert np.nanmax(eval_line.get_ydata()) == max(e[2] for e in result.evals)
+
+
+def test_train_explorer_trains_with_the_sliders_values():
+    from rlteach import policy_gradient as pg
+    from rlteach.widgets import TrainExplorer
+
+    ex = TrainExplorer(pg, total_steps=2000)
+    ex.sliders["num_envs"].value = 4
+    ex.sliders["lr"].value = 1e-3
+    ex.train_button.click()
+    (label, result), = ex.results.items()
+    assert result.config.num_envs == 4 and result.config.lr == pytest.approx(1e-3)
+    assert result.env_steps >= 2000 and "num_envs=4" in label
+    assert "a2c on CartPole-v1" in ex.status.value
+    first_png = bytes(ex.image.value)
+    ex.sliders["n_steps"].value = 16
+    ex.train_button.click()
+    assert len(ex.results) == 2 and bytes(ex.image.value) != first_png
+    assert len([ln for ln in ex.ax.get_lines() if "eval" in ln.get_label()]) == 2
+    ex.clear_button.click()
+    assert ex.results == {}
