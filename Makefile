@@ -14,7 +14,7 @@ PYTEST := $(BIN)/python -m pytest
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-cell-timeout=600 \
 	--nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider
 
-.PHONY: setup lab test test-full lint unit notebooks clean
+.PHONY: setup lab test test-full lint unit notebooks bench clean
 
 setup: $(STAMP)
 
@@ -54,6 +54,11 @@ test: lint
 test-full: lint
 	$(PYTEST) tests/ --full $(PYTEST_ARGS)
 	$(PYTEST) $(NBVAL_FLAGS) notebooks/
+
+# Timing goals live here, not in tests: SB3 is installed for the benchmark only.
+bench: setup
+	$(BIN)/python -m pip install -c constraints.txt -r benchmarks/requirements.txt
+	$(BIN)/python benchmarks/time_to_solve.py a2c --seeds 0 1 2 3 4
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info

@@ -1,0 +1,131 @@
+"""Time to solve CartPole-v1: rlteach's algorithms against Stable-Baselines3 peers, in one run.
+
+    .venv/bin/pip install -c constraints.txt -r benchmarks/requirements.txt     # SB3, for the peers only
+    .venv/bin/python benchmarks/time_to_solve.py a2c --seeds 0 1 2 3 4
+
+Every run, ours and the peers', is judged by ONE criterion, rlteach.monitor's: every 2000 env steps, 10
+greedy episodes on envs seeded 10_000 + i; solved when their mean reaches 475. The clock starts before
+anything is built (envs, model) and includes every evaluation. Peers use the rl-baselines3-zoo
+hyperparameters for CartPole-v1 (A2C: 8 envs, defaults otherwise; PPO: 8 envs, n_steps 32, batch 256,
+lambda 0.8, gamma 0.98, 20 epochs, linear lr 1e-3 and clip 0.2 over 1e5 steps), and the zoo's own step
+budgets. Torch runs on one thread for everyone (as the zoo does on CPU), unless --threads says otherwise.
+
+Writes a table (steps and seconds to solve per seed, medians, the ratio of medians to SB3 A2C) to
+benchmarks/results/time_to_solve.md and .json. It measures; it never asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from rlteach.monitor import ALGORITHMS, evaluate, reward_threshold
+
+ENV_ID = "CartPole-v1"
+EVAL_EVERY, EVAL_EPISODES = 2000, 10
+
+
+def run_rlteach(name: str, seed: int) -> dict:
+    module = importlib.import_module(ALGORITHMS[name])
+    result = module.train(module.Config(env_id=ENV_ID, seed=seed, eval_every=EVAL_EVERY,
+                                        eval_episodes=EVAL_EPISODES), progress=False)
+    return {"steps": result.solved_at_steps, "seconds": result.solved_at_seconds, "env_steps": result.env_steps,
+            "total_seconds": result.seconds}
+
+
+def run_sb3(name: str, seed: int) -> dict:
+    from stable_baselines3 import A2C, PPO
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+
+    start = time.perf_counter()
+    threshold = reward_threshold(ENV_ID)
+
+    class SolvedCallback(BaseCallback):
+        """rlteach's criterion inside SB3: evaluate every EVAL_EVERY env steps; stop when solved."""
+
+        def __init__(self):
+            super().__init__()
+            self.next_eval, self.solved_at = EVAL_EVERY, None
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps < self.next_eval:
+                return True
+            while self.next_eval <= self.num_timesteps:
+                self.next_eval += EVAL_EVERY
+            mean = evaluate(lambda obs: self.model.predict(obs, deterministic=True)[0], ENV_ID, EVAL_EPISODES)
+            if mean >= threshold:
+                self.solved_at = (self.num_timesteps, time.perf_counter() - start)
+                return False
+            return True
+
+    def linear(initial):
+        return lambda progress_remaining: progress_remaining * initial
+
+    env = make_vec_env(ENV_ID, n_envs=8, seed=seed)
+    if name == "sb3-a2c":
+        model, budget = A2C("MlpPolicy", env, ent_coef=0.0, seed=seed, device="cpu"), 500_000
+    else:
+        model = PPO("MlpPolicy", env, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20,
+                    ent_coef=0.0, learning_rate=linear(1e-3), clip_range=linear(0.2), seed=seed, device="cpu")
+        budget = 100_000
+    callback = SolvedCallback()
+    model.learn(total_timesteps=budget, callback=callback)
+    steps, seconds = callback.solved_at if callback.solved_at else (None, None)
+    return {"steps": steps, "seconds": seconds, "env_steps": model.num_timesteps,
+            "total_seconds": time.perf_counter() - start}
+
+
+def median_or_none(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("algorithms", nargs="+", choices=sorted(ALGORITHMS), help="rlteach algorithms to time")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--peers", nargs="*", default=["sb3-a2c", "sb3-ppo"], choices=["sb3-a2c", "sb3-ppo"])
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for every run (default 1)")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    rows = {}
+    for name in list(args.algorithms) + list(args.peers):
+        runner = run_sb3 if name.startswith("sb3-") else run_rlteach
+        rows[name] = []
+        for seed in args.seeds:
+            r = runner(name, seed)
+            rows[name].append({"seed": seed, **r})
+            shown = f"{r['steps']:,} steps / {r['seconds']:.1f} s" if r["steps"] else "not solved"
+            print(f"{name:<8} seed {seed}: {shown}", flush=True)
+
+    reference = median_or_none([r["seconds"] for r in rows.get("sb3-a2c", [])])
+    lines = [f"# Time to solve {ENV_ID} (seeds {args.seeds}, torch threads {args.threads})", "",
+             "| algorithm | solved | median steps | median seconds | seconds / SB3 A2C | per seed (steps / s) |",
+             "|---|---|---|---|---|---|"]
+    for name, rs in rows.items():
+        med_steps = median_or_none([r["steps"] for r in rs])
+        med_s = median_or_none([r["seconds"] for r in rs])
+        ratio = f"{med_s / reference:.2f}" if med_s and reference else "-"
+        per_seed = "; ".join(f"{r['steps']:,} / {r['seconds']:.1f}" if r["steps"] else "not solved" for r in rs)
+        lines.append(f"| {name} | {sum(r['steps'] is not None for r in rs)}/{len(rs)} | "
+                     f"{med_steps if med_steps is None else f'{med_steps:,.0f}'} | "
+                     f"{med_s if med_s is None else f'{med_s:.1f}'} | {ratio} | {per_seed} |")
+    table = "\n".join(lines)
+    print("\n" + table)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "time_to_solve.md").write_text(table + "\n")
+    (out / "time_to_solve.json").write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
