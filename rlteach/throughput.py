@@ -38,8 +38,10 @@ import multiprocessing as mp
 import os
 import queue
 import signal
+import threading
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -114,6 +116,41 @@ def _one_torch_thread(seed: int):
         torch.set_num_threads(threads)
 
 
+@contextlib.contextmanager
+def _ctrl_c_held_back():
+    """Hold back Ctrl-C while the block runs; raise its KeyboardInterrupt as soon as the block is done.
+
+    For the steps that must not be cut in half: starting processes (a Ctrl-C half-way through
+    ``Process.start()`` leaves a running child that no Process object knows) and stopping them.
+    Only the main thread gets Python signal handlers; elsewhere, or while SIGINT is ignored, this does nothing.
+    """
+    handler = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(handler):
+        yield
+        return
+    pressed = []
+    signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        if pressed:
+            handler(signal.SIGINT, None)  # the usual handler: raises KeyboardInterrupt
+
+
+def _stop(processes: list) -> None:
+    """Terminate the started processes that still run (SIGTERM, then SIGKILL after 5 s) and reap them all."""
+    for process in processes:
+        if process.pid is not None and process.is_alive():
+            process.terminate()
+    for process in processes:
+        if process.pid is not None:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
 # --- checking the arguments before any work starts ------------------------------------------------------
 
 def _check_int(name: str, value, minimum: int) -> None:
@@ -183,13 +220,18 @@ def _vector_loop(env_id: str, num_envs: int, steps: int, seed: int, asynchronous
     # SAME_STEP: an env that finishes is reset inside the same step() call, so every vector step really
     # steps all N envs (the default NEXT_STEP spends the following step on the reset instead).
     same_step = gym.vector.AutoresetMode.SAME_STEP
-    if asynchronous:  # "spawn": a fresh interpreter per env, safe with torch threads and in Jupyter
-        envs = gym.vector.AsyncVectorEnv(env_fns, context="spawn", autoreset_mode=same_step)
-        pids = tuple(process.pid for process in envs.processes)
-    else:
-        envs = gym.vector.SyncVectorEnv(env_fns, autoreset_mode=same_step)
-        pids = (os.getpid(),)
+    envs = None
     try:
+        if asynchronous:  # "spawn": a fresh interpreter per env, safe with torch threads and in Jupyter
+            # AsyncVectorEnv starts its processes and waits until each answers (seconds, under load). Cut
+            # short by Ctrl-C, it would leave the ones already started running with no ``envs`` to close
+            # them, so Ctrl-C waits until they are up and then stops them all (the ``finally`` below).
+            with _ctrl_c_held_back():
+                envs = gym.vector.AsyncVectorEnv(env_fns, context="spawn", autoreset_mode=same_step)
+            pids = tuple(process.pid for process in envs.processes)
+        else:
+            envs = gym.vector.SyncVectorEnv(env_fns, autoreset_mode=same_step)
+            pids = (os.getpid(),)
         policy = make_policy(envs.single_observation_space.shape[0], int(envs.single_action_space.n), seed)
         vector_steps = math.ceil(steps / num_envs)
         obs, _ = envs.reset(seed=seed)
@@ -202,7 +244,25 @@ def _vector_loop(env_id: str, num_envs: int, steps: int, seed: int, asynchronous
         raise RuntimeError(f"an AsyncVectorEnv subprocess running {env_id!r} died; its traceback is "
                            f"printed above.{_REGISTRY_HINT}") from error
     finally:
-        envs.close(terminate=asynchronous)  # terminate: don't wait politely on an interrupted subprocess
+        if envs is not None:
+            with _ctrl_c_held_back():  # a second Ctrl-C must not cut the clean-up short
+                _close(envs)
+
+
+def _close(envs) -> None:
+    """Close a vector env; an AsyncVectorEnv by terminating its processes, even in the middle of a step."""
+    if isinstance(envs, gym.vector.AsyncVectorEnv):
+        _stop(envs.processes)
+        # A step cut short by Ctrl-C can leave a reply half-read in a pipe, and close() would try to read the
+        # rest (and fail, leaving the processes running). With the pipes closed it gives that step up.
+        for pipe in envs.parent_pipes:
+            if pipe is not None:
+                pipe.close()
+        with warnings.catch_warnings():  # its warning "close while waiting for a pending call": yes, on purpose
+            warnings.simplefilter("ignore")
+            envs.close(terminate=True)
+    else:
+        envs.close()
 
 
 # --- 4. agent-parallelism: N actor processes, each with its own env and policy copy --------------------
@@ -252,19 +312,13 @@ def _process_loop(env_id: str, num_envs: int, steps: int, seed: int):
                                  name=f"rlteach-actor-{i}", daemon=True) for i in range(num_envs)]
     try:
         for process in processes:
-            process.start()
-        reports = _collect(results, processes, num_envs)
+            with _ctrl_c_held_back():  # milliseconds; a Ctrl-C meanwhile is raised right after, then ``finally``
+                process.start()
+        reports = _collect(results, processes, num_envs)  # Ctrl-C here (while the actors run) raises at once
     finally:  # on success, error or KeyboardInterrupt alike: leave no process behind
-        for process in processes:
-            if process.pid is not None and process.is_alive():
-                process.terminate()
-        for process in processes:
-            if process.pid is not None:
-                process.join(timeout=5)
-                if process.is_alive():
-                    process.kill()
-                    process.join()
-        results.close()
+        with _ctrl_c_held_back():  # a second Ctrl-C must not cut the clean-up short
+            _stop(processes)
+            results.close()
     pids = tuple(reports[i][0] for i in range(num_envs))
     return sum(r[1] for r in reports.values()), max(r[2] for r in reports.values()), pids
 
@@ -283,6 +337,7 @@ def measure(mode: str, env_id: str = "CartPole-v1", num_envs: int = 1, steps: in
 
     Raises ValueError (TypeError for a wrong type) naming the argument before any work starts, and
     RuntimeError with the worker's traceback if an actor process or an env subprocess fails.
+    Ctrl-C (KeyboardInterrupt) at any moment stops every process this call started, then reaches you.
     """
     _check(mode, num_envs, steps, seed)
     _check_env(env_id)

@@ -5,6 +5,9 @@ A learning test asks for the ``learning_seed`` fixture to be parametrised this w
 """
 
 import os
+import signal
+
+import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -20,3 +23,15 @@ def pytest_generate_tests(metafunc):
     if "learning_seed" in metafunc.fixturenames:
         full = metafunc.config.getoption("--full")
         metafunc.parametrize("learning_seed", LEARNING_SEEDS_FULL if full else LEARNING_SEEDS_CI)
+
+
+@pytest.fixture
+def sigint_raises_keyboard_interrupt():
+    """Make SIGINT raise KeyboardInterrupt, as it does in a terminal or a notebook.
+
+    A process started in the background by a non-interactive shell (``pytest tests/ &`` in a script) inherits
+    SIGINT *ignored*, and Python keeps it so: a test's Ctrl-C would be dropped and the run would go on for
+    hours. That is how a Ctrl-C test once hung in CI."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

@@ -3,6 +3,8 @@ always cleaned up (after success, a worker error, a crash or Ctrl-C), and bad in
 
 import math
 import multiprocessing as mp
+import multiprocessing.connection
+import multiprocessing.util
 import os
 import signal
 import threading
@@ -132,16 +134,146 @@ def test_a_worker_that_dies_without_reporting_is_detected():
         results.close()
 
 
-def test_ctrl_c_during_a_long_measurement_stops_every_actor_process_promptly():
-    timer = threading.Timer(3.0, os.kill, args=(os.getpid(), signal.SIGINT))
-    start = time.perf_counter()
-    timer.start()
+# --- Ctrl-C: KeyboardInterrupt at any moment stops every process and reaches the caller --------------------
+
+# A CartPole that announces, at its first step, that its process is stepping: it creates an empty file named
+# after its process id in the folder $RLTEACH_STEPPING_DIR. Written to a module so spawned processes can import it.
+ANNOUNCING_ENV_MODULE = '''
+import os
+
+import gymnasium as gym
+from gymnasium.envs.classic_control import CartPoleEnv
+
+
+class AnnouncingCartPole(CartPoleEnv):
+    announced = False
+
+    def step(self, action):
+        if not self.announced:
+            self.announced = True
+            open(os.path.join(os.environ["RLTEACH_STEPPING_DIR"], str(os.getpid())), "w").close()
+        return super().step(action)
+
+
+gym.register("AnnouncingCartPole-v0", entry_point=AnnouncingCartPole, max_episode_steps=500)
+'''
+
+
+@pytest.fixture
+def announcing_env(tmp_path, monkeypatch):
+    """(env_id, stepping): ``stepping()`` is the set of process ids whose env of ``env_id`` has stepped."""
+    (tmp_path / "rlteach_announcing_env.py").write_text(ANNOUNCING_ENV_MODULE)
+    folder = tmp_path / "stepping"
+    folder.mkdir()
+    monkeypatch.syspath_prepend(str(tmp_path))  # spawned processes start with this process's sys.path
+    monkeypatch.setenv("RLTEACH_STEPPING_DIR", str(folder))
+    return "rlteach_announcing_env:AnnouncingCartPole-v0", lambda: {int(f.name) for f in folder.iterdir()}
+
+
+
+
+class CtrlC(threading.Thread):
+    """Presses Ctrl-C (sends SIGINT to this process) once ``ready()`` is true, polled; after ``wait_s`` anyway,
+    so that a test fails instead of hanging. ``pressed_at``: when, on time.perf_counter()."""
+
+    def __init__(self, ready, wait_s: float):
+        super().__init__(daemon=True)
+        self.ready, self.wait_s = ready, wait_s
+        self.was_ready, self.pressed_at, self.cancelled = False, None, threading.Event()
+
+    def run(self):
+        deadline = time.monotonic() + self.wait_s
+        while not self.cancelled.is_set() and not self.was_ready and time.monotonic() < deadline:
+            self.was_ready = self.ready()
+            time.sleep(0.05)
+        if not self.cancelled.is_set():
+            self.pressed_at = time.perf_counter()
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def measure_until_ctrl_c(ctrl_c: CtrlC, mode: str, env_id: str = "CartPole-v1") -> float:
+    """Run a measurement that would take many minutes; return the seconds from Ctrl-C to KeyboardInterrupt here."""
+    ctrl_c.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            measure("processes", num_envs=2, steps=10_000_000)  # would take many minutes
+            measure(mode, env_id=env_id, num_envs=2, steps=10_000_000)
+        return time.perf_counter() - ctrl_c.pressed_at
     finally:
-        timer.cancel()
-    assert time.perf_counter() - start < 20
+        ctrl_c.cancelled.set()
+        ctrl_c.join()
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("mode", ["processes", "async"])
+def test_ctrl_c_during_a_long_measurement_stops_every_actor_process_promptly(
+        mode, announcing_env, sigint_raises_keyboard_interrupt):
+    env_id, stepping = announcing_env
+    # Ctrl-C once both child processes step (starting them takes seconds; much longer on a loaded machine).
+    ctrl_c = CtrlC(ready=lambda: len(stepping()) == 2, wait_s=180)
+    seconds = measure_until_ctrl_c(ctrl_c, mode, env_id)
+    print(f"Ctrl-C to KeyboardInterrupt: {seconds:.3f} s")  # shown with pytest -rP
+    assert ctrl_c.was_ready, "the child processes did not start stepping within 180 s"
+    assert seconds < 20
+    assert_nothing_left_behind()
+    assert not any(psutil.pid_exists(pid) for pid in stepping())
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("mode", ["processes", "async"])
+@pytest.mark.parametrize("delay", [0.05, 0.5])
+def test_ctrl_c_while_the_processes_start_stops_them_all(mode, delay, sigint_raises_keyboard_interrupt):
+    start = time.perf_counter()
+    seconds = measure_until_ctrl_c(CtrlC(ready=lambda: time.perf_counter() - start > delay, wait_s=60), mode)
+    print(f"Ctrl-C to KeyboardInterrupt: {seconds:.3f} s")  # shown with pytest -rP
+    assert seconds < 60  # "async" starts its env processes before acting on Ctrl-C: seconds on a loaded machine
+    assert_nothing_left_behind()
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("mode", ["processes", "async"])
+def test_ctrl_c_in_the_middle_of_process_start_still_stops_that_process(mode, monkeypatch,
+                                                                        sigint_raises_keyboard_interrupt):
+    """The narrowest moment: the OS has created the second child, but Process.start() has not returned its pid."""
+    spawn = multiprocessing.util.spawnv_passfds
+    children = []
+
+    def spawn_then_ctrl_c(path, args, passfds):
+        pid = spawn(path, args, passfds)
+        if any(b"spawn_main" in os.fsencode(arg) for arg in args):  # not the resource tracker
+            children.append(pid)
+            if len(children) == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+        return pid
+
+    monkeypatch.setattr(multiprocessing.util, "spawnv_passfds", spawn_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        measure(mode, num_envs=2, steps=10_000_000)
+    assert len(children) == 2
+    assert_nothing_left_behind()
+    assert not any(psutil.pid_exists(pid) for pid in children)
+
+
+@pytest.mark.timeout(300)
+def test_ctrl_c_half_way_through_reading_an_env_reply_still_stops_the_env_processes(monkeypatch):
+    """Ctrl-C just after the 4-byte header of an env's reply was read from its pipe (Python raises
+    KeyboardInterrupt right after a call returns): that pipe is now out of step. Closing the AsyncVectorEnv must
+    not read from it; that once raised EOFError instead of KeyboardInterrupt and left the env processes running."""
+    recv_bytes = multiprocessing.connection.Connection._recv_bytes
+    calls, pressed = [], []
+
+    def recv_bytes_then_ctrl_c(self, maxsize=None):
+        calls.append(self)
+        if len(calls) > 50 and self is calls[0] and not pressed:  # well into the stepping, the first env's reply
+            pressed.append(True)
+            self._recv(4)  # the header is read ...
+            time.sleep(0.5)  # ... the other env's reply arrives ...
+            raise KeyboardInterrupt  # ... and Ctrl-C
+        return recv_bytes(self, maxsize)
+
+    monkeypatch.setattr(multiprocessing.connection.Connection, "_recv_bytes", recv_bytes_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        measure("async", num_envs=2, steps=10_000_000)
+    assert pressed
     assert_nothing_left_behind()
 
 
