@@ -1,0 +1,204 @@
+"""An actor pool: N workers run plain-Python code on threads or on processes, behind one small API.
+
+    pool = WorkerPool(work, num_workers=4, backend="thread", args=(shared_model,))
+    with pool:                                   # starts the workers; stops them on leaving, whatever happens
+        while not done:
+            item = pool.get(timeout=1.0)         # a result a worker put (None on timeout); re-raises a worker error
+            pool.publish(model.state_dict())     # new weights: version 1, 2, ...
+
+A worker is a plain function ``work(ctx, *args)``. ``ctx`` (a ``WorkerContext``) is all it sees of the pool:
+
+    ctx.index          which worker this is, 0 .. N-1
+    ctx.should_stop()  True once the pool is stopping: return soon (check it every step or so)
+    ctx.put(item)      send a result to the learner (``pool.get``)
+    ctx.weights(model, version)  copy newer published weights into ``model``; returns the version it has
+
+Backends
+--------
+"thread"   threading.Thread. Shares everything (one model, one optimizer) with no copying; Python's GIL lets
+           only one thread run Python code at a time, but torch releases it inside its kernels.
+"process"  torch.multiprocessing with the "spawn" start method: a fresh interpreter per worker (safe with
+           torch and inside Jupyter). Arguments are pickled; tensors in shared memory (``share_memory_()``)
+           stay shared, which is how A3C's processes update one model. Each process runs
+           ``torch.set_num_threads(1)`` and ignores Ctrl-C: the parent decides when workers stop.
+A later backend ("ray") is one more class with the same five methods.
+
+Failure and stopping
+--------------------
+An exception in any worker stops every worker and is re-raised by the pool's next ``get``/``check`` as
+``WorkerError`` carrying the worker's own traceback. ``stop()`` asks workers to return, waits up to
+``join_timeout`` seconds, then terminates (and kills) any process still alive: nothing is left behind after
+an error, a KeyboardInterrupt or a normal finish.
+"""
+
+from __future__ import annotations
+
+import queue
+import signal
+import threading
+import time
+import traceback
+
+import torch
+import torch.multiprocessing as tmp
+
+BACKENDS = ("thread", "process")
+
+
+class WorkerError(RuntimeError):
+    """A worker raised; the message holds its index and its traceback."""
+
+
+class WorkerContext:
+    """What a worker function sees of its pool (see the module docstring)."""
+
+    def __init__(self, index, stop_event, results, weights):
+        self.index, self._stop, self._results, self._weights = index, stop_event, results, weights
+
+    def should_stop(self) -> bool:
+        return self._stop.is_set()
+
+    def put(self, item):
+        self._results.put(item)
+
+    def weights(self, model, version=-1) -> int:
+        """Copy the latest published weights into ``model`` if they are newer than ``version``."""
+        return self._weights.copy_into(model, version)
+
+
+class SharedWeights:
+    """Published weights: a state_dict in shared memory plus a version counter, guarded by one lock.
+
+    Made from a template state_dict before the workers start, so every process maps the same memory. The
+    learner ``publish``es (version + 1); a worker copies only when the version moved on, so a worker that
+    syncs every step costs one integer read most of the time."""
+
+    def __init__(self, template, lock, version):
+        self.lock, self.version = lock, version
+        self.state = {k: v.detach().clone().cpu().share_memory_() for k, v in template.items()}
+
+    def publish(self, state_dict) -> int:
+        with self.lock:
+            for k, v in state_dict.items():
+                self.state[k].copy_(v)
+            self.version.value += 1
+            return self.version.value
+
+    def copy_into(self, model, version) -> int:
+        if self.version.value <= version:
+            return version
+        with self.lock:
+            model.load_state_dict(self.state)
+            return self.version.value
+
+
+def _run_worker(work, index, stop_event, results, errors, weights, args, is_process):
+    """The body of every worker, on either backend: run ``work``; on an exception report it and stop all."""
+    if is_process:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
+        torch.set_num_threads(1)
+    try:
+        work(WorkerContext(index, stop_event, results, weights), *args)
+    except BaseException:  # noqa: BLE001 - every failure must reach the caller
+        errors.put((index, traceback.format_exc()))
+        stop_event.set()
+
+
+class WorkerPool:
+    """N workers running ``work(ctx, *args)`` on ``backend`` ("thread" or "process")."""
+
+    def __init__(self, work, num_workers, backend="thread", args=(), weights=None, join_timeout=5.0):
+        if backend not in BACKENDS:
+            raise ValueError(f"backend={backend!r} is not allowed; choose one of {BACKENDS}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
+            raise ValueError(f"num_workers={num_workers!r} is not allowed: an integer >= 1")
+        self.work, self.num_workers, self.backend, self.args = work, num_workers, backend, tuple(args)
+        self.join_timeout = join_timeout
+        if backend == "thread":
+            self._ctx = None
+            self.stop_event, self.results, self.errors = threading.Event(), queue.Queue(), queue.Queue()
+            lock, version = threading.Lock(), _Counter()
+        else:
+            self._ctx = tmp.get_context("spawn")
+            self.stop_event, self.results, self.errors = self._ctx.Event(), self._ctx.Queue(), self._ctx.Queue()
+            lock, version = self._ctx.Lock(), self._ctx.Value("q", 0)
+        # weights: a template state_dict for publish()/ctx.weights(), or None when workers need none
+        self.shared_weights = None if weights is None else SharedWeights(weights, lock, version)
+        self.workers = []
+
+    # --- lifecycle ----------------------------------------------------------------------------------------
+
+    def start(self):
+        is_process = self.backend == "process"
+        for i in range(self.num_workers):
+            body = (self.work, i, self.stop_event, self.results, self.errors, self.shared_weights, self.args,
+                    is_process)
+            if is_process:
+                worker = self._ctx.Process(target=_run_worker, args=body, name=f"rlteach-worker-{i}", daemon=True)
+            else:
+                worker = threading.Thread(target=_run_worker, args=body, name=f"rlteach-worker-{i}", daemon=True)
+            self.workers.append(worker)
+            worker.start()
+        return self
+
+    def stop(self):
+        """Ask every worker to return; after ``join_timeout`` s terminate, then kill, what is left."""
+        self.stop_event.set()
+        deadline = time.monotonic() + self.join_timeout
+        for w in self.workers:
+            w.join(timeout=max(0.0, deadline - time.monotonic()))
+        if self.backend == "process":
+            for w in self.workers:
+                if w.is_alive():
+                    w.terminate()
+                    w.join(timeout=2)
+                if w.is_alive():
+                    w.kill()
+                    w.join()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    # --- talking to the workers ---------------------------------------------------------------------------
+
+    def check(self):
+        """Raise WorkerError if any worker failed (or a process died without a word)."""
+        try:
+            index, tb = self.errors.get_nowait()
+        except queue.Empty:
+            dead = [i for i, w in enumerate(self.workers)
+                    if self.backend == "process" and w.exitcode not in (None, 0) and not self.stop_event.is_set()]
+            if not dead:
+                return
+            index, tb = dead[0], f"the process exited with code {self.workers[dead[0]].exitcode}\n"
+        self.stop()
+        raise WorkerError(f"worker {index} ({self.backend} backend) failed; its traceback:\n{tb}")
+
+    def get(self, timeout=1.0):
+        """The next result a worker put, or None after ``timeout`` seconds; raises WorkerError first."""
+        self.check()
+        try:
+            return self.results.get(timeout=timeout)
+        except queue.Empty:
+            self.check()
+            return None
+
+    def publish(self, state_dict) -> int:
+        """Make new weights available to every worker; returns their version."""
+        if self.shared_weights is None:
+            raise RuntimeError("this pool was made without weights=...: nothing to publish into")
+        return self.shared_weights.publish(state_dict)
+
+    def alive(self) -> int:
+        return sum(w.is_alive() for w in self.workers)
+
+
+class _Counter:
+    """A plain integer with ``.value``, standing in for multiprocessing.Value on the thread backend."""
+
+    def __init__(self):
+        self.value = 0

@@ -1,0 +1,137 @@
+"""The actor pool on both backends: results, weights, errors with tracebacks, stopping, no orphans."""
+
+import multiprocessing as mp
+import os
+import threading
+import time
+
+import psutil
+import pytest
+import torch
+
+from rlteach.workers import WorkerError, WorkerPool
+
+BACKENDS = ["thread", "process"]
+
+
+def count_up(ctx, n):
+    for i in range(n):
+        ctx.put((ctx.index, i, os.getpid(), threading.current_thread().name))
+
+
+def fail_after(ctx, k):
+    for i in range(k):
+        ctx.put(i)
+    if ctx.index == 1:
+        raise ZeroDivisionError(f"worker {ctx.index} gave up after {k} steps")
+    while not ctx.should_stop():
+        time.sleep(0.01)
+
+
+def run_forever(ctx):
+    while not ctx.should_stop():
+        time.sleep(0.01)
+        ctx.put(ctx.index)
+
+
+def follow_weights(ctx):
+    model = torch.nn.Linear(2, 1)
+    version = -1
+    while not ctx.should_stop():
+        new = ctx.weights(model, version)
+        if new != version:
+            version = new
+            ctx.put((ctx.index, version, model.bias.item()))
+        time.sleep(0.005)
+
+
+def ignore_stop(ctx):
+    while True:
+        time.sleep(0.05)
+
+
+def children():
+    """Live child processes, except multiprocessing's resource tracker (one per session, by design)."""
+    alive = [p for p in psutil.Process().children(recursive=True) if p.is_running() and p.status() != "zombie"]
+    return [p for p in alive if "resource_tracker" not in " ".join(p.cmdline())]
+
+
+def drain(pool, n, timeout=60):
+    items, deadline = [], time.monotonic() + timeout
+    while len(items) < n and time.monotonic() < deadline:
+        item = pool.get(timeout=0.5)
+        if item is not None:
+            items.append(item)
+    return items
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_workers_run_in_parallel_units_and_deliver_results(backend):
+    with WorkerPool(count_up, 3, backend, args=(50,)) as pool:
+        items = drain(pool, 150)
+    assert sorted((w, i) for w, i, _, _ in items) == sorted((w, i) for w in range(3) for i in range(50))
+    pids = {pid for _, _, pid, _ in items}
+    threads = {tid for _, _, _, tid in items}
+    if backend == "process":
+        assert len(pids) == 3 and os.getpid() not in pids
+    else:
+        assert pids == {os.getpid()} and len(threads) == 3
+    assert mp.active_children() == [] and pool.alive() == 0
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_worker_error_stops_all_and_reaches_the_caller_with_its_traceback(backend):
+    start = time.monotonic()
+    with pytest.raises(WorkerError, match=r"worker 1 .*failed(.|\n)*ZeroDivisionError: worker 1 gave up after 5"):
+        with WorkerPool(fail_after, 3, backend, args=(5,)) as pool:
+            while True:
+                pool.get(timeout=0.2)
+    assert time.monotonic() - start < 60
+    assert pool.alive() == 0 and children() == []
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_keyboard_interrupt_in_the_caller_stops_every_worker(backend):
+    with pytest.raises(KeyboardInterrupt):
+        with WorkerPool(run_forever, 2, backend) as pool:
+            drain(pool, 4)
+            raise KeyboardInterrupt
+    assert pool.alive() == 0 and children() == []
+
+
+@pytest.mark.timeout(120)
+def test_a_process_that_ignores_stop_is_terminated():
+    pool = WorkerPool(ignore_stop, 2, "process", join_timeout=0.5).start()
+    time.sleep(1.0)
+    t = time.monotonic()
+    pool.stop()
+    assert time.monotonic() - t < 10 and pool.alive() == 0 and children() == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_published_weights_reach_the_workers_with_versions(backend):
+    model = torch.nn.Linear(2, 1)
+    with WorkerPool(follow_weights, 2, backend, weights=model.state_dict()) as pool:
+        for value in (1.0, 2.0, 3.0):
+            with torch.no_grad():
+                model.bias.fill_(value)
+            version = pool.publish(model.state_dict())
+            reported = {}                              # worker index -> bias it holds at this version
+            while len(reported) < 2:
+                item = pool.get(timeout=30)
+                assert item is not None, "workers did not pick up the new weights"
+                index, seen_version, bias = item
+                if seen_version == version:
+                    reported[index] = bias
+            assert reported == {0: value, 1: value}
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="backend='gpu'"):
+        WorkerPool(count_up, 2, "gpu")
+    with pytest.raises(ValueError, match="num_workers=0"):
+        WorkerPool(count_up, 0)
+    with pytest.raises(RuntimeError, match="without weights"):
+        WorkerPool(count_up, 1).publish({})
