@@ -26,8 +26,10 @@ import dataclasses
 import importlib
 import json
 import numbers
+import os
 import threading
 import time
+from collections import namedtuple
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,6 +135,37 @@ def evaluate(act, env_id, episodes=10, seed_base=EVAL_SEED_BASE) -> float:
         for env in envs:
             env.close()
     return float(returns.mean())
+
+
+RecordedEpisode = namedtuple("RecordedEpisode", ["frames", "episode_return", "steps"])
+
+
+def record_episode(act, env_id="CartPole-v1", seed=EVAL_SEED_BASE, max_steps=None, every=1):
+    """Play one episode of ``act`` (observations [1, obs_dim] -> actions [1], as for ``evaluate``) on an env
+    seeded ``seed``, rendering it. Returns RecordedEpisode(frames, episode_return, steps): frames are RGB
+    arrays [H, W, 3] of the first observation and of every ``every``-th step after it (the last step
+    always), and ``steps[i]`` is the number of steps taken when ``frames[i]`` was drawn. ``max_steps`` ends
+    the episode early (default: the env's own time limit). Headless machines render with SDL's dummy driver.
+    """
+    check_number("every", every, 1, integer=True)
+    if max_steps is not None:
+        check_number("max_steps", max_steps, 1, integer=True)
+    check_env(env_id)
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")      # no screen: pygame draws off-screen
+    env = gym.make(env_id, render_mode="rgb_array")
+    try:
+        obs, _ = env.reset(seed=seed)
+        frames, steps, total, t, done = [env.render()], [0], 0.0, 0, False
+        while not done and (max_steps is None or t < max_steps):
+            obs, r, term, trunc, _ = env.step(int(np.asarray(act(obs[None]))[0]))
+            total, t, done = total + float(r), t + 1, term or trunc
+            if t % every == 0 or done or t == max_steps:
+                frames.append(env.render())
+                steps.append(t)
+    finally:
+        env.close()
+    return RecordedEpisode(frames, total, steps)
 
 
 # ---------------------------------------------------------------------------------------------------------

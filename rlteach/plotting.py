@@ -203,3 +203,83 @@ def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes
     ax.set_ylabel("return")
     ax.legend(fontsize=8, loc="lower right")
     return fig
+
+
+# --- 02 policy gradient: gradient noise with and without a baseline; an agent playing ------------------
+
+
+def plot_gradient_variance(grads) -> plt.Figure:
+    """How noisy policy gradient estimates are, per baseline. ``grads`` is ``{baseline: [num_batches, P]}``
+    (``rlteach.policy_gradient.gradient_samples(...).grads``, or the GradientSamples itself).
+
+    Left: the total variance, sum over the P parameters of each coordinate's variance across batches.
+    Right: each estimate projected on one common direction (the mean of all estimates, normalised): the
+    histograms share their centre (every baseline is unbiased) and differ in width (variance).
+    """
+    grads = getattr(grads, "grads", grads)
+    names = list(grads)
+    total = [float(grads[n].var(0).sum()) for n in names]
+    direction = np.concatenate([grads[n] for n in names]).mean(0)
+    direction = direction / (np.linalg.norm(direction) + 1e-12)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    colors = [f"C{i}" for i in range(len(names))]
+    bars = left.bar(names, total, color=colors)
+    left.bar_label(bars, labels=[f"{v:,.0f}" if v >= 100 else f"{v:.3g}" for v in total], fontsize=9)
+    left.set_ylabel("total variance of the estimate")
+    left.set_xlabel("baseline")
+    left.set_title("Noise in one batch's gradient estimate")
+    left.margins(y=0.15)
+    projections = {n: grads[n] @ direction for n in names}
+    everything = np.concatenate(list(projections.values()))
+    bins = np.linspace(*np.percentile(everything, [1, 99]), 41)      # the rare far tails are left out
+    for name, color in zip(names, colors, strict=True):
+        p = projections[name]
+        right.hist(p, bins=bins, histtype="step", lw=2, color=color, label=f"{name} (std {p.std():.3g})")
+        right.axvline(p.mean(), color=color, lw=1.5, ls="--")
+    right.set_xlabel("estimate projected on the mean gradient's direction (1% tails not drawn)")
+    right.set_ylabel("batches")
+    right.set_title("Same centre (dashed: means), different spread")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_filmstrip(frames, num=6, title=None, steps=None) -> plt.Figure:
+    """``num`` frames (RGB arrays), evenly spaced from first to last, side by side. ``steps`` (one number per
+    frame, e.g. the env step it shows) labels each panel; by default the index in ``frames``."""
+    if len(frames) == 0:
+        raise ValueError("frames is empty: record at least one frame (rlteach.monitor.record_episode)")
+    picks = np.unique(np.linspace(0, len(frames) - 1, min(num, len(frames))).round().astype(int))
+    fig, axes = plt.subplots(1, len(picks), figsize=(2.2 * len(picks), 1.9), squeeze=False)
+    for ax, i in zip(axes[0], picks, strict=True):
+        ax.imshow(frames[i])
+        ax.set_title(f"step {steps[i] if steps is not None else i}", fontsize=9)
+        ax.set_axis_off()
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def animate_frames(frames, fps=20, width=4.0) -> str:
+    """An HTML/JavaScript player (play, pause, step) for a list of RGB frames: display it with
+    ``IPython.display.HTML(...)``. The HTML embeds every frame as a PNG; thin out long episodes first."""
+    from matplotlib import animation
+
+    if len(frames) == 0:
+        raise ValueError("frames is empty: record at least one frame (rlteach.monitor.record_episode)")
+    h, w = np.asarray(frames[0]).shape[:2]
+    fig = plt.figure(figsize=(width, width * h / w), dpi=72)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    image = ax.imshow(frames[0])
+
+    def show(i):
+        image.set_data(frames[i])
+        return (image,)
+
+    anim = animation.FuncAnimation(fig, show, frames=len(frames), interval=1000 / fps, blit=True)
+    try:
+        return anim.to_jshtml(fps=fps)
+    finally:
+        plt.close(fig)

@@ -1,6 +1,7 @@
 """Every checker on its reference solution (right), on the placeholder, and on typical wrong answers."""
 
 import numpy as np
+import pytest
 
 from rlteach import exercises as ex
 
@@ -55,3 +56,79 @@ def test_exact_advantage(capsys):
     assert "sign" in capsys.readouterr().out
     assert ex.check_exact_advantage(np.zeros((3, 2))) is False
     assert "[5, 2]" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 02 policy gradient
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_policy_gradient_checkers_report_the_placeholder(capsys):
+    for check in (ex.check_reinforce_loss, ex.check_valid_mask, ex.check_unbiased_baselines):
+        assert check(...) is False
+        assert "Not attempted yet" in capsys.readouterr().out
+
+
+def test_reinforce_loss_by_hand(capsys):
+    e = ex.REINFORCE_BY_HAND
+    by_hand = -np.mean([(g - e["baseline"]) * lp for g, lp in zip(e["returns"], e["log_probs"], strict=True)])
+    assert ex.SOLUTIONS["reinforce_loss"]() == pytest.approx(by_hand, abs=1e-4)
+    assert ex.check_reinforce_loss(by_hand) is True
+    assert "Correct" in capsys.readouterr().out
+    no_baseline = -np.mean([g * lp for g, lp in zip(e["returns"], e["log_probs"], strict=True)])
+    for wrong, hint in [(-by_hand, "sign is flipped"), (3 * by_hand, "sum over the 3 steps"),
+                        (no_baseline, "subtract the baseline"), ([1.0, 2.0], "one number"),
+                        ("x", "one number"), (42.0, "weight each log pi")]:
+        assert ex.check_reinforce_loss(wrong) is False
+        assert hint in capsys.readouterr().out
+
+
+class ScriptedVecEnv:
+    """Stands in for a gymnasium vector env: returns AUTORESET_ROLLOUT's flags step by step."""
+
+    def __init__(self):
+        self.t = 0
+
+    def step(self, actions):
+        e = ex.AUTORESET_ROLLOUT
+        term, trunc = np.array(e["terminated"][self.t]), np.array(e["truncated"][self.t])
+        self.t += 1
+        return np.zeros((2, 4), np.float32), np.ones(2), term, trunc, {}
+
+
+def test_valid_mask_solution_is_what_collect_rollout_builds(capsys):
+    from rlteach import policy_gradient as pg
+    from rlteach.nets import ActorCritic
+
+    state = {"obs": np.zeros((2, 4), np.float32), "after_end": np.array(ex.AUTORESET_ROLLOUT["after_end"]),
+             "episode_return": np.zeros(2)}
+    rollout = pg.collect_rollout(ScriptedVecEnv(), ActorCritic(4, 2), state, 6, "cpu")
+    np.testing.assert_array_equal(rollout["valid"], ex.SOLUTIONS["valid_mask"]())
+    assert ex.check_valid_mask(rollout["valid"]) is True
+    assert "Correct" in capsys.readouterr().out
+
+
+def test_valid_mask_wrong_answers(capsys):
+    e = ex.AUTORESET_ROLLOUT
+    ends = np.array(e["terminated"]) | np.array(e["truncated"])
+    right = np.array(ex.SOLUTIONS["valid_mask"]())
+    no_carry = right.copy()
+    no_carry[0, 1] = True                       # forgot that env 1's first step here is a reset
+    only_terminated = right.copy()
+    only_terminated[5, 0] = True                # the step after env 0's truncation
+    for wrong, hint in [(~ends, "ENDS an episode"), (only_terminated, "truncated episode is reset"),
+                        (no_carry, "previous rollout"), (np.ones((6, 2), bool), "autoreset steps"),
+                        (np.zeros((6, 2), bool), "walk down each column"), (np.ones((2, 6)), "[6, 2]")]:
+        assert ex.check_valid_mask(wrong) is False
+        assert hint in capsys.readouterr().out
+
+
+def test_unbiased_baselines(capsys):
+    for right in (ex.SOLUTIONS["unbiased_baselines"](), {"a", "b", "d"}, "abd", "a, b, D", ("d", "b", "a")):
+        assert ex.check_unbiased_baselines(right) is True
+        assert "Correct" in capsys.readouterr().out
+    for wrong, hint in [({"a", "b", "d", "e"}, "always 0"), ({"a", "b", "c", "d"}, "depends on the action"),
+                        ({"a", "b"}, "previous batch"), ({"a", "d"}, "function of s_t"), ({"z"}, "not among"),
+                        (7, "give the letters")]:
+        assert ex.check_unbiased_baselines(wrong) is False
+        assert hint in capsys.readouterr().out
