@@ -22,6 +22,7 @@ and the model (``torch.load(..., weights_only=True)``: no pickled code is run).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import json
@@ -107,6 +108,21 @@ def check_common(config):
 def reward_threshold(env_id) -> float:
     threshold = gym.spec(env_id).reward_threshold
     return float("inf") if threshold is None else float(threshold)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int = 1):
+    """Run a block with torch using ``n`` intra-op threads, then restore the caller's setting.
+
+    rlteach's networks are tiny: splitting a 64-unit layer over threads costs more than it saves, and
+    on a 2-core machine the extra thread fights the environments (and other workers) for a core. Measured
+    here: A2C on CartPole took 0.8 s to solve with one thread and 4-28 s with torch's default of two."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 # ---------------------------------------------------------------------------------------------------------

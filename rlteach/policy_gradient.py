@@ -47,7 +47,7 @@ import numpy as np
 import torch
 
 from rlteach.advantage import discounted_returns, gae
-from rlteach.monitor import Run, TrainResult, check_common, check_env, check_number
+from rlteach.monitor import Run, TrainResult, check_common, check_env, check_number, torch_threads
 from rlteach.nets import ActorCritic
 
 
@@ -192,50 +192,51 @@ def rollout_targets(values, last_value, rollout, gamma, lam):
 def train(config: Config, *, progress=True, callback=None) -> TrainResult:
     """Synchronous A2C. Returns a TrainResult (records: ``losses`` = [env_steps, total, policy, value,
     entropy] per update). Ctrl-C (KeyboardInterrupt) returns the result so far with interrupted=True."""
-    run = Run(config, progress, callback)
-    torch.manual_seed(config.seed)
-    device = torch.device(config.device)
-    model = build_model(config)
-    optimizer = torch.optim.RMSprop(model.parameters(), lr=config.lr, alpha=config.rms_alpha, eps=config.rms_eps)
-    envs = gym.make_vec(config.env_id, num_envs=config.num_envs, vectorization_mode="sync")
-    losses = run.result.records.setdefault("losses", [])
+    with torch_threads(1):  # tiny networks run fastest on one thread (monitor.torch_threads)
+        run = Run(config, progress, callback)
+        torch.manual_seed(config.seed)
+        device = torch.device(config.device)
+        model = build_model(config)
+        optimizer = torch.optim.RMSprop(model.parameters(), lr=config.lr, alpha=config.rms_alpha, eps=config.rms_eps)
+        envs = gym.make_vec(config.env_id, num_envs=config.num_envs, vectorization_mode="sync")
+        losses = run.result.records.setdefault("losses", [])
 
-    def act_greedy(obs):
-        return model.greedy(obs).cpu().numpy()
+        def act_greedy(obs):
+            return model.greedy(obs).cpu().numpy()
 
-    interrupted = False
-    try:
-        obs, _ = envs.reset(seed=config.seed)           # env i gets seed + i
-        state = {"obs": obs, "after_end": np.zeros(config.num_envs, dtype=bool),
-                 "episode_return": np.zeros(config.num_envs)}
-        while not run.done:
-            # actor: a [n_steps, num_envs] rollout with the current network
-            rollout = collect_rollout(envs, model, state, config.n_steps, device, run)
-            # learner: advantages, the actor-critic loss, one gradient step
-            obs_t = torch.as_tensor(rollout["obs"], dtype=torch.float32, device=device)
-            logits, values = model(obs_t)                                   # [T, N, A], [T, N]
-            with torch.no_grad():
-                last_value = model(torch.as_tensor(rollout["last_obs"], dtype=torch.float32, device=device))[1]
-            advantages, returns = rollout_targets(values, last_value, rollout, config.gamma, config.lam)
-            valid = torch.as_tensor(rollout["valid"], device=device)
-            if config.normalize_advantages:
-                advantages = (advantages - advantages[valid].mean()) / (advantages[valid].std() + 1e-8)
-            dist = torch.distributions.Categorical(logits=logits)
-            actions = torch.as_tensor(rollout["actions"], device=device)
-            loss = actor_critic_loss(dist.log_prob(actions), dist.entropy(), values, advantages, returns,
-                                     config.value_coef, config.entropy_coef, mask=valid)
-            optimizer.zero_grad()
-            loss.total.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-            optimizer.step()
-            losses.append([run.result.env_steps] + [round(x.item(), 5) for x in loss])
-            # the updated network acts from the next step on; evaluate it when due
-            run.maybe_evaluate(act_greedy)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        envs.close()
-    return run.finish(model, interrupted)
+        interrupted = False
+        try:
+            obs, _ = envs.reset(seed=config.seed)           # env i gets seed + i
+            state = {"obs": obs, "after_end": np.zeros(config.num_envs, dtype=bool),
+                     "episode_return": np.zeros(config.num_envs)}
+            while not run.done:
+                # actor: a [n_steps, num_envs] rollout with the current network
+                rollout = collect_rollout(envs, model, state, config.n_steps, device, run)
+                # learner: advantages, the actor-critic loss, one gradient step
+                obs_t = torch.as_tensor(rollout["obs"], dtype=torch.float32, device=device)
+                logits, values = model(obs_t)                                   # [T, N, A], [T, N]
+                with torch.no_grad():
+                    last_value = model(torch.as_tensor(rollout["last_obs"], dtype=torch.float32, device=device))[1]
+                advantages, returns = rollout_targets(values, last_value, rollout, config.gamma, config.lam)
+                valid = torch.as_tensor(rollout["valid"], device=device)
+                if config.normalize_advantages:
+                    advantages = (advantages - advantages[valid].mean()) / (advantages[valid].std() + 1e-8)
+                dist = torch.distributions.Categorical(logits=logits)
+                actions = torch.as_tensor(rollout["actions"], device=device)
+                loss = actor_critic_loss(dist.log_prob(actions), dist.entropy(), values, advantages, returns,
+                                         config.value_coef, config.entropy_coef, mask=valid)
+                optimizer.zero_grad()
+                loss.total.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                optimizer.step()
+                losses.append([run.result.env_steps] + [round(x.item(), 5) for x in loss])
+                # the updated network acts from the next step on; evaluate it when due
+                run.maybe_evaluate(act_greedy)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            envs.close()
+        return run.finish(model, interrupted)
 
 
 # ---------------------------------------------------------------------------------------------------------

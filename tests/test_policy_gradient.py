@@ -294,3 +294,15 @@ def test_cli_trains_and_saves(tmp_path):
     assert lines[0].startswith("a2c on CartPole-v1 (seed 3): ")
     assert "solved at" in lines[0] or "not solved in" in lines[0]
     assert monitor.load(tmp_path / "cli").config.total_steps == 1500
+
+
+def test_train_runs_on_one_torch_thread_and_restores_the_callers_setting():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    seen = []
+    try:
+        pg.train(pg.Config(total_steps=1000, eval_every=500, stop_when_solved=False), progress=False,
+                 callback=lambda r: seen.append(torch.get_num_threads()))
+        assert seen == [1, 1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
