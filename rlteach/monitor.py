@@ -241,7 +241,8 @@ def _to_json(x):
     raise TypeError(f"cannot save {type(x).__name__} in history.json")
 
 
-ALGORITHMS = {"a2c": "rlteach.policy_gradient"}  # CLI name -> module with Config, train, build_model
+# CLI name -> the module that holds its Config, train and build_model
+ALGORITHMS = {"a2c": "rlteach.policy_gradient", "a3c": "rlteach.a3c"}
 
 
 def algorithm_name(config) -> str:

@@ -45,6 +45,13 @@ import torch.multiprocessing as tmp
 BACKENDS = ("thread", "process")
 
 
+def new_lock(backend):
+    """A lock that works across the workers of ``backend``: a thread lock or a process lock."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend={backend!r} is not allowed; choose one of {BACKENDS}")
+    return threading.Lock() if backend == "thread" else tmp.get_context("spawn").Lock()
+
+
 class WorkerError(RuntimeError):
     """A worker raised; the message holds its index and its traceback."""
 
