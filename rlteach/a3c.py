@@ -241,20 +241,25 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         def act_greedy(obs):
             return shared_model.greedy(obs).numpy()
 
+        def record(item):
+            index, t_copy, t_rolled, t_computed, t_applied, staleness, steps, finished = item
+            timeline.append([index, t_copy, t_rolled, t_computed, t_applied, staleness])
+            run.add_steps(steps)
+            for episode_return in finished:
+                run.add_episode(episode_return)
+
         interrupted = False
         try:
             with pool:
                 while not run.done:
                     item = pool.get(timeout=0.1)
                     if item is not None:
-                        index, t_copy, t_rolled, t_computed, t_applied, staleness, steps, finished = item
-                        timeline.append([index, t_copy, t_rolled, t_computed, t_applied, staleness])
-                        run.add_steps(steps)
-                        for episode_return in finished:
-                            run.add_episode(episode_return)
+                        record(item)
                     run.maybe_evaluate(act_greedy)
         except KeyboardInterrupt:
             interrupted = True
+        for item in pool.drain():           # updates applied while the workers were stopping
+            record(item)
         run.result.records["staleness"] = [row[5] for row in timeline]
         run.result.records["updates"] = int(updates.item())
         return run.finish(shared_model, interrupted)

@@ -59,13 +59,22 @@ def check_number(name, value, low=None, high=None, *, integer=False, low_open=Fa
         raise ValueError(f"{name}={value!r} is not allowed: it must be in {'(' if low_open else '['}{lo}, {hi}]")
 
 
+def env_spec(env_id):
+    """gymnasium's EnvSpec for ``env_id``. Like ``gym.make``, an id "module:Name-v0" imports ``module`` first
+    (where a custom env registers itself): the form to use for envs that worker processes must find too."""
+    if ":" in env_id:
+        module, env_id = env_id.split(":", 1)
+        importlib.import_module(module)
+    return gym.spec(env_id)
+
+
 def check_env(env_id, *, discrete=True):
     """The env id is registered, its observations are a flat Box and (if ``discrete``) its actions Discrete."""
     if not isinstance(env_id, str):
         raise TypeError(f"env_id must be a string such as 'CartPole-v1', got {env_id!r}")
     try:
-        gym.spec(env_id)
-    except gym.error.Error as exc:
+        env_spec(env_id)
+    except (gym.error.Error, ImportError) as exc:
         raise ValueError(f"env_id={env_id!r} is not a registered Gymnasium environment "
                          f"(e.g. 'CartPole-v1', 'Acrobot-v1'): {exc}") from None
     env = gym.make(env_id)
@@ -106,7 +115,7 @@ def check_common(config):
 
 
 def reward_threshold(env_id) -> float:
-    threshold = gym.spec(env_id).reward_threshold
+    threshold = env_spec(env_id).reward_threshold
     return float("inf") if threshold is None else float(threshold)
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import warnings
 
-import gymnasium as gym
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rlteach.monitor import algorithm_name
+from rlteach.monitor import algorithm_name, env_spec
 
 # --- 00 start here: throughput and diagrams --------------------------------------------------------------
 
@@ -196,7 +195,7 @@ def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes
     if threshold is None:
         first = next((rs[0] for rs in groups.values() if rs), None)
         if first is not None:
-            threshold = gym.spec(first.config.env_id).reward_threshold
+            threshold = env_spec(first.config.env_id).reward_threshold
     if threshold is not None:
         ax.axhline(threshold, color="k", ls="--", lw=1, label=f"solved ({threshold:g})")
     ax.set_xlabel("env steps" if x == "steps" else "seconds (wall clock, everything included)")

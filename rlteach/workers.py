@@ -131,7 +131,7 @@ class WorkerPool:
             lock, version = self._ctx.Lock(), self._ctx.Value("q", 0)
         # weights: a template state_dict for publish()/ctx.weights(), or None when workers need none
         self.shared_weights = None if weights is None else SharedWeights(weights, lock, version)
-        self.workers = []
+        self.workers, self.leftovers = [], []
 
     # --- lifecycle ----------------------------------------------------------------------------------------
 
@@ -149,11 +149,16 @@ class WorkerPool:
         return self
 
     def stop(self):
-        """Ask every worker to return; after ``join_timeout`` s terminate, then kill, what is left."""
+        """Ask every worker to return; after ``join_timeout`` s terminate, then kill, what is left.
+
+        Results still on their way are kept (a process cannot exit while its queue is unread): ``drain()``
+        hands them over, so no finished episode or counted step is lost."""
         self.stop_event.set()
         deadline = time.monotonic() + self.join_timeout
-        for w in self.workers:
-            w.join(timeout=max(0.0, deadline - time.monotonic()))
+        while self.alive() and time.monotonic() < deadline:
+            self._collect_leftovers(timeout=0.05)
+            for w in self.workers:
+                w.join(timeout=0.01)
         if self.backend == "process":
             for w in self.workers:
                 if w.is_alive():
@@ -162,6 +167,20 @@ class WorkerPool:
                 if w.is_alive():
                     w.kill()
                     w.join()
+        self._collect_leftovers(timeout=0)
+
+    def _collect_leftovers(self, timeout):
+        while True:
+            try:
+                self.leftovers.append(self.results.get(timeout=timeout) if timeout else self.results.get_nowait())
+            except queue.Empty:
+                return
+
+    def drain(self) -> list:
+        """Results that arrived after the caller stopped reading (collected by ``stop``)."""
+        self._collect_leftovers(timeout=0)
+        items, self.leftovers = self.leftovers, []
+        return items
 
     def __enter__(self):
         return self.start()
