@@ -219,7 +219,7 @@ def worker(ctx, config, shared_model, optimizer, lock, counter, t0):
 
 def train(config: Config, *, progress=True, callback=None) -> TrainResult:
     """A3C on ``config.num_workers`` workers. Records: ``timeline`` (one row per update: worker, t_copy,
-    t_rolled_out, t_computed, t_applied, staleness) and ``staleness``. Ctrl-C returns the partial result;
+    t_rolled_out, t_computed, t_applied, staleness, env_steps) and ``staleness``. Ctrl-C returns the partial result;
     an exception in a worker stops all workers and is re-raised here with the worker's traceback."""
     with torch_threads(1):
         run = Run(config, progress, callback)
@@ -243,7 +243,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
 
         def record(item):
             index, t_copy, t_rolled, t_computed, t_applied, staleness, steps, finished = item
-            timeline.append([index, t_copy, t_rolled, t_computed, t_applied, staleness])
+            timeline.append([index, t_copy, t_rolled, t_computed, t_applied, staleness, steps])
             run.add_steps(steps)
             for episode_return in finished:
                 run.add_episode(episode_return)
@@ -274,3 +274,23 @@ def overlap_seconds(timeline) -> float:
             total += t - last
         inside, last = inside + delta, t
     return total if math.isfinite(total) else 0.0
+
+
+def steady_steps_per_second(timeline) -> float:
+    """Env steps/s once every worker is running: counted from the moment the LAST worker applied its first
+    update (so process spawn and start-up are excluded) to the last update."""
+    rows = sorted(timeline, key=lambda row: row[4])
+    workers = {row[0] for row in rows}
+    first_update = {w: min(row[4] for row in rows if row[0] == w) for w in workers}
+    start = max(first_update.values())
+    after = [row for row in rows if row[4] > start]
+    if len(after) < 2:
+        return float("nan")
+    return sum(row[6] for row in after) / (after[-1][4] - start)
+
+
+def measure_speed(backend, num_workers, env_steps=20_000, seed=0) -> float:
+    """Steady-state env steps/s of A3C (acting AND learning) with ``num_workers`` workers on ``backend``."""
+    config = Config(backend=backend, num_workers=num_workers, total_steps=env_steps, seed=seed,
+                    stop_when_solved=False, eval_every=10**9)
+    return steady_steps_per_second(train(config, progress=False).records["timeline"])
