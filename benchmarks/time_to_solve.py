@@ -1,7 +1,9 @@
 """Time to solve CartPole-v1: rlteach's algorithms against Stable-Baselines3 peers, in one run.
 
     .venv/bin/pip install -c constraints.txt -r benchmarks/requirements.txt     # SB3, for the peers only
-    .venv/bin/python benchmarks/time_to_solve.py a2c --seeds 0 1 2 3 4
+    .venv/bin/python benchmarks/time_to_solve.py a2c a3c:thread a3c:process --seeds 0 1 2 3 4
+
+An algorithm may name a backend after a colon (``a3c:process``): it sets that Config's ``backend``.
 
 Every run, ours and the peers', is judged by ONE criterion, rlteach.monitor's: every 2000 env steps, 10
 greedy episodes on envs seeded 10_000 + i; solved when their mean reaches 475. The clock starts before
@@ -32,9 +34,11 @@ EVAL_EVERY, EVAL_EPISODES = 2000, 10
 
 
 def run_rlteach(name: str, seed: int) -> dict:
-    module = importlib.import_module(ALGORITHMS[name])
+    algorithm, _, backend = name.partition(":")
+    module = importlib.import_module(ALGORITHMS[algorithm])
+    extra = {"backend": backend} if backend else {}
     result = module.train(module.Config(env_id=ENV_ID, seed=seed, eval_every=EVAL_EVERY,
-                                        eval_episodes=EVAL_EPISODES), progress=False)
+                                        eval_episodes=EVAL_EPISODES, **extra), progress=False)
     return {"steps": result.solved_at_steps, "seconds": result.solved_at_seconds, "env_steps": result.env_steps,
             "total_seconds": result.seconds}
 
@@ -89,12 +93,16 @@ def median_or_none(values):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("algorithms", nargs="+", choices=sorted(ALGORITHMS), help="rlteach algorithms to time")
+    parser.add_argument("algorithms", nargs="+", help=f"rlteach algorithms to time: {sorted(ALGORITHMS)}, "
+                        "optionally with a backend, e.g. a3c:process")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--peers", nargs="*", default=["sb3-a2c", "sb3-ppo"], choices=["sb3-a2c", "sb3-ppo"])
     parser.add_argument("--threads", type=int, default=1, help="torch threads for every run (default 1)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args(argv)
+    for name in args.algorithms:
+        if name.partition(":")[0] not in ALGORITHMS:
+            parser.error(f"unknown algorithm {name!r}; choose from {sorted(ALGORITHMS)}")
     torch.set_num_threads(args.threads)
 
     rows = {}
