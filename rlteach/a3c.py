@@ -43,7 +43,7 @@ import torch
 from rlteach.advantage import discounted_returns
 from rlteach.monitor import Run, TrainResult, check_common, check_number, torch_threads
 from rlteach.nets import ActorCritic
-from rlteach.policy_gradient import actor_critic_loss
+from rlteach.policy_gradient import actor_critic_loss, check_actor_critic
 from rlteach.workers import BACKENDS, WorkerPool, new_lock
 
 
@@ -82,16 +82,9 @@ class Config:
         if not isinstance(self.lock, bool):
             raise TypeError(f"lock must be True or False, got {self.lock!r}")
         check_number("t_max", self.t_max, 1, integer=True)
-        check_number("gamma", self.gamma, 0, 1)
-        check_number("lr", self.lr, 0, low_open=True)
         if self.optimizer not in ("rmsprop", "adam"):
             raise ValueError(f"optimizer={self.optimizer!r} is not allowed; choose 'rmsprop' or 'adam'")
-        check_number("rms_alpha", self.rms_alpha, 0, 1)
-        check_number("rms_eps", self.rms_eps, 0, low_open=True)
-        check_number("value_coef", self.value_coef, 0)
-        check_number("entropy_coef", self.entropy_coef, 0)
-        check_number("max_grad_norm", self.max_grad_norm, 0, low_open=True)
-        self.hidden = tuple(self.hidden)
+        check_actor_critic(self)
 
 
 # ---------------------------------------------------------------------------------------------------------

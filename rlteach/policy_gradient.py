@@ -80,17 +80,23 @@ class Config:
         check_common(self)
         check_number("num_envs", self.num_envs, 1, integer=True)
         check_number("n_steps", self.n_steps, 1, integer=True)
-        check_number("gamma", self.gamma, 0, 1)
         check_number("lam", self.lam, 0, 1)
-        check_number("lr", self.lr, 0, low_open=True)
-        check_number("rms_alpha", self.rms_alpha, 0, 1)
-        check_number("rms_eps", self.rms_eps, 0, low_open=True)
-        check_number("value_coef", self.value_coef, 0)
-        check_number("entropy_coef", self.entropy_coef, 0)
-        check_number("max_grad_norm", self.max_grad_norm, 0, low_open=True)
-        self.hidden = tuple(self.hidden)
-        for h in self.hidden:
-            check_number("hidden sizes", h, 1, integer=True)
+        check_actor_critic(self)
+
+
+def check_actor_critic(config):
+    """The fields every actor-critic Config here shares (A2C, A3C): gamma, lr, RMSprop's alpha and eps,
+    the loss coefficients, the gradient clip and the hidden sizes. Normalises ``hidden`` to a tuple."""
+    check_number("gamma", config.gamma, 0, 1)
+    check_number("lr", config.lr, 0, low_open=True)
+    check_number("rms_alpha", config.rms_alpha, 0, 1)
+    check_number("rms_eps", config.rms_eps, 0, low_open=True)
+    check_number("value_coef", config.value_coef, 0)
+    check_number("entropy_coef", config.entropy_coef, 0)
+    check_number("max_grad_norm", config.max_grad_norm, 0, low_open=True)
+    config.hidden = tuple(config.hidden)
+    for h in config.hidden:
+        check_number("hidden sizes", h, 1, integer=True)
 
 
 # ---------------------------------------------------------------------------------------------------------
