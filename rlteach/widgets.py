@@ -154,7 +154,21 @@ def _a2c_sliders():
     }
 
 
-SLIDERS = {"rlteach.policy_gradient": _a2c_sliders}
+def _a3c_sliders():
+    style = {"description_width": "initial"}
+    return {
+        "num_workers": w.IntSlider(value=2, min=1, max=4, description="num_workers", style=style),
+        "backend": w.ToggleButtons(value="thread", options=["thread", "process"], description="backend",
+                                   style=style),
+        "lock": w.Checkbox(value=False, description="lock (only the optimizer step)", style=style),
+        "lr": w.FloatLogSlider(value=1e-3, base=10, min=-4.5, max=-2, step=0.1, description="lr", style=style,
+                               readout_format=".1e"),
+        "t_max": w.IntSlider(value=20, min=1, max=64, description="t_max", style=style),
+    }
+
+
+# module name -> the controls TrainExplorer shows for it (each control's value is passed to Config)
+SLIDERS = {"rlteach.policy_gradient": _a2c_sliders, "rlteach.a3c": _a3c_sliders}
 
 
 class TrainExplorer:

@@ -132,3 +132,60 @@ def test_unbiased_baselines(capsys):
                         (7, "give the letters")]:
         assert ex.check_unbiased_baselines(wrong) is False
         assert hint in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 03 A3C
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_a3c_checkers_report_the_placeholder(capsys):
+    for check in (ex.check_rmsprop_step, ex.check_staleness, ex.check_backend_statements):
+        assert check(...) is False
+        assert "Not attempted yet" in capsys.readouterr().out
+
+
+def test_rmsprop_step_by_hand(capsys):
+    e = ex.RMSPROP_BY_HAND
+    theta, g, grad = (np.array(e[k]) for k in ("theta", "g", "grad"))
+    g_new = e["alpha"] * g + (1 - e["alpha"]) * grad**2                 # the module docstring's formula
+    theta_new = theta - e["lr"] * grad / np.sqrt(g_new + e["eps"])
+    np.testing.assert_allclose(ex.SOLUTIONS["rmsprop_step"](), [theta_new, g_new], atol=1e-4)
+    for right in (ex.SOLUTIONS["rmsprop_step"](), (theta_new, g_new), [theta_new.tolist(), g_new.tolist()]):
+        assert ex.check_rmsprop_step(right) is True
+        assert "Correct" in capsys.readouterr().out
+    torch_form = theta - e["lr"] * grad / (np.sqrt(g_new) + e["eps"])
+    old_g = theta - e["lr"] * grad / np.sqrt(g + e["eps"])
+    no_root = theta - e["lr"] * grad / (g_new + e["eps"])
+    uphill = theta + e["lr"] * grad / np.sqrt(g_new + e["eps"])
+    no_one_minus_alpha = e["alpha"] * g + grad**2
+    for wrong, hint in [((torch_form, g_new), "eps INSIDE the root"), ((old_g, g_new), "NEW g"),
+                        ((no_root, g_new), "square ROOT"), ((uphill, g_new), "the sign"),
+                        ((g_new, theta_new), "other way round"), ((theta_new, no_one_minus_alpha), "(1 - alpha)"),
+                        ((theta, g_new), "new_g is right"), ((theta, g), "first g <-"),
+                        ([1.0, 2.0], "two lists of three numbers")]:
+        assert ex.check_rmsprop_step(wrong) is False
+        assert hint in capsys.readouterr().out
+
+
+def test_staleness_by_hand_follows_the_workers_rule(capsys):
+    right = ex.SOLUTIONS["staleness"]()
+    assert right == [0, 1, 2, 2, 2, 1, 3]
+    assert ex.check_staleness(right) is True
+    assert "Correct" in capsys.readouterr().out
+    for wrong, hint in [([r + 1 for r in right], "update itself"), (list(range(7)), "every update before it"),
+                        ([0, 0, 0, 1, 2, 4, 3], "already contained"), ([0, 1, 2, 2, 2, 1, 2], "row 6 is off"),
+                        ([0, 1], "7 numbers")]:
+        assert ex.check_staleness(wrong) is False
+        assert hint in capsys.readouterr().out
+
+
+def test_backend_statements(capsys):
+    for right in (ex.SOLUTIONS["backend_statements"](), "bc", "B, c", {"c", "b"}):
+        assert ex.check_backend_statements(right) is True
+        assert "Correct" in capsys.readouterr().out
+    for wrong, hint in [("abc", "ONE thread"), ("bcd", "optimizer step"), ("bce", "microseconds"),
+                        ("bcf", "take turns on the cores"), ("b", "look again at c"), ("xy", "not among"),
+                        (3, "give the letters")]:
+        assert ex.check_backend_statements(wrong) is False
+        assert hint in capsys.readouterr().out

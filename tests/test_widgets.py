@@ -68,3 +68,27 @@ def test_train_explorer_trains_with_the_sliders_values():
     assert len([ln for ln in ex.ax.get_lines() if "eval" in ln.get_label()]) == 2
     ex.clear_button.click()
     assert ex.results == {}
+
+
+@pytest.mark.timeout(300)
+def test_train_explorer_drives_a3c_with_workers_backend_and_lock():
+    from rlteach import a3c
+    from rlteach.widgets import TrainExplorer
+
+    ex = TrainExplorer(a3c, total_steps=3000, x="seconds")
+    assert set(ex.sliders) >= {"num_workers", "backend", "lock"}
+    assert list(ex.sliders["backend"].options) == ["thread", "process"]
+    ex.redraw()
+    empty_png = bytes(ex.image.value)
+    ex.sliders["num_workers"].value = 2
+    ex.sliders["backend"].value = "process"
+    ex.sliders["lock"].value = True
+    ex.train_button.click()
+    (label, result), = ex.results.items()
+    config = result.config
+    assert (config.num_workers, config.backend, config.lock, config.total_steps) == (2, "process", True, 3000)
+    assert "num_workers=2" in label and "backend=process" in label and "lock=True" in label
+    assert result.env_steps >= 3000 and "a3c on CartPole-v1" in ex.status.value
+    assert bytes(ex.image.value) != empty_png and not ex.train_button.disabled
+    eval_lines = [ln for ln in ex.ax.get_lines() if "eval" in ln.get_label()]
+    assert len(eval_lines) == 1 and label in eval_lines[0].get_label()
