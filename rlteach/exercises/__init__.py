@@ -1,0 +1,65 @@
+"""Checkers for the notebooks' exercises, and their reference solutions.
+
+Each exercise cell in a notebook starts as ``answer = ...`` (Python's Ellipsis) and ends with a call to a
+checker here. A checker prints one helpful line and returns True (right) or False (not attempted yet, or
+wrong). It never raises on a wrong answer, so a notebook with untouched exercises still runs top to bottom.
+Where a wrong answer matches a common mistake, the message names that mistake.
+
+The reference solutions are in ``SOLUTIONS``; look only after you have tried. One module per notebook:
+``exercises.advantage`` (01), ``exercises.policy_gradient`` (02), ``exercises.a3c`` (03); ``exercises.check``
+holds what the checkers share.
+"""
+
+from rlteach.exercises.a3c import (
+    _BACKEND_TRUE,
+    BACKEND_CHOICES,
+    RMSPROP_BY_HAND,
+    STALENESS_TIMELINE,
+    _rmsprop_reference,
+    _staleness,
+    check_backend_statements,
+    check_rmsprop_step,
+    check_staleness,
+)
+from rlteach.exercises.advantage import (
+    GAE_BY_HAND,
+    _exact_chain_advantage,
+    _gae_by_hand,
+    _solution_returns,
+    check_exact_advantage,
+    check_gae_by_hand,
+    check_returns_function,
+)
+from rlteach.exercises.check import NOT_ATTEMPTED
+from rlteach.exercises.policy_gradient import (
+    _UNBIASED,
+    AUTORESET_ROLLOUT,
+    BASELINE_CHOICES,
+    REINFORCE_BY_HAND,
+    _reinforce_by_hand,
+    _valid_mask,
+    check_reinforce_loss,
+    check_unbiased_baselines,
+    check_valid_mask,
+)
+
+__all__ = [
+    "NOT_ATTEMPTED", "SOLUTIONS",
+    "GAE_BY_HAND", "check_gae_by_hand", "check_returns_function", "check_exact_advantage",
+    "REINFORCE_BY_HAND", "AUTORESET_ROLLOUT", "BASELINE_CHOICES",
+    "check_reinforce_loss", "check_valid_mask", "check_unbiased_baselines",
+    "RMSPROP_BY_HAND", "STALENESS_TIMELINE", "BACKEND_CHOICES",
+    "check_rmsprop_step", "check_staleness", "check_backend_statements",
+]
+
+SOLUTIONS = {
+    "gae_by_hand": lambda: _gae_by_hand().round(4).tolist(),
+    "returns_function": _solution_returns,
+    "exact_advantage": _exact_chain_advantage,
+    "reinforce_loss": lambda: round(_reinforce_by_hand(), 4),
+    "valid_mask": lambda: _valid_mask().tolist(),
+    "unbiased_baselines": lambda: sorted(_UNBIASED),
+    "rmsprop_step": lambda: tuple(x.round(4).tolist() for x in _rmsprop_reference()),
+    "staleness": lambda: _staleness(STALENESS_TIMELINE),
+    "backend_statements": lambda: sorted(_BACKEND_TRUE),
+}

@@ -1,0 +1,22 @@
+"""What every checker shares: the placeholder message, the one-line report, reading an answer as an array."""
+
+from __future__ import annotations
+
+import numpy as np
+
+NOT_ATTEMPTED = "Not attempted yet: replace the ... with your answer and run the cell again."
+
+
+def report(ok: bool, message: str) -> bool:
+    """Print one line (prefixed "Correct!" or "Not yet:") and return ``ok``."""
+    print(message if message == NOT_ATTEMPTED else ("Correct! " if ok else "Not yet: ") + message)
+    return ok
+
+
+def as_array(answer, shape):
+    """``answer`` as a float array of ``shape``, or None if it is not one."""
+    try:
+        arr = np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return arr if arr.shape == shape else None
