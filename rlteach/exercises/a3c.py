@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from rlteach.a3c import SharedRMSprop
-from rlteach.exercises.check import NOT_ATTEMPTED, as_array, report
+from rlteach.exercises.check import NOT_ATTEMPTED, as_array, choice_letters, report
 
 # ---------------------------------------------------------------------------------------------------------
 # 03 A3C, exercise 1: one shared RMSProp step by hand
@@ -164,12 +164,9 @@ def check_backend_statements(answer) -> bool:
     """Exercise: the letters of the TRUE statements in ``BACKEND_CHOICES``."""
     if answer is ...:
         return report(False, NOT_ATTEMPTED)
-    if not isinstance(answer, str | list | tuple | set | frozenset):
-        return report(False, f"give the letters, e.g. {{'a', 'c'}} or 'ac', got {answer!r}.")
-    picked = {str(x).strip().lower() for x in answer} - {"", ",", " "}
-    unknown = picked - set(BACKEND_CHOICES)
-    if unknown:
-        return report(False, f"{sorted(unknown)} are not among the choices {sorted(BACKEND_CHOICES)}.")
+    picked = choice_letters(answer, BACKEND_CHOICES)
+    if isinstance(picked, str):
+        return report(False, picked)
     if picked == _BACKEND_TRUE:
         return report(True, "threads share everything but take turns at the GIL; processes each have "
                        "their own, so they run truly in parallel, one per core.")

@@ -20,3 +20,15 @@ def as_array(answer, shape):
     except (TypeError, ValueError):
         return None
     return arr if arr.shape == shape else None
+
+
+def choice_letters(answer, choices):
+    """The letters picked in a multiple-choice ``answer`` ('ac', ['a', 'c'], {'a', 'c'}) as a set, or the
+    message to report when the answer is not a choice of ``choices``' letters."""
+    if not isinstance(answer, str | list | tuple | set | frozenset):
+        return f"give the letters, e.g. {{'a', 'c'}} or 'ac', got {answer!r}."
+    picked = {str(x).strip().lower() for x in answer} - {"", ",", " "}
+    unknown = picked - set(choices)
+    if unknown:
+        return f"{sorted(unknown)} are not among the choices {sorted(choices)}."
+    return picked

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rlteach.exercises.check import NOT_ATTEMPTED, as_array, report
+from rlteach.exercises.check import NOT_ATTEMPTED, as_array, choice_letters, report
 from rlteach.policy_gradient import reinforce_loss
 
 # ---------------------------------------------------------------------------------------------------------
@@ -122,12 +122,9 @@ def check_unbiased_baselines(answer) -> bool:
     """Exercise: the letters of ``BASELINE_CHOICES`` whose baseline keeps E[(G_t - b) grad log pi] = grad J."""
     if answer is ...:
         return report(False, NOT_ATTEMPTED)
-    if not isinstance(answer, str | list | tuple | set | frozenset):
-        return report(False, f"give the letters, e.g. {{'a', 'c'}} or 'ac', got {answer!r}.")
-    picked = {str(x).strip().lower() for x in answer} - {"", ",", " "}
-    unknown = picked - set(BASELINE_CHOICES)
-    if unknown:
-        return report(False, f"{sorted(unknown)} are not among the choices {sorted(BASELINE_CHOICES)}.")
+    picked = choice_letters(answer, BASELINE_CHOICES)
+    if isinstance(picked, str):
+        return report(False, picked)
     if picked == _UNBIASED:
         return report(True, "E_a[grad log pi(a|s)] = 0 in every state, so any b not depending on a_t "
                        "(or on anything after it) leaves the expectation unchanged.")
