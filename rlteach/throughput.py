@@ -51,6 +51,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from rlteach.monitor import torch_threads
+
 MODES = ("single", "sync", "async", "processes")
 DEFAULT_STEPS = 10_000  # per measurement; a default ``compare`` takes ~20 s on a 2-core laptop
 WARMUP_STEPS = 20  # untimed (vector) steps before the clock starts: first-call costs are not throughput
@@ -101,19 +103,6 @@ def act(policy: nn.Module, obs: np.ndarray) -> np.ndarray:
     with torch.no_grad():
         logits = policy(torch.as_tensor(obs, dtype=torch.float32))
         return torch.multinomial(logits.softmax(-1), 1).squeeze(-1).numpy()
-
-
-@contextlib.contextmanager
-def _one_torch_thread(seed: int):
-    """Run torch on one thread with a seeded RNG; restore the caller's settings afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 @contextlib.contextmanager
@@ -344,7 +333,8 @@ def measure(mode: str, env_id: str = "CartPole-v1", num_envs: int = 1, steps: in
     if mode == "processes":
         taken, seconds, pids = _process_loop(env_id, num_envs, steps, seed)
     else:
-        with _one_torch_thread(seed):
+        with torch_threads(1), torch.random.fork_rng(devices=[]):   # the caller's settings come back after
+            torch.manual_seed(seed)
             if mode == "single":
                 taken, seconds, pids = steps, _single_loop(env_id, steps, seed, seed), (os.getpid(),)
             else:
