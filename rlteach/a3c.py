@@ -32,7 +32,6 @@ optimizer statistics in shared memory (``share_memory_()``), so every process wr
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
@@ -266,7 +265,7 @@ def overlap_seconds(timeline) -> float:
         if inside >= 2 and last is not None:
             total += t - last
         inside, last = inside + delta, t
-    return total if math.isfinite(total) else 0.0
+    return total
 
 
 def steady_steps_per_second(timeline) -> float:
