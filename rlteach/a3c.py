@@ -60,7 +60,7 @@ class Config:
     num_workers: int = 2            # workers, each with its own env and network copy
     backend: str = "thread"         # "thread" or "process" (rlteach.workers)
     lock: bool = False              # True: lock only the shared optimizer step (Hogwild when False)
-    t_max: int = 20                 # steps per worker between updates
+    t_max: int = 50                 # steps per worker between updates (or to the episode end)
     gamma: float = 0.99
     lr: float = 1e-3
     optimizer: str = "rmsprop"      # "rmsprop" (shared statistics, eps inside the root) or "adam"
@@ -161,8 +161,7 @@ def worker(ctx, config, shared_model, optimizer, lock, counter, t0):
         batch = {"obs": [], "actions": [], "rewards": [], "terminated": [], "truncated": []}
         finished = []
         for _ in range(config.t_max):
-            with torch.no_grad():
-                action = local.dist(torch.as_tensor(obs, dtype=torch.float32)).sample().item()
+            action = local.sample(obs).item()
             next_obs, reward, terminated, truncated, _ = env.step(action)
             for key, value in (("obs", obs), ("actions", action), ("rewards", reward),
                                ("terminated", terminated), ("truncated", truncated)):

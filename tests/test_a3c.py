@@ -127,7 +127,7 @@ def test_bad_config(field, value, pattern):
 
 # --- learning ---------------------------------------------------------------------------------------------
 
-A3C_STEP_BUDGET = 500_000  # 10 runs per backend here: slowest 36,012 (thread) and 236,001 (process) steps
+A3C_STEP_BUDGET = 500_000  # 10 runs per backend here: slowest 100,030 (thread) and 46,028 (process) steps
 
 
 @pytest.mark.learning
