@@ -4,24 +4,15 @@ import _thread
 import threading
 
 import numpy as np
-import psutil
 import pytest
 import torch
 import torch.multiprocessing as tmp
+from procs import live_children, worker_threads
 
 from rlteach import a3c
 from rlteach.workers import WorkerError
 
 BACKENDS = ["thread", "process"]
-
-
-def live_children():
-    alive = [p for p in psutil.Process().children(recursive=True) if p.is_running() and p.status() != "zombie"]
-    return [p for p in alive if "resource_tracker" not in " ".join(p.cmdline())]
-
-
-def worker_threads():
-    return [t.name for t in threading.enumerate() if t.name.startswith("rlteach-worker")]
 
 
 # --- the shared optimizers -------------------------------------------------------------------------------

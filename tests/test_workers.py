@@ -5,9 +5,9 @@ import os
 import threading
 import time
 
-import psutil
 import pytest
 import torch
+from procs import live_children
 
 from rlteach.workers import WorkerError, WorkerPool
 
@@ -50,12 +50,6 @@ def ignore_stop(ctx):
         time.sleep(0.05)
 
 
-def children():
-    """Live child processes, except multiprocessing's resource tracker (one per session, by design)."""
-    alive = [p for p in psutil.Process().children(recursive=True) if p.is_running() and p.status() != "zombie"]
-    return [p for p in alive if "resource_tracker" not in " ".join(p.cmdline())]
-
-
 def drain(pool, n, timeout=60):
     items, deadline = [], time.monotonic() + timeout
     while len(items) < n and time.monotonic() < deadline:
@@ -88,7 +82,7 @@ def test_a_worker_error_stops_all_and_reaches_the_caller_with_its_traceback(back
             while True:
                 pool.get(timeout=0.2)
     assert time.monotonic() - start < 60
-    assert pool.alive() == 0 and children() == []
+    assert pool.alive() == 0 and live_children() == []
 
 
 @pytest.mark.timeout(120)
@@ -98,7 +92,7 @@ def test_keyboard_interrupt_in_the_caller_stops_every_worker(backend):
         with WorkerPool(run_forever, 2, backend) as pool:
             drain(pool, 4)
             raise KeyboardInterrupt
-    assert pool.alive() == 0 and children() == []
+    assert pool.alive() == 0 and live_children() == []
 
 
 @pytest.mark.timeout(120)
@@ -107,7 +101,7 @@ def test_a_process_that_ignores_stop_is_terminated():
     time.sleep(1.0)
     t = time.monotonic()
     pool.stop()
-    assert time.monotonic() - t < 10 and pool.alive() == 0 and children() == []
+    assert time.monotonic() - t < 10 and pool.alive() == 0 and live_children() == []
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
