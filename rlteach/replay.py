@@ -16,7 +16,8 @@ steps into n-step transitions with ``NStepBuilder`` and the learner's TD target 
 
     target = reward + (1 - done) * discount * max_a Q_target(next_obs, a)
 
-with reward = sum_{k<m} gamma^k r_{t+k} and discount = gamma^m already in the transition.
+with reward = sum_{k<m} gamma^k r_{t+k} and discount = gamma^m already in the transition (Ape-X's learner
+uses the double DQN form of the bootstrap term: ``apex.n_step_td``).
 """
 
 from __future__ import annotations
