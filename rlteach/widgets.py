@@ -163,7 +163,7 @@ def _a3c_sliders():
         "lock": w.Checkbox(value=False, description="lock (only the optimizer step)", style=style),
         "lr": w.FloatLogSlider(value=1e-3, base=10, min=-4.5, max=-2, step=0.1, description="lr", style=style,
                                readout_format=".1e"),
-        "t_max": w.IntSlider(value=20, min=1, max=64, description="t_max", style=style),
+        "t_max": w.IntSlider(value=50, min=1, max=100, description="t_max", style=style),
     }
 
 
