@@ -12,6 +12,7 @@ A worker is a plain function ``work(ctx, *args)``. ``ctx`` (a ``WorkerContext``)
     ctx.should_stop()  True once the pool is stopping: return soon (check it every step or so)
     ctx.put(item)      send a result to the learner (``pool.get``)
     ctx.weights(model, version)  copy newer published weights into ``model``; returns the version it has
+    ctx.version()      the latest published version, without copying anything (e.g. to wait for the learner)
 
 Backends
 --------
@@ -71,6 +72,10 @@ class WorkerContext:
     def weights(self, model, version=-1) -> int:
         """Copy the latest published weights into ``model`` if they are newer than ``version``."""
         return self._weights.copy_into(model, version)
+
+    def version(self) -> int:
+        """The version of the latest published weights (0 = the weights the pool was made with)."""
+        return self._weights.version.value
 
 
 class SharedWeights:

@@ -1,0 +1,293 @@
+"""Ape-X DQN: distributed prioritized experience replay (Horgan et al. 2018).
+
+Many actors, each exploring with its OWN epsilon, feed ONE central prioritized replay; one learner samples
+by priority, learns, and sends new priorities back. The data flow, top to bottom in this file:
+
+    actor i:  env -> eps_i-greedy action from its copy of Q -> n-step transitions (replay.NStepBuilder)
+              -> INITIAL priorities |delta| computed locally with its copy of Q -> message to the learner
+    learner:  replay.add_batch(transitions, priorities) -> sample by priority -> double DQN n-step loss,
+              weighted by importance weights -> Adam step -> new priorities -> publish new weights
+    actor i:  pulls the newest weights every ``weight_sync_every`` env steps
+
+The epsilon ladder (``epsilon_ladder``): actor i of N explores with
+
+    eps_i = eps ** (1 + i / (N - 1) * epsilon_alpha)          (eps = 0.4, epsilon_alpha = 7 in the paper)
+
+so actor 0 explores a lot (eps_0 = 0.4) and the last one hardly at all (eps_{N-1} = 0.4^8 = 0.00066).
+Epsilons are fixed; nothing is annealed: the spread over actors replaces a schedule over time.
+
+The n-step double DQN target and TD error (``n_step_td``), for a stored (s_t, a_t, R, gamma^m, s_{t+m}, done):
+
+    a*      = argmax_a Q(s_{t+m}, a; theta)                    the online net picks the action (double DQN)
+    G       = R + (1 - done) * gamma^m * Q(s_{t+m}, a*; theta^-)   the target net values it
+    delta   = G - Q(s_t, a_t; theta)
+
+Prioritized replay (``rlteach.replay``): P(j) = p_j^priority_alpha / sum_k p_k^priority_alpha with p = |delta| +
+priority_eps; the loss is weighted by w_j = (N P(j))^(-priority_beta) / max w to undo the bias that sampling
+by priority adds. The key idea of Ape-X: the ACTORS compute a new transition's first priority (the same
+``n_step_td`` under their own copy of the network), so the learner never has to insert with a guessed
+priority and a million fresh transitions never look equally urgent.
+
+Flow control (our addition; the paper relied on 360 actors feeding one GPU learner): the learner makes one
+update per ``env_steps_per_update`` env steps it has received, and an actor that gets more than its share
+ahead of the learner waits. So a run learns the same per env step on threads, on processes, and on a
+loaded machine; only the wall time differs.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from rlteach.monitor import Run, TrainResult, check_common, check_number, torch_threads
+from rlteach.nets import QNetwork
+from rlteach.replay import NStepBuilder, PrioritizedReplay, priorities_from_td, stack
+from rlteach.workers import BACKENDS, WorkerPool
+
+
+@dataclass
+class Config:
+    """Ape-X DQN hyperparameters; every default lives here (CartPole-v1 on a 2-core laptop)."""
+
+    env_id: str = "CartPole-v1"
+    seed: int = 0
+    total_steps: int = 300_000
+    eval_every: int = 2000
+    eval_episodes: int = 10
+    stop_when_solved: bool = True
+    device: str = "cpu"             # the learner's device; actors always act on the CPU
+    num_actors: int = 2             # actors, each with its own env, epsilon and copy of Q
+    backend: str = "thread"         # "thread" or "process" (rlteach.workers)
+    epsilon: float = 0.4            # eps of the ladder eps_i = eps ** (1 + i/(N-1) * epsilon_alpha)
+    epsilon_alpha: float = 7.0      # how steeply the ladder falls from actor 0 to actor N-1
+    n_step: int = 3                 # n of the n-step return
+    gamma: float = 0.99
+    buffer_size: int = 50_000       # transitions the replay holds (oldest overwritten)
+    priority_alpha: float = 0.6     # how strongly sampling follows priority (0 = uniform replay)
+    priority_beta: float = 0.4      # how fully importance weights undo that (1 = fully), fixed as in Ape-X
+    priority_eps: float = 1e-3      # p = |delta| + priority_eps, so no transition gets probability 0
+    batch_size: int = 64
+    lr: float = 2.3e-3              # Adam
+    learning_starts: int = 1000     # env steps received before the learner's first update
+    env_steps_per_update: int = 4   # flow control: one learner update per this many env steps
+    target_update_every: int = 100  # learner updates between copies theta^- <- theta
+    weight_sync_every: int = 100    # env steps between an actor's weight pulls (the paper: 400)
+    send_every: int = 50            # transitions per message from an actor (the paper: 50)
+    max_grad_norm: float = 10.0
+    hidden: tuple = (256, 256)      # as the rl-zoo DQN for CartPole (lr 2.3e-3 too)
+    dueling: bool = False           # dueling head: Q = V + A - mean A (nets.QNetwork)
+
+    def __post_init__(self):
+        check_common(self)
+        check_number("num_actors", self.num_actors, 1, integer=True)
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend={self.backend!r} is not allowed; choose one of {BACKENDS}")
+        check_number("epsilon", self.epsilon, 0, 1)
+        check_number("epsilon_alpha", self.epsilon_alpha, 0)
+        check_number("n_step", self.n_step, 1, integer=True)
+        check_number("gamma", self.gamma, 0, 1)
+        check_number("buffer_size", self.buffer_size, 1, integer=True)
+        check_number("priority_alpha", self.priority_alpha, 0)
+        check_number("priority_beta", self.priority_beta, 0, 1)
+        check_number("priority_eps", self.priority_eps, 0, low_open=True)
+        check_number("batch_size", self.batch_size, 1, integer=True)
+        check_number("lr", self.lr, 0, low_open=True)
+        check_number("learning_starts", self.learning_starts, 0, integer=True)
+        for name in ("env_steps_per_update", "target_update_every", "weight_sync_every", "send_every"):
+            check_number(name, getattr(self, name), 1, integer=True)
+        check_number("max_grad_norm", self.max_grad_norm, 0, low_open=True)
+        if not (isinstance(self.hidden, tuple | list) and self.hidden
+                and all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in self.hidden)):
+            raise ValueError(f"hidden={self.hidden!r} is not allowed: a non-empty tuple of layer sizes >= 1")
+        if not isinstance(self.dueling, bool):
+            raise TypeError(f"dueling must be True or False, got {self.dueling!r}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The math: the epsilon ladder and the n-step double DQN TD error
+# ---------------------------------------------------------------------------------------------------------
+
+
+def epsilon_ladder(num_actors, eps=0.4, alpha=7.0) -> np.ndarray:
+    """eps_i = eps ** (1 + i / (N - 1) * alpha) for i = 0 .. N-1; N = 1 gives [eps]."""
+    check_number("num_actors", num_actors, 1, integer=True)
+    check_number("eps", eps, 0, 1)
+    check_number("alpha", alpha, 0)
+    if num_actors == 1:
+        return np.array([float(eps)])
+    i = np.arange(num_actors)
+    return eps ** (1 + i / (num_actors - 1) * alpha)
+
+
+def n_step_td(online, target, batch) -> torch.Tensor:
+    """delta = R + (1 - done) gamma^m Q(s', argmax_a Q(s', a; theta); theta^-) - Q(s, a; theta)  [B].
+
+    ``batch`` holds torch tensors obs, action, reward, discount (gamma^m), next_obs, done. Gradients flow
+    through Q(s, a; theta) only. An actor passes its one local network as both ``online`` and ``target``."""
+    q_sa = online(batch["obs"]).gather(-1, batch["action"].long().unsqueeze(-1)).squeeze(-1)
+    with torch.no_grad():
+        next_action = online(batch["next_obs"]).argmax(-1, keepdim=True)
+        next_q = target(batch["next_obs"]).gather(-1, next_action).squeeze(-1)
+        g = batch["reward"] + (1.0 - batch["done"]) * batch["discount"] * next_q
+    return g - q_sa
+
+
+def as_tensors(batch, device="cpu") -> dict:
+    return {k: torch.as_tensor(v, device=device) for k, v in batch.items()}
+
+
+def build_model(config: Config) -> QNetwork:
+    env = gym.make(config.env_id)
+    model = QNetwork(env.observation_space.shape[0], int(env.action_space.n), config.hidden, config.dueling)
+    env.close()
+    return model
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The actor (runs on a thread or in a process)
+# ---------------------------------------------------------------------------------------------------------
+
+
+def allowed_steps(config: Config, learner_version: int) -> float:
+    """Flow control: the env steps one actor may have taken once the learner published ``learner_version``
+    (the learner publishes after every update, so the version counts its updates)."""
+    total = config.learning_starts + learner_version * config.env_steps_per_update
+    return total / config.num_actors + config.send_every
+
+
+def actor(ctx, config):
+    """One Ape-X actor: eps_i-greedy in its own env (i = ctx.index). Every ``send_every`` transitions it
+    sends (index, transitions, initial priorities, env steps, finished episode returns, weight version)."""
+    epsilon = epsilon_ladder(config.num_actors, config.epsilon, config.epsilon_alpha)[ctx.index]
+    seed = config.seed * 1000 + ctx.index
+    rng = np.random.default_rng(seed)
+    env = gym.make(config.env_id)
+    obs, _ = env.reset(seed=seed)
+    env.action_space.seed(seed)
+    q = build_model(config)
+    version = ctx.weights(q)
+    builder = NStepBuilder(config.n_step, config.gamma)
+    outbox, finished, episode_return, steps, sent_steps = [], [], 0.0, 0, 0
+
+    def send():
+        nonlocal outbox, finished, sent_steps
+        batch = stack(outbox)
+        with torch.no_grad():                       # initial priorities from the actor's own |delta|
+            priorities = priorities_from_td(n_step_td(q, q, as_tensors(batch)), config.priority_eps)
+        ctx.put((ctx.index, batch, priorities, steps - sent_steps, finished, version))
+        outbox, finished, sent_steps = [], [], steps
+
+    while not ctx.should_stop():
+        if steps >= allowed_steps(config, ctx.version()):     # ahead of the learner: hand over, then wait
+            if outbox:
+                send()
+            while steps + config.send_every // 2 > allowed_steps(config, ctx.version()) and not ctx.should_stop():
+                time.sleep(0.001)                           # until half a message's worth of steps is allowed
+            continue
+        if steps % config.weight_sync_every == 0:
+            version = ctx.weights(q, version)
+        if rng.random() < epsilon:
+            action = int(env.action_space.sample())
+        else:
+            action = int(q.greedy(obs))
+        next_obs, reward, terminated, truncated, _ = env.step(action)
+        steps += 1
+        episode_return += reward
+        outbox += builder.add(obs, action, reward, next_obs, terminated, truncated)
+        obs = next_obs
+        if terminated or truncated:
+            finished.append(episode_return)
+            episode_return = 0.0
+            obs, _ = env.reset()
+        if len(outbox) >= config.send_every:
+            send()
+    env.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The learner: one prioritized double DQN update
+# ---------------------------------------------------------------------------------------------------------
+
+
+def learner_step(q, target, optimizer, replay, config) -> float:
+    """Sample by priority, minimise mean_j w_j * huber(delta_j), write p_j = |delta_j| + eps back."""
+    batch, indices, weights = replay.sample(config.batch_size, config.priority_beta)
+    delta = n_step_td(q, target, as_tensors(batch, config.device))
+    weights = torch.as_tensor(weights, device=config.device)
+    loss = (weights * F.huber_loss(delta, torch.zeros_like(delta), reduction="none")).mean()
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(q.parameters(), config.max_grad_norm)
+    optimizer.step()
+    replay.update_priorities(indices, priorities_from_td(delta.detach(), config.priority_eps))
+    return loss.item()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# train: actors feed the replay, the learner learns from it, weights flow back
+# ---------------------------------------------------------------------------------------------------------
+
+
+def train(config: Config, *, progress=True, callback=None) -> TrainResult:
+    """Ape-X DQN with ``config.num_actors`` actors. Records: ``epsilons``; ``actor_returns`` (actor index,
+    env steps, return) per finished episode; ``losses`` (update, loss) every 50 updates; ``policy_lag``
+    (learner updates minus the version an actor acted with) per message; ``updates``. Ctrl-C returns the
+    partial result; an exception in an actor stops all of them and is re-raised here."""
+    with torch_threads(1):
+        run = Run(config, progress, callback)
+        torch.manual_seed(config.seed)
+        q = build_model(config).to(config.device)
+        target = copy.deepcopy(q)
+        optimizer = torch.optim.Adam(q.parameters(), lr=config.lr, foreach=True)
+        replay = PrioritizedReplay(config.buffer_size, config.priority_alpha, seed=config.seed)
+        epsilons = epsilon_ladder(config.num_actors, config.epsilon, config.epsilon_alpha)
+        records = run.result.records
+        records.update(epsilons=epsilons.tolist(), actor_returns=[], losses=[], policy_lag=[], updates=0)
+        pool = WorkerPool(actor, config.num_actors, config.backend, args=(config,), weights=q.state_dict())
+        updates = 0
+
+        def receive(item):
+            index, batch, priorities, steps, finished, version = item
+            if len(priorities):
+                replay.add_batch(batch, priorities)
+            run.add_steps(steps)
+            records["policy_lag"].append(updates - version)
+            for episode_return in finished:
+                records["actor_returns"].append((index, run.result.env_steps, episode_return))
+                run.add_episode(episode_return)
+
+        def updates_owed() -> bool:
+            ready = run.result.env_steps >= config.learning_starts and len(replay) >= config.batch_size
+            return ready and updates < (run.result.env_steps - config.learning_starts) / config.env_steps_per_update
+
+        def act_greedy(obs):
+            return q.greedy(obs).cpu().numpy()
+
+        interrupted = False
+        try:
+            with pool:
+                while not run.done:
+                    item = pool.get(timeout=0 if updates_owed() else 0.05)
+                    if item is not None:
+                        receive(item)
+                    if updates_owed():
+                        loss = learner_step(q, target, optimizer, replay, config)
+                        updates += 1
+                        if updates % 50 == 0:
+                            records["losses"].append((updates, loss))
+                        if updates % config.target_update_every == 0:
+                            target.load_state_dict(q.state_dict())
+                        pool.publish(q.state_dict())        # version == updates: actors pull when due
+                    run.maybe_evaluate(act_greedy)
+        except KeyboardInterrupt:
+            interrupted = True
+        for item in pool.drain():           # messages sent while the actors were stopping
+            receive(item)
+        records["updates"] = updates
+        return run.finish(q, interrupted)

@@ -1,0 +1,203 @@
+"""Ape-X: the epsilon ladder, the n-step double DQN TD error, actor-side initial priorities, flow control,
+failures and interrupts on both backends, and learning CartPole-v1."""
+
+import _thread
+
+import numpy as np
+import pytest
+import torch
+from procs import live_children, worker_threads
+
+from rlteach import apex
+from rlteach.workers import WorkerError
+
+BACKENDS = ["thread", "process"]
+
+
+# --- the epsilon ladder ------------------------------------------------------------------------------------
+
+
+def test_epsilon_ladder_follows_the_formula():
+    for n in (2, 3, 8, 32):
+        got = apex.epsilon_ladder(n, eps=0.4, alpha=7.0)
+        want = [0.4 ** (1 + i / (n - 1) * 7.0) for i in range(n)]
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+        assert got[0] == pytest.approx(0.4) and got[-1] == pytest.approx(0.4**8)
+        assert (np.diff(got) < 0).all()                 # actor 0 explores most, the last one least
+    np.testing.assert_allclose(apex.epsilon_ladder(1, eps=0.3, alpha=5.0), [0.3])
+    np.testing.assert_allclose(apex.epsilon_ladder(4, eps=0.5, alpha=0.0), [0.5] * 4)   # alpha 0: no ladder
+
+
+@pytest.mark.parametrize("args, pattern", [((0,), "num_actors=0"), ((2, 1.5), "eps=1.5"), ((2, 0.4, -1.0), "alpha=-1"),
+                                           ((2.5,), "num_actors must be an integer")])
+def test_epsilon_ladder_rejects_bad_input(args, pattern):
+    with pytest.raises((ValueError, TypeError), match=pattern):
+        apex.epsilon_ladder(*args)
+
+
+# --- the n-step double DQN TD error --------------------------------------------------------------------------
+
+
+def random_batch(rng, b=16, obs_dim=4):
+    return {"obs": torch.as_tensor(rng.normal(size=(b, obs_dim)), dtype=torch.float32),
+            "action": torch.as_tensor(rng.integers(0, 2, b)),
+            "reward": torch.as_tensor(rng.normal(size=b), dtype=torch.float32),
+            "discount": torch.as_tensor(0.99 ** rng.integers(1, 4, b), dtype=torch.float32),
+            "next_obs": torch.as_tensor(rng.normal(size=(b, obs_dim)), dtype=torch.float32),
+            "done": torch.as_tensor(rng.integers(0, 2, b), dtype=torch.float32)}
+
+
+@pytest.mark.parametrize("dueling", [False, True])
+def test_n_step_td_is_the_double_dqn_target_minus_q(dueling):
+    torch.manual_seed(0)
+    config = apex.Config(dueling=dueling)
+    online, target = apex.build_model(config), apex.build_model(config)      # different random weights
+    batch = random_batch(np.random.default_rng(1))
+    delta = apex.n_step_td(online, target, batch)
+    for j in range(len(delta)):                          # one transition at a time, written out
+        with torch.no_grad():
+            q_online_next = online(batch["next_obs"][j]).tolist()
+            a_star = max(range(2), key=lambda a: q_online_next[a])          # online net picks
+            bootstrap = target(batch["next_obs"][j])[a_star].item()         # target net values
+            g = batch["reward"][j].item() + (1 - batch["done"][j].item()) * batch["discount"][j].item() * bootstrap
+            q_sa = online(batch["obs"][j])[batch["action"][j]].item()
+        assert delta[j].item() == pytest.approx(g - q_sa, abs=1e-5)
+    # gradients reach Q(s, a) of the online net only
+    delta.sum().backward()
+    assert all(p.grad is not None for p in online.parameters())
+    assert all(p.grad is None for p in target.parameters())
+
+
+def test_a_terminated_transition_does_not_bootstrap():
+    torch.manual_seed(0)
+    net = apex.build_model(apex.Config())
+    batch = random_batch(np.random.default_rng(2), b=4)
+    batch["done"] = torch.ones(4)
+    with torch.no_grad():
+        q_sa = net(batch["obs"]).gather(1, batch["action"][:, None]).squeeze(1)
+    torch.testing.assert_close(apex.n_step_td(net, net, batch).detach(), batch["reward"] - q_sa)
+
+
+# --- the actor: its own epsilon, and initial priorities from its own |delta| ----------------------------------
+
+
+class FakeContext:
+    """Just enough of workers.WorkerContext to run one actor in this thread and catch what it sends."""
+
+    def __init__(self, index, state_dict, messages_wanted=3):
+        self.index, self.state, self.sent, self.wanted = index, state_dict, [], messages_wanted
+
+    def should_stop(self):
+        return len(self.sent) >= self.wanted
+
+    def put(self, item):
+        self.sent.append(item)
+
+    def weights(self, model, version=-1):
+        model.load_state_dict(self.state)
+        return 7
+
+    def version(self):
+        return 10**6                                    # a learner far ahead: flow control never waits
+
+
+def test_actor_sends_n_step_transitions_with_priorities_from_its_own_td_errors():
+    config = apex.Config(send_every=20, priority_eps=1e-3)
+    torch.manual_seed(3)
+    net = apex.build_model(config)
+    ctx = FakeContext(0, net.state_dict())
+    apex.actor(ctx, config)
+    assert len(ctx.sent) == 3
+    for index, batch, priorities, steps, finished, version in ctx.sent:
+        assert all(episode_return >= 1 for episode_return in finished)
+        assert index == 0 and version == 7 and steps >= 1 and len(priorities) == len(batch["obs"]) >= 20
+        assert set(batch) == {"obs", "action", "reward", "discount", "next_obs", "done"}
+        with torch.no_grad():
+            delta = apex.n_step_td(net, net, {k: torch.as_tensor(v) for k, v in batch.items()})
+        np.testing.assert_allclose(priorities, np.abs(delta.numpy()) + 1e-3, rtol=1e-5)
+        assert np.ptp(priorities) > 0                  # real TD errors, not one default priority
+
+
+def test_train_stores_the_actors_priorities_not_a_default(monkeypatch):
+    calls = []
+    original = apex.PrioritizedReplay.add_batch
+
+    def spy(self, transitions, priorities=None):
+        calls.append(None if priorities is None else np.array(priorities))
+        return original(self, transitions, priorities)
+
+    monkeypatch.setattr(apex.PrioritizedReplay, "add_batch", spy)
+    apex.train(apex.Config(total_steps=600, learning_starts=300, stop_when_solved=False, eval_every=10**6),
+               progress=False)
+    assert calls and all(p is not None and np.ptp(p) > 0 for p in calls if len(p) > 1)
+
+
+# --- a run on each backend: both actors act, the learner learns, lag is recorded -------------------------------
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_short_run_on_each_backend(backend):
+    config = apex.Config(backend=backend, num_actors=2, total_steps=4000, learning_starts=500,
+                         stop_when_solved=False, eval_every=2000)
+    result = apex.train(config, progress=False)
+    r = result.records
+    np.testing.assert_allclose(r["epsilons"], apex.epsilon_ladder(2))
+    assert {index for index, _, _ in r["actor_returns"]} == {0, 1}
+    assert result.env_steps >= 4000 and len(result.evals) >= 2
+    # flow control: one update per env_steps_per_update env steps past learning_starts (give or take a message)
+    owed = (result.env_steps - config.learning_starts) / config.env_steps_per_update
+    assert owed - 30 <= r["updates"] <= owed + 1
+    assert max(r["policy_lag"]) >= 1 and min(r["policy_lag"]) >= 0
+    assert live_children() == [] and worker_threads() == []
+
+
+# --- failures and interrupts ---------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_failing_env_reaches_the_caller_and_leaves_nothing_behind(backend):
+    config = apex.Config(env_id="failing_env:RlteachFailingCartPole-v0", backend=backend, total_steps=10**6)
+    with pytest.raises(WorkerError, match=r"(?s)worker \d.*RuntimeError: FailingCartPole broke on purpose"):
+        apex.train(config, progress=False)
+    assert live_children() == [] and worker_threads() == []
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_interrupt_returns_the_partial_result_and_stops_every_actor(backend, sigint_raises_keyboard_interrupt):
+    def ctrl_c_after_the_first_evaluation(result_so_far):
+        _thread.interrupt_main()                        # what Ctrl-C does: KeyboardInterrupt in the main thread
+
+    config = apex.Config(backend=backend, total_steps=10**8, stop_when_solved=False, eval_every=3000)
+    result = apex.train(config, progress=False, callback=ctrl_c_after_the_first_evaluation)
+    assert result.interrupted and result.env_steps >= 3000 and result.records["updates"] > 0
+    assert len(result.evals) == 1 and live_children() == [] and worker_threads() == []
+
+
+@pytest.mark.parametrize("field, value, pattern", [
+    ("backend", "gpu", r"backend='gpu'"), ("num_actors", 0, r"num_actors=0"), ("epsilon", 1.5, r"epsilon=1\.5"),
+    ("priority_alpha", -0.1, r"priority_alpha=-0\.1"), ("priority_beta", 1.2, r"priority_beta=1\.2"),
+    ("n_step", 0, r"n_step=0"), ("batch_size", 0, r"batch_size=0"), ("hidden", (), r"hidden=\(\)"),
+    ("env_id", "Pendulum-v1", r"discrete"), ("priority_eps", 0.0, r"priority_eps=0\.0"),
+])
+def test_bad_config(field, value, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        apex.Config(**{field: value})
+
+
+# --- learning ------------------------------------------------------------------------------------------------
+
+APEX_STEP_BUDGET = 300_000  # filled in from 10 runs per backend
+
+
+@pytest.mark.learning
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_apex_solves_cartpole(backend, learning_seed):
+    result = apex.train(apex.Config(backend=backend, seed=learning_seed, total_steps=APEX_STEP_BUDGET),
+                        progress=False)
+    assert result.solved, result.summary()
+    assert result.evals[-1][2] >= 475.0
+    print(result.summary())
