@@ -63,12 +63,16 @@ class ActorCritic(nn.Module):
     def dist(self, obs: torch.Tensor) -> torch.distributions.Categorical:
         return torch.distributions.Categorical(logits=self.forward(obs)[0])
 
+    def policy_logits(self, obs: torch.Tensor) -> torch.Tensor:
+        """The logits of pi(.|s) alone: the value side is not computed."""
+        return self.policy_head(self.torso(obs) if self.shared else obs)
+
     @torch.no_grad()
     def sample(self, obs) -> torch.Tensor:
         """a ~ pi(.|s) for acting, one env step at a time: runs only the policy side and builds no
         Distribution object, which makes one step about 3x cheaper than ``dist(obs).sample()``."""
         obs = torch.as_tensor(obs, dtype=torch.float32, device=next(self.parameters()).device)
-        logits = self.policy_head(self.torso(obs) if self.shared else obs)
+        logits = self.policy_logits(obs)
         return torch.multinomial(torch.softmax(logits, -1).reshape(-1, logits.shape[-1]), 1).reshape(logits.shape[:-1])
 
     @torch.no_grad()

@@ -10,7 +10,7 @@ A worker is a plain function ``work(ctx, *args)``. ``ctx`` (a ``WorkerContext``)
 
     ctx.index          which worker this is, 0 .. N-1
     ctx.should_stop()  True once the pool is stopping: return soon (check it every step or so)
-    ctx.put(item)      send a result to the learner (``pool.get``)
+    ctx.put(item)      send a result to the learner (``pool.get``); waits while a bounded queue is full
     ctx.weights(model, version)  copy newer published weights into ``model``; returns the version it has
     ctx.version()      the latest published version, without copying anything (e.g. to wait for the learner)
 
@@ -66,8 +66,20 @@ class WorkerContext:
     def should_stop(self) -> bool:
         return self._stop.is_set()
 
-    def put(self, item):
-        self._results.put(item)
+    def put(self, item) -> bool:
+        """Send ``item`` to the learner. With a bounded queue (``WorkerPool(max_queue=...)``) wait while it is
+        full (back-pressure: a learner that falls behind slows the workers down). Once the pool is stopping,
+        ``stop()`` empties the queue, so keep trying for a second more before giving up. True if queued."""
+        tries_after_stop = 10
+        while True:
+            try:
+                self._results.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                if self.should_stop():
+                    tries_after_stop -= 1
+                    if tries_after_stop == 0:
+                        return False
 
     def weights(self, model, version=-1) -> int:
         """Copy the latest published weights into ``model`` if they are newer than ``version``."""
@@ -119,7 +131,7 @@ def _run_worker(work, index, stop_event, results, errors, weights, args, is_proc
 class WorkerPool:
     """N workers running ``work(ctx, *args)`` on ``backend`` ("thread" or "process")."""
 
-    def __init__(self, work, num_workers, backend="thread", args=(), weights=None, join_timeout=5.0):
+    def __init__(self, work, num_workers, backend="thread", args=(), weights=None, max_queue=0, join_timeout=5.0):
         if backend not in BACKENDS:
             raise ValueError(f"backend={backend!r} is not allowed; choose one of {BACKENDS}")
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
@@ -128,11 +140,12 @@ class WorkerPool:
         self.join_timeout = join_timeout
         if backend == "thread":
             self._ctx = None
-            self.stop_event, self.results, self.errors = threading.Event(), queue.Queue(), queue.Queue()
+            self.stop_event, self.results, self.errors = threading.Event(), queue.Queue(max_queue), queue.Queue()
             lock, version = threading.Lock(), _Counter()
         else:
             self._ctx = tmp.get_context("spawn")
-            self.stop_event, self.results, self.errors = self._ctx.Event(), self._ctx.Queue(), self._ctx.Queue()
+            self.stop_event, self.errors = self._ctx.Event(), self._ctx.Queue()
+            self.results = self._ctx.Queue(max_queue)           # 0: unbounded
             lock, version = self._ctx.Lock(), self._ctx.Value("q", 0)
         # weights: a template state_dict for publish()/ctx.weights(), or None when workers need none
         self.shared_weights = None if weights is None else SharedWeights(weights, lock, version)
@@ -226,6 +239,13 @@ class WorkerPool:
 
     def alive(self) -> int:
         return sum(w.is_alive() for w in self.workers)
+
+    def backlog(self) -> int | None:
+        """About how many results wait in the queue now (None where the platform cannot tell, e.g. macOS)."""
+        try:
+            return self.results.qsize()
+        except NotImplementedError:
+            return None
 
 
 class _Counter:

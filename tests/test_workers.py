@@ -122,6 +122,30 @@ def test_published_weights_reach_the_workers_with_versions(backend):
             assert reported == {0: value, 1: value}
 
 
+def put_and_count(ctx, n, sent):
+    for i in range(n):
+        if ctx.put(i):
+            with sent.get_lock():
+                sent.value += 1
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_bounded_queue_holds_workers_back_and_stopping_loses_nothing(backend):
+    sent = mp.get_context("spawn").Value("i", 0)
+    with WorkerPool(put_and_count, 1, backend, args=(100, sent), max_queue=3) as pool:
+        deadline = time.monotonic() + 60
+        while pool.backlog() < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)                                 # time enough to put more, were the queue not full
+        assert sent.value == 3 and pool.backlog() == 3
+        first = [pool.get(timeout=5) for _ in range(5)]
+        assert first == [0, 1, 2, 3, 4]                 # each get makes room for one more
+    leftovers = pool.drain()                            # stop() emptied the queue: every queued item is here
+    assert first + leftovers == list(range(len(first) + len(leftovers))) and sent.value == 5 + len(leftovers)
+    assert pool.alive() == 0 and live_children() == []
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="backend='gpu'"):
         WorkerPool(count_up, 2, "gpu")
