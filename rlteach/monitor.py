@@ -251,7 +251,8 @@ def _to_json(x):
 
 
 # CLI name -> the module that holds its Config, train and build_model
-ALGORITHMS = {"a2c": "rlteach.policy_gradient", "a3c": "rlteach.a3c", "apex": "rlteach.apex"}
+ALGORITHMS = {"a2c": "rlteach.policy_gradient", "a3c": "rlteach.a3c", "apex": "rlteach.apex",
+              "impala": "rlteach.impala"}
 
 
 def algorithm_name(config) -> str:

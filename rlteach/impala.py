@@ -1,0 +1,300 @@
+"""IMPALA with V-trace (Espeholt et al. 2018, "IMPALA: Scalable Distributed Deep-RL with Importance
+Weighted Actor-Learner Architectures").
+
+Actors and one learner run at the same time and never wait for each other (except on a full queue):
+
+    actor i:  copy of the policy mu (pulled every ``weight_pull_every`` unrolls) -> ``envs_per_actor`` envs
+              stepped together, one batched forward per step -> an unroll of ``unroll_length`` steps with
+              the behaviour log-probs log mu(a_t|x_t) and the policy version -> the queue
+    learner:  ``batch_size`` unrolls -> pi's log-probs and V now -> V-trace -> loss -> optimizer step
+              -> publish new weights (version + 1)
+
+By the time the learner uses an unroll, pi has moved on from the mu that produced it (the *policy lag*,
+recorded per unroll as learner version - behaviour version). V-trace corrects for it with truncated
+importance weights. For an unroll x_s .. x_{s+n}, with discounts gamma_t = gamma * (1 - terminated_t):
+
+    rho_t     = min(rho_bar, pi(a_t|x_t) / mu(a_t|x_t))           clip_rho    = rho_bar (``vtrace``)
+    c_t       = lam * min(c_bar, pi(a_t|x_t) / mu(a_t|x_t))       clip_c      = c_bar
+    delta_t V = rho_t * (r_t + gamma_t V(x_{t+1}) - V(x_t))
+    v_s       = V(x_s) + sum_{t=s}^{s+n-1} (prod_{i=s}^{t-1} gamma_i c_i) * delta_t V
+              computed backwards: v_s - V(x_s) = delta_s V + gamma_s c_s (v_{s+1} - V(x_{s+1}))
+    A_s       = min(rho_pg_bar, pi/mu) * (r_s + gamma_s v_{s+1} - V(x_s))      clip_pg_rho = rho_pg_bar
+
+rho_bar decides WHICH value function v_s estimates (that of pi when infinite, something between mu's and
+pi's when small); c_bar only decides how fast the correction contracts (variance). On-policy (pi = mu,
+clips >= 1, lam = 1) every ratio is 1 and v_s is the n-step bootstrapped return. The loss:
+
+    L = -mean_t A_t log pi(a_t|x_t) + value_coef * mean_t (v_t - V(x_t))^2 - entropy_coef * mean_t H(pi)
+
+Truncation (a time limit): an actor keeps the final observation of a truncated episode; the learner adds
+gamma * V(final observation) under its current critic to that step's reward and sets that step's discount
+to 0 before calling ``vtrace`` (``learner_inputs``). ``vtrace=False`` in Config drops the correction
+(every ratio taken as 1) for the lag experiment of notebook 05.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import namedtuple
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlteach.monitor import Run, TrainResult, check_common, check_number, torch_threads
+from rlteach.nets import ActorCritic
+from rlteach.policy_gradient import actor_critic_loss
+from rlteach.workers import BACKENDS, WorkerPool
+
+
+@dataclass
+class Config:
+    """IMPALA hyperparameters; every default lives here (CartPole-v1 on a 2-core laptop)."""
+
+    env_id: str = "CartPole-v1"
+    seed: int = 0
+    total_steps: int = 500_000
+    eval_every: int = 2000
+    eval_episodes: int = 10
+    stop_when_solved: bool = True
+    device: str = "cpu"             # the learner's device; actors always act on the CPU
+    num_actors: int = 2
+    backend: str = "thread"         # "thread" or "process" (rlteach.workers)
+    envs_per_actor: int = 4         # envs each actor steps together (one batched forward per step)
+    unroll_length: int = 20         # steps per unroll (n of the V-trace targets)
+    batch_size: int = 2             # unrolls per learner update: [unroll_length, batch_size * envs_per_actor]
+    weight_pull_every: int = 1      # unrolls between an actor's weight pulls; raise it to study lag
+    max_queue: int = 8              # unrolls waiting for the learner at most; a full queue makes actors wait
+    gamma: float = 0.99
+    lr: float = 1e-3                # Adam
+    value_coef: float = 0.5
+    entropy_coef: float = 0.01
+    max_grad_norm: float = 0.5
+    clip_rho: float | None = 1.0    # rho-bar
+    clip_c: float | None = 1.0      # c-bar
+    clip_pg_rho: float | None = 1.0
+    lam: float = 1.0
+    vtrace: bool = True             # False: no off-policy correction (every pi/mu taken as 1)
+    hidden: tuple = (64, 64)
+
+    def __post_init__(self):
+        check_common(self)
+        check_number("num_actors", self.num_actors, 1, integer=True)
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend={self.backend!r} is not allowed; choose one of {BACKENDS}")
+        for name in ("envs_per_actor", "unroll_length", "batch_size", "weight_pull_every", "max_queue"):
+            check_number(name, getattr(self, name), 1, integer=True)
+        check_number("gamma", self.gamma, 0, 1)
+        check_number("lr", self.lr, 0, low_open=True)
+        check_number("value_coef", self.value_coef, 0)
+        check_number("entropy_coef", self.entropy_coef, 0)
+        check_number("max_grad_norm", self.max_grad_norm, 0, low_open=True)
+        for name in ("clip_rho", "clip_c", "clip_pg_rho"):
+            if getattr(self, name) is not None:
+                check_number(name, getattr(self, name), 0, low_open=True)
+        check_number("lam", self.lam, 0, 1)
+        if not isinstance(self.vtrace, bool):
+            raise TypeError(f"vtrace must be True or False, got {self.vtrace!r}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# V-trace (the module docstring gives the equations)
+# ---------------------------------------------------------------------------------------------------------
+
+VtraceReturns = namedtuple("VtraceReturns", ["vs", "pg_advantages"])
+
+
+@torch.no_grad()
+def vtrace(behaviour_log_probs, target_log_probs, rewards, discounts, values, bootstrap_value,
+           clip_rho=1.0, clip_c=1.0, clip_pg_rho=1.0, lam=1.0) -> VtraceReturns:
+    """V-trace targets ``vs`` and policy-gradient advantages for time-major [T] or [T, B] tensors.
+
+    behaviour_log_probs  log mu(a_t|x_t), recorded by the actor     target_log_probs  log pi(a_t|x_t)
+    rewards              r_t                                        discounts         gamma * (1 - terminated_t)
+    values               V(x_t)                                     bootstrap_value   V(x_T): [B], or [] for [T]
+    clip_rho = rho-bar, clip_c = c-bar, clip_pg_rho = rho-bar of the advantages; None means no clipping.
+    """
+    rhos = torch.exp(target_log_probs - behaviour_log_probs)                    # pi / mu
+    rho = rhos if clip_rho is None else torch.clamp(rhos, max=clip_rho)         # rho_t
+    c = lam * (rhos if clip_c is None else torch.clamp(rhos, max=clip_c))       # c_t
+    values_next = torch.cat([values[1:], bootstrap_value.unsqueeze(0)])         # V(x_{t+1})
+    delta = rho * (rewards + discounts * values_next - values)                  # delta_t V
+    vs_minus_v = torch.zeros_like(values)
+    acc = torch.zeros_like(bootstrap_value)
+    for t in reversed(range(len(values))):                                      # backwards in time
+        acc = delta[t] + discounts[t] * c[t] * acc                              # v_t - V(x_t)
+        vs_minus_v[t] = acc
+    vs = values + vs_minus_v
+    vs_next = torch.cat([vs[1:], bootstrap_value.unsqueeze(0)])                 # v_{t+1}
+    rho_pg = rhos if clip_pg_rho is None else torch.clamp(rhos, max=clip_pg_rho)
+    return VtraceReturns(vs, rho_pg * (rewards + discounts * vs_next - values))
+
+
+def build_model(config: Config) -> ActorCritic:
+    env = gym.make(config.env_id)
+    model = ActorCritic(env.observation_space.shape[0], int(env.action_space.n), config.hidden)
+    env.close()
+    return model
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The actor: unrolls with a possibly stale copy of the policy (runs on a thread or in a process)
+# ---------------------------------------------------------------------------------------------------------
+
+
+def actor(ctx, config, t0):
+    """One IMPALA actor. Puts one dict per unroll: obs, actions, behaviour_log_probs, rewards, terminated,
+    truncated, final_obs ([T, E, ...], time-major), last_obs [E, ...], version, actor, t_start, t_end
+    (seconds since ``t0``), episode_returns (episodes finished in this unroll)."""
+    seed = config.seed * 1000 + ctx.index * config.envs_per_actor
+    torch.manual_seed(seed)
+    envs = gym.vector.SyncVectorEnv([lambda: gym.make(config.env_id)] * config.envs_per_actor,
+                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    obs, _ = envs.reset(seed=[seed + i for i in range(config.envs_per_actor)])
+    model = build_model(config)
+    version, unrolls = -1, 0
+    episode_return = np.zeros(config.envs_per_actor)
+    while not ctx.should_stop():
+        if unrolls % config.weight_pull_every == 0:
+            version = ctx.weights(model, version)
+        t_start = time.time() - t0
+        keys = ("obs", "actions", "behaviour_log_probs", "rewards", "terminated", "truncated", "final_obs")
+        unroll, finished = {k: [] for k in keys}, []
+        for _ in range(config.unroll_length):
+            with torch.no_grad():
+                log_probs = torch.log_softmax(model.policy_logits(torch.as_tensor(obs, dtype=torch.float32)), -1)
+                actions = torch.multinomial(log_probs.exp(), 1).squeeze(-1)
+            next_obs, rewards, terminated, truncated, info = envs.step(actions.numpy())
+            final_obs = np.zeros_like(obs)                  # the real last observation where an episode ended
+            for i in np.flatnonzero(terminated | truncated):
+                final_obs[i] = info["final_obs"][i]
+            for key, value in (("obs", obs), ("actions", actions.numpy()), ("rewards", rewards),
+                               ("behaviour_log_probs", log_probs.gather(-1, actions[:, None]).squeeze(-1).numpy()),
+                               ("terminated", terminated), ("truncated", truncated), ("final_obs", final_obs)):
+                unroll[key].append(value)
+            episode_return += rewards
+            for i in np.flatnonzero(terminated | truncated):
+                finished.append(float(episode_return[i]))
+                episode_return[i] = 0.0
+            obs = next_obs
+        unroll = {k: np.stack(v) for k, v in unroll.items()}
+        unroll.update(last_obs=obs, version=version, actor=ctx.index, t_start=t_start, t_end=time.time() - t0,
+                      episode_returns=finished)
+        ctx.put(unroll)
+        unrolls += 1
+    envs.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The learner: a batch of unrolls -> V-trace -> loss
+# ---------------------------------------------------------------------------------------------------------
+
+
+def stack_unrolls(unrolls, device="cpu") -> dict:
+    """``batch_size`` unrolls [T, E, ...] side by side: tensors [T, batch_size * E, ...]."""
+    keys = ("obs", "actions", "behaviour_log_probs", "rewards", "terminated", "truncated", "final_obs")
+    batch = {k: np.concatenate([u[k] for u in unrolls], axis=1) for k in keys}     # side by side: axis 1 is B
+    batch["last_obs"] = np.concatenate([u["last_obs"] for u in unrolls], axis=0)
+    return {k: torch.as_tensor(v, device=device) for k, v in batch.items()}
+
+
+def learner_inputs(model, batch, gamma):
+    """Rewards and discounts for ``vtrace``: gamma_t = gamma * (1 - terminated_t), and where an episode was
+    truncated (and not terminated) r_t + gamma * V(final obs) with gamma_t = 0. Plus V(x_T) to bootstrap."""
+    terminated = batch["terminated"].float()
+    truncated_only = batch["truncated"].float() * (1 - terminated)
+    with torch.no_grad():
+        final_values = model(batch["final_obs"].float())[1]
+        bootstrap_value = model(batch["last_obs"].float())[1]
+    rewards = batch["rewards"].float() + truncated_only * gamma * final_values
+    discounts = gamma * (1 - terminated) * (1 - truncated_only)
+    return rewards, discounts, bootstrap_value
+
+
+def learner_loss(model, batch, config):
+    """The IMPALA loss of one batch (module docstring) and pi/mu, for the records."""
+    logits, values = model(batch["obs"].float())
+    log_pi = torch.log_softmax(logits, -1)
+    target_log_probs = log_pi.gather(-1, batch["actions"].long().unsqueeze(-1)).squeeze(-1)
+    rewards, discounts, bootstrap_value = learner_inputs(model, batch, config.gamma)
+    behaviour = batch["behaviour_log_probs"].float() if config.vtrace else target_log_probs.detach()
+    vs, pg_advantages = vtrace(behaviour, target_log_probs.detach(), rewards, discounts, values.detach(),
+                               bootstrap_value, config.clip_rho, config.clip_c, config.clip_pg_rho, config.lam)
+    entropy = -(log_pi.exp() * log_pi).sum(-1)
+    loss = actor_critic_loss(target_log_probs, entropy, values, pg_advantages, vs, config.value_coef,
+                             config.entropy_coef)
+    return loss, torch.exp(target_log_probs - batch["behaviour_log_probs"].float()).detach()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# train: actors fill the queue, the learner empties it, weights flow back
+# ---------------------------------------------------------------------------------------------------------
+
+
+def train(config: Config, *, progress=True, callback=None) -> TrainResult:
+    """IMPALA with ``config.num_actors`` actors. Records: ``policy_lag`` (per unroll used: learner version
+    minus behaviour version), ``rho_mean`` (mean pi/mu per update), ``queue`` ((seconds, unrolls waiting)
+    per update), ``timeline`` (rows: who, start, end in seconds; who = actor index, or -1 for a learner
+    update), ``actor_steps_per_second`` and ``learner_steps_per_second``, ``updates``. Ctrl-C returns the
+    partial result; an exception in an actor stops all of them and is re-raised here."""
+    with torch_threads(1):
+        run = Run(config, progress, callback)
+        t0 = time.time()
+        torch.manual_seed(config.seed)
+        model = build_model(config).to(config.device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, foreach=True)
+        records = run.result.records
+        records.update(policy_lag=[], rho_mean=[], queue=[], timeline=[], updates=0)
+        pool = WorkerPool(actor, config.num_actors, config.backend, args=(config, t0),
+                          weights={k: v.cpu() for k, v in model.state_dict().items()}, max_queue=config.max_queue)
+        pending, version, learner_seconds = [], 0, 0.0
+
+        def receive(unroll):
+            pending.append(unroll)
+            records["timeline"].append((unroll["actor"], unroll["t_start"], unroll["t_end"]))
+            run.add_steps(unroll["rewards"].size)
+            for episode_return in unroll["episode_returns"]:
+                run.add_episode(episode_return)
+
+        def learn(unrolls):
+            nonlocal version, learner_seconds
+            start = time.time() - t0
+            loss, rhos = learner_loss(model, stack_unrolls(unrolls, config.device), config)
+            optimizer.zero_grad()
+            loss.total.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            optimizer.step()
+            version = pool.publish(model.state_dict())
+            end = time.time() - t0
+            learner_seconds += end - start
+            records["timeline"].append((-1, start, end))
+            records["policy_lag"] += [version - 1 - u["version"] for u in unrolls]
+            records["rho_mean"].append(float(rhos.mean()))
+            records["queue"].append((end, pool.backlog()))
+
+        def act_greedy(obs):
+            return model.greedy(obs).cpu().numpy()
+
+        interrupted = False
+        try:
+            with pool:
+                while not run.done:
+                    unroll = pool.get(timeout=0.05)
+                    if unroll is not None:
+                        receive(unroll)
+                    if len(pending) >= config.batch_size:
+                        learn(pending[:config.batch_size])
+                        del pending[:config.batch_size]
+                    run.maybe_evaluate(act_greedy)
+        except KeyboardInterrupt:
+            interrupted = True
+        for unroll in pool.drain():          # unrolls sent while the actors were stopping: count their episodes
+            receive(unroll)
+        actor_rows = [row for row in records["timeline"] if row[0] >= 0]
+        busy = sum(end - start for _, start, end in actor_rows) / max(config.num_actors, 1)
+        records["actor_steps_per_second"] = run.result.env_steps / busy if busy > 0 else float("nan")
+        used = records["updates"] = version
+        records["learner_steps_per_second"] = (used * config.batch_size * config.unroll_length * config.envs_per_actor
+                                               / learner_seconds if learner_seconds > 0 else float("nan"))
+        return run.finish(model, interrupted)
