@@ -138,6 +138,14 @@ def build_model(config: Config) -> ActorCritic:
     return model
 
 
+@torch.no_grad()
+def sample_actions(model, obs):
+    """One batched forward for every env: actions a ~ mu(.|x) and their log-probs log mu(a|x), numpy [E]."""
+    log_probs = torch.log_softmax(model.policy_logits(torch.as_tensor(obs, dtype=torch.float32)), -1)
+    actions = torch.multinomial(log_probs.exp(), 1)
+    return actions.squeeze(-1).numpy(), log_probs.gather(-1, actions).squeeze(-1).numpy()
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The actor: unrolls with a possibly stale copy of the policy (runs on a thread or in a process)
 # ---------------------------------------------------------------------------------------------------------
@@ -162,16 +170,14 @@ def actor(ctx, config, t0):
         keys = ("obs", "actions", "behaviour_log_probs", "rewards", "terminated", "truncated", "final_obs")
         unroll, finished = {k: [] for k in keys}, []
         for _ in range(config.unroll_length):
-            with torch.no_grad():
-                log_probs = torch.log_softmax(model.policy_logits(torch.as_tensor(obs, dtype=torch.float32)), -1)
-                actions = torch.multinomial(log_probs.exp(), 1).squeeze(-1)
-            next_obs, rewards, terminated, truncated, info = envs.step(actions.numpy())
+            actions, behaviour_log_probs = sample_actions(model, obs)
+            next_obs, rewards, terminated, truncated, info = envs.step(actions)
             final_obs = np.zeros_like(obs)                  # the real last observation where an episode ended
             for i in np.flatnonzero(terminated | truncated):
                 final_obs[i] = info["final_obs"][i]
-            for key, value in (("obs", obs), ("actions", actions.numpy()), ("rewards", rewards),
-                               ("behaviour_log_probs", log_probs.gather(-1, actions[:, None]).squeeze(-1).numpy()),
-                               ("terminated", terminated), ("truncated", truncated), ("final_obs", final_obs)):
+            for key, value in (("obs", obs), ("actions", actions), ("rewards", rewards),
+                               ("behaviour_log_probs", behaviour_log_probs), ("terminated", terminated),
+                               ("truncated", truncated), ("final_obs", final_obs)):
                 unroll[key].append(value)
             episode_return += rewards
             for i in np.flatnonzero(terminated | truncated):
@@ -298,3 +304,36 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         records["learner_steps_per_second"] = (used * config.batch_size * config.unroll_length * config.envs_per_actor
                                                / learner_seconds if learner_seconds > 0 else float("nan"))
         return run.finish(model, interrupted)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Throughput: the actors' env steps/s against a baseline that only acts
+# ---------------------------------------------------------------------------------------------------------
+
+
+def steady_steps_per_second(result) -> float:
+    """The actors' env steps/s once every actor has delivered its first unroll (so start-up is excluded)."""
+    config, rows = result.config, [row for row in result.records["timeline"] if row[0] >= 0]
+    first = {who: min(end for w, _, end in rows if w == who) for who, _, _ in rows}
+    start = max(first.values())
+    after = [end for _, _, end in rows if end > start]
+    if len(after) < 2:
+        return float("nan")
+    return len(after) * config.unroll_length * config.envs_per_actor / (max(after) - start)
+
+
+def no_learning_steps_per_second(config: Config, env_steps=20_000) -> float:
+    """The baseline: the same number of envs (num_actors * envs_per_actor) in the same vector env class,
+    stepped with actions sampled from the same network's batched forward; no queue, no learner, one process."""
+    n = config.num_actors * config.envs_per_actor
+    with torch_threads(1):
+        envs = gym.vector.SyncVectorEnv([lambda: gym.make(config.env_id)] * n,
+                                        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+        model = build_model(config)
+        obs, _ = envs.reset(seed=config.seed)
+        start, steps = time.perf_counter(), 0
+        while steps < env_steps:
+            obs, *_ = envs.step(sample_actions(model, obs)[0])
+            steps += n
+        envs.close()
+        return steps / (time.perf_counter() - start)

@@ -189,7 +189,7 @@ def test_bad_config(field, value, pattern):
 
 # --- learning ------------------------------------------------------------------------------------------------
 
-APEX_STEP_BUDGET = 300_000  # filled in from 10 runs per backend
+APEX_STEP_BUDGET = 300_000  # 10 runs per backend here: slowest 36,000 (thread) and 26,020 (process) steps
 
 
 @pytest.mark.learning

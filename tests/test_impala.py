@@ -141,9 +141,14 @@ def test_actors_and_learner_overlap_and_lag_grows_with_the_pull_delay(backend):
         learner = [(s, e) for who, s, e in r["timeline"] if who == -1]
         assert {who for who, _, _ in r["timeline"]} == {-1, 0, 1}
         assert overlap(actors, learner) > 0                # the learner learned while actors acted
+        assert impala.steady_steps_per_second(result) > 0
         lag[pull_every] = np.mean(r["policy_lag"])
         assert live_children() == [] and worker_threads() == []
     assert lag[8] > lag[1] + 1.0, lag
+
+
+def test_the_no_learning_baseline_steps_every_env():
+    assert impala.no_learning_steps_per_second(impala.Config(num_actors=1, envs_per_actor=2), env_steps=200) > 0
 
 
 # --- failures and interrupts ------------------------------------------------------------------------------------

@@ -1,0 +1,60 @@
+"""IMPALA's actor throughput against a no-learning baseline, per backend, in one run.
+
+    .venv/bin/python benchmarks/impala_speed.py --env-steps 60000
+
+The baseline (``impala.no_learning_steps_per_second``) steps the same number of envs (num_actors x
+envs_per_actor) in the same vector env class with actions from the same network's batched forward, and
+nothing else. IMPALA's rate is its actors' steady env steps/s while the learner learns
+(``impala.steady_steps_per_second``: from the moment every actor delivered its first unroll). Also
+reported: the learner's env steps/s while updating and the mean policy lag. Writes
+benchmarks/results/impala_speed.md and .json. It measures; it never asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from rlteach import impala
+from rlteach.workers import BACKENDS
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
+    parser.add_argument("--env-steps", type=int, default=60_000, help="env steps per IMPALA run")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    args = parser.parse_args(argv)
+    rows = {}
+    for backend in args.backends:
+        config = impala.Config(backend=backend, total_steps=args.env_steps, stop_when_solved=False,
+                               eval_every=10**9)
+        baseline = impala.no_learning_steps_per_second(config, env_steps=args.env_steps // 3)
+        result = impala.train(config, progress=False)
+        rate = impala.steady_steps_per_second(result)
+        rows[backend] = {"baseline": baseline, "actors": rate, "ratio": rate / baseline,
+                         "learner": result.records["learner_steps_per_second"],
+                         "mean_lag": float(np.mean(result.records["policy_lag"]))}
+        print(f"{backend:<8} baseline {baseline:,.0f}, actors {rate:,.0f} env steps/s ({rate / baseline:.2f}x)",
+              flush=True)
+    c = impala.Config()
+    lines = [f"# IMPALA actor throughput ({c.num_actors} actors x {c.envs_per_actor} envs, {args.env_steps:,} "
+             "env steps per run)", "",
+             "| backend | no-learning baseline (steps/s) | IMPALA actors (steps/s) | actors / baseline | "
+             "learner (steps/s) | mean policy lag |", "|---|---|---|---|---|---|"]
+    for backend, r in rows.items():
+        lines.append(f"| {backend} | {r['baseline']:,.0f} | {r['actors']:,.0f} | {r['ratio']:.2f} | "
+                     f"{r['learner']:,.0f} | {r['mean_lag']:.2f} |")
+    table = "\n".join(lines)
+    print("\n" + table)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "impala_speed.md").write_text(table + "\n")
+    (out / "impala_speed.json").write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
