@@ -187,7 +187,7 @@ def test_bad_config(field, value, pattern):
 
 # --- learning ------------------------------------------------------------------------------------------------
 
-IMPALA_STEP_BUDGET = 500_000  # filled in from 10 runs per backend
+IMPALA_STEP_BUDGET = 500_000  # 10 runs per backend here: slowest 40,000 (thread) and 48,000 (process) steps
 
 
 @pytest.mark.learning
