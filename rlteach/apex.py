@@ -78,7 +78,7 @@ class Config:
     env_steps_per_update: int = 4   # flow control: one learner update per this many env steps
     target_update_every: int = 100  # learner updates between copies theta^- <- theta
     weight_sync_every: int = 100    # env steps between an actor's weight pulls (the paper: 400)
-    send_every: int = 50            # transitions per message from an actor (the paper: 50)
+    send_every: int = 50            # transitions per message at most (the paper: 50); fewer when waiting
     max_grad_norm: float = 10.0
     hidden: tuple = (256, 256)      # as the rl-zoo DQN for CartPole (lr 2.3e-3 too)
     dueling: bool = False           # dueling head: Q = V + A - mean A (nets.QNetwork)

@@ -7,6 +7,7 @@ JupyterLab, VS Code and a static render, and needs no interactive matplotlib bac
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import ipywidgets as w
@@ -16,7 +17,7 @@ from matplotlib.figure import Figure
 
 from rlteach.advantage import gae
 from rlteach.mdp import ChainMDP
-from rlteach.plotting import plot_learning_curves
+from rlteach.plotting import plot_learning_curves, plot_priorities, priority_table
 
 
 class AdvantageExplorer:
@@ -86,6 +87,56 @@ class AdvantageExplorer:
         ax.set_title(f"GAE along one rollout, gamma={self.gamma.value:.2f}")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=8, ncol=5, frameon=False)
         self.figure.subplots_adjust(bottom=0.3)
+        self.image.value = figure_png(self.figure)
+
+    def _ipython_display_(self):
+        display(self.widget)
+
+
+class PriorityExplorer:
+    """Sliders for alpha and beta redraw the sampling probabilities P(i) and importance weights w_i of a small
+    replay of fixed TD errors (12 transitions unless given), with ``rlteach.plotting.plot_priorities``.
+
+    Besides the three bar plots, the title gives the share of the samples the ``top`` transitions with the
+    largest |delta| take: 1/N each at alpha = 0 (uniform), most of the batch at alpha = 1. The weights w_i
+    are divided by their maximum over all N transitions (as if the batch held every transition).
+    """
+
+    TD_ERRORS = (0.3, 2.5, 0.1, 0.8, 0.05, 4.0, 0.2, 0.6, 1.2, 0.1, 0.4, 0.15)
+
+    def __init__(self, alpha=0.6, beta=0.4, td_errors=TD_ERRORS, top=3, eps=1e-3):
+        self.td_errors, self.top, self.eps = np.asarray(td_errors, dtype=float), top, eps
+        style = {"description_width": "initial"}
+        self.alpha = w.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.05, description="alpha (priority)",
+                                   continuous_update=False, style=style)
+        self.beta = w.FloatSlider(value=beta, min=0.0, max=1.0, step=0.05, description="beta (correction)",
+                                  continuous_update=False, style=style)
+        self.image = w.Image(format="png")
+        self.widget = w.VBox([w.HBox([self.alpha, self.beta]), self.image])
+        self.figure = Figure(figsize=(13, 4.2))
+        self.axes = self.figure.subplots(1, 3)
+        self.alpha.observe(self.redraw, names="value")
+        self.beta.observe(self.redraw, names="value")
+        self.redraw()
+
+    def compute(self) -> dict:
+        """The numbers behind the plot: p, P, w and each share of the update (``priority_table``), and
+        ``top_share``, the probability that one sample is one of the ``top`` largest-|delta| transitions."""
+        data = priority_table(self.td_errors, self.alpha.value, self.beta.value, self.eps)
+        largest = np.argsort(-data["p"], kind="stable")[: self.top]
+        data["top"], data["top_share"] = largest, float(data["P"][largest].sum())
+        return data
+
+    def redraw(self, change=None):
+        self.data = self.compute()
+        for ax in self.axes:
+            ax.clear()
+        plot_priorities(self.td_errors, self.alpha.value, self.beta.value, self.eps, self.top, axes=self.axes)
+        n = len(self.td_errors)
+        self.figure.suptitle(f"alpha = {self.alpha.value:.2f}, beta = {self.beta.value:.2f}: the {self.top} "
+                             f"largest |δ| (red) take {self.data['top_share']:.0%} of the samples "
+                             f"(uniform: {self.top / n:.0%})", fontsize=11)
+        self.figure.tight_layout()
         self.image.value = figure_png(self.figure)
 
     def _ipython_display_(self):
@@ -167,8 +218,28 @@ def _a3c_sliders():
     }
 
 
+def _apex_sliders():
+    """Ape-X's controls; each starts at ``apex.Config``'s own default."""
+    from rlteach.apex import Config
+
+    default = {f.name: f.default for f in dataclasses.fields(Config)}
+    style = {"description_width": "initial"}
+    return {
+        "num_actors": w.IntSlider(value=default["num_actors"], min=1, max=4, description="num_actors", style=style),
+        "backend": w.ToggleButtons(value=default["backend"], options=["thread", "process"], description="backend",
+                                   style=style),
+        "priority_alpha": w.FloatSlider(value=default["priority_alpha"], min=0.0, max=1.0, step=0.05,
+                                        description="priority_alpha", style=style),
+        "priority_beta": w.FloatSlider(value=default["priority_beta"], min=0.0, max=1.0, step=0.05,
+                                       description="priority_beta", style=style),
+        "n_step": w.IntSlider(value=default["n_step"], min=1, max=5, description="n_step", style=style),
+        "lr": w.FloatLogSlider(value=default["lr"], base=10, min=-4.5, max=-2, step=0.1, description="lr",
+                               style=style, readout_format=".1e"),
+    }
+
+
 # module name -> the controls TrainExplorer shows for it (each control's value is passed to Config)
-SLIDERS = {"rlteach.policy_gradient": _a2c_sliders, "rlteach.a3c": _a3c_sliders}
+SLIDERS = {"rlteach.policy_gradient": _a2c_sliders, "rlteach.a3c": _a3c_sliders, "rlteach.apex": _apex_sliders}
 
 
 class TrainExplorer:

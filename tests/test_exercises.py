@@ -189,3 +189,83 @@ def test_backend_statements(capsys):
                         (3, "give the letters")]:
         assert ex.check_backend_statements(wrong) is False
         assert hint in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 04 Ape-X
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_apex_checkers_report_the_placeholder(capsys):
+    for check in (ex.check_priorities, ex.check_ladder_epsilon, ex.check_nstep_targets, ex.check_apex_statements):
+        assert check(...) is False
+        assert "Not attempted yet" in capsys.readouterr().out
+
+
+def test_priorities_by_hand(capsys):
+    e = ex.PRIORITY_BY_HAND
+    p = np.array(e["p"])
+    P = p ** e["alpha"] / (p ** e["alpha"]).sum()                    # the replay module's formulas, literally
+    w = (len(p) * P) ** -e["beta"]
+    np.testing.assert_allclose(ex.SOLUTIONS["priorities"](), [P, w / w.max()], atol=1e-4)
+    by_hand = [[4 / 9, 2 / 9, 1 / 9, 2 / 9], [0.5, 0.5**0.5, 1, 0.5**0.5]]          # square roots, N = 4
+    np.testing.assert_allclose(ex.SOLUTIONS["priorities"](), by_hand, atol=1e-4)
+    for right in (ex.SOLUTIONS["priorities"](), (P, w / w.max()), [P.tolist(), (w / w.max()).tolist()]):
+        assert ex.check_priorities(right) is True
+        assert "Correct" in capsys.readouterr().out
+    no_alpha = p / p.sum()
+    w_no_alpha = (4 * no_alpha) ** -e["beta"]
+    plus_beta = (4 * P) ** e["beta"]
+    for wrong, hint in [((P, w), "divide the weights by their largest"), ((P, plus_beta / plus_beta.max()), "-beta"),
+                        ((no_alpha, w_no_alpha / w_no_alpha.max()), "power alpha"),
+                        ((p ** e["alpha"], w / w.max()), "add up to 1"), ((w / w.max(), P), "other way round"),
+                        ((P, np.ones(4)), "P is right"), ((np.ones(4), np.ones(4)), "first P(i)"),
+                        ([1.0, 2.0], "two lists of four numbers")]:
+        assert ex.check_priorities(wrong) is False
+        assert hint in capsys.readouterr().out
+
+
+def test_ladder_epsilon(capsys):
+    e = ex.LADDER_QUESTION
+    right = e["eps"] ** (1 + e["actor"] / (e["num_actors"] - 1) * e["alpha"])
+    assert ex.SOLUTIONS["ladder_epsilon"]() == pytest.approx(right, rel=1e-4) == pytest.approx(0.4**4.5, rel=1e-4)
+    for answer in (right, ex.SOLUTIONS["ladder_epsilon"](), np.float32(right)):
+        assert ex.check_ladder_epsilon(answer) is True
+        assert "Correct" in capsys.readouterr().out
+    for wrong, hint in [(0.4 ** (1 + 2 / 5 * 7), "not by N"), (0.4 ** (2 / 4 * 7), "without the 1 +"),
+                        (0.4 ** (1 + 1 / 4 * 7), "neighbouring actor"), (0.4 ** (1 + 3 / 4 * 7), "neighbouring"),
+                        (0.4 * 4.5, "RAISED"), (0.5, "eps_i = eps **"), ([0.1, 0.2], "one number"),
+                        ("x", "one number")]:
+        assert ex.check_ladder_epsilon(wrong) is False
+        assert hint in capsys.readouterr().out
+
+
+def test_nstep_targets_by_hand(capsys):
+    e = ex.NSTEP_BY_HAND
+    r, g, q3, q4 = e["rewards"], e["gamma"], e["bootstrap"][3], e["bootstrap"][4]
+    g0 = r[0] + g * r[1] + g**2 * r[2] + g**3 * q3                     # the only window inside the episode
+    terminated = [g0, r[1] + g * r[2] + g**2 * r[3], r[2] + g * r[3], r[3]]
+    truncated = [g0, terminated[1] + g**3 * q4, terminated[2] + g**2 * q4, terminated[3] + g * q4]
+    np.testing.assert_allclose(ex.SOLUTIONS["nstep_targets"](), [terminated, truncated])
+    assert ex.check_nstep_targets((terminated, truncated)) is True
+    assert "Correct" in capsys.readouterr().out
+    gamma_n = [g0, truncated[1], terminated[2] + g**3 * q4, terminated[3] + g**3 * q4]
+    no_g0_bootstrap = [g0 - g**3 * q3] + terminated[1:]
+    for wrong, hint in [((terminated, terminated), "TRUNCATED episode was cut"),
+                        ((truncated, truncated), "TERMINATED episode has no future"),
+                        ((truncated, terminated), "other way round"), ((terminated, gamma_n), "gamma^m, not gamma^n"),
+                        ((terminated, np.zeros(4)), "terminated case is right"),
+                        ((no_g0_bootstrap, truncated), "truncated case is right"),
+                        ((np.zeros(4), np.ones(4)), "G_0 covers"), ([1.0], "two lists of four numbers")]:
+        assert ex.check_nstep_targets(wrong) is False
+        assert hint in capsys.readouterr().out
+
+
+def test_apex_statements(capsys):
+    for right in (ex.SOLUTIONS["apex_statements"](), "ace", "A, c, E", {"e", "c", "a"}):
+        assert ex.check_apex_statements(right) is True
+        assert "Correct" in capsys.readouterr().out
+    for wrong, hint in [("abce", "overwritten first"), ("acde", "FIRST priority"), ("acef", "fixed"),
+                        ("ac", "look again at e"), ("xy", "not among"), (3, "give the letters")]:
+        assert ex.check_apex_statements(wrong) is False
+        assert hint in capsys.readouterr().out

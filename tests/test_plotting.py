@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_rgba
 
 from rlteach import policy_gradient as pg
 from rlteach.monitor import TrainResult
@@ -137,3 +138,91 @@ def test_a3c_plots_of_a_run_with_no_updates_yet_draw_empty_axes():
     empty = fake_a3c([])
     assert "0 workers, 0 updates shown" in plot_timeline(empty, max_seconds=0.5).axes[0].get_title()
     assert [b.get_height() for b in plot_staleness(empty).axes[0].containers[0]] == [0]
+
+
+# --- 04 Ape-X: the sum-tree, priorities and weights, the epsilon ladder -----------------------------------
+
+
+def node_texts(ax):
+    """{k: text artist} of the nodes plot_sum_tree drew (gid "node k")."""
+    return {int(t.get_gid().split()[1]): t for t in ax.texts if (t.get_gid() or "").startswith("node ")}
+
+
+def test_plot_sum_tree_shows_every_nodes_sum_and_the_path_find_walks():
+    from rlteach.plotting import plot_sum_tree, sum_tree_walk
+    from rlteach.replay import SumTree
+
+    values = [3.0, 1.0, 0.5, 6.0, 2.0, 0.5, 4.0, 1.0]
+    tree = SumTree(8)
+    tree.update(np.arange(8), values)
+    fig = plot_sum_tree(tree, mass=11.3)
+    nodes = node_texts(fig.axes[0])
+    assert sorted(nodes) == list(range(1, 16))                     # 7 internal nodes and 8 leaves
+    assert {k: float(t.get_text()) for k, t in nodes.items()} == {k: tree.tree[k] for k in range(1, 16)}
+    assert nodes[1].get_text() == "18" and [nodes[8 + i].get_text() for i in (0, 3)] == ["3", "6"]
+    red = {k for k, t in nodes.items() if t.get_bbox_patch().get_edgecolor() == to_rgba("tab:red")}
+    walk = sum_tree_walk(tree, 11.3)
+    assert red == {node for node, _, _ in walk} == {1, 3, 6, 12}           # right, left, left: leaf 4
+    assert walk[-1][0] - 8 == tree.find(11.3) == 4
+    np.testing.assert_allclose([m for _, m, _ in walk], [11.3, 0.8, 0.8, 0.8])
+    assert [right for _, _, right in walk] == [True, False, False, None]
+    assert "leaf 4" in fig.axes[0].get_title()
+    for mass in np.linspace(0, tree.total, 37):                     # the walk always ends where find does
+        assert sum_tree_walk(tree, mass)[-1][0] - 8 == tree.find(mass)
+
+
+def test_plot_sum_tree_from_values_pads_to_a_power_of_two():
+    from rlteach.plotting import plot_sum_tree
+
+    fig = plot_sum_tree([3, 1, 0.5, 6, 2])                         # 5 leaves -> 8, three of them padding
+    nodes = node_texts(fig.axes[0])
+    assert nodes[1].get_text() == "12.5" and nodes[3].get_text() == "2"
+    assert sum(t.get_text() == "pad" for t in fig.axes[0].texts) == 3
+    assert not any(t.get_bbox_patch().get_linewidth() == 2 for t in nodes.values())   # no mass: no path
+
+
+def test_priority_table_and_plot_priorities_follow_the_formulas():
+    from rlteach.plotting import plot_priorities, priority_table
+
+    td = np.array([-2.0, 0.5, 0.0, 1.0])
+    t = priority_table(td, alpha=0.5, beta=0.4, eps=0.01)
+    p = np.abs(td) + 0.01
+    P = np.sqrt(p) / np.sqrt(p).sum()
+    w = (4 * P) ** -0.4
+    np.testing.assert_allclose(t["P"], P)
+    np.testing.assert_allclose(t["w"], w / w.max())
+    np.testing.assert_allclose(t["share"], P * w / (P * w).sum())
+    fig = plot_priorities(td, alpha=0.5, beta=0.4, eps=0.01, top=1)
+    heights = [[b.get_height() for b in ax.containers[0]] for ax in fig.axes]
+    np.testing.assert_allclose(heights, [t["P"], t["w"], t["share"]])
+    colors = [b.get_facecolor() for b in fig.axes[0].containers[0]]
+    assert colors[0] != colors[1] and colors[1] == colors[2] == colors[3]      # the top-1 |delta| is red
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["2", "0.5", "0", "1"]
+    # beta = 1 undoes the sampling bias completely: every transition's share is 1/N; alpha = 0 is uniform
+    np.testing.assert_allclose(priority_table(td, 0.7, 1.0)["share"], 0.25)
+    np.testing.assert_allclose(priority_table(td, 0.0, 0.4)["w"], 1.0)
+
+
+def test_plot_epsilon_ladder_draws_the_ladder_and_each_actors_returns():
+    from rlteach import apex
+    from rlteach.plotting import plot_epsilon_ladder
+
+    eps = apex.epsilon_ladder(8)
+    fig = plot_epsilon_ladder(eps)
+    (ax,) = fig.axes
+    assert ax.get_yscale() == "log"
+    np.testing.assert_allclose(ax.collections[0].get_offsets(), np.c_[np.arange(8), eps])
+    rows = [(0, 100, 10.0), (1, 150, 50.0), (0, 200, 20.0), (0, 300, 60.0), (1, 320, 150.0), (2, 400, 9.0)]
+    result = TrainResult(config=apex.Config(num_actors=3), records={"epsilons": apex.epsilon_ladder(3).tolist(),
+                                                                    "actor_returns": rows})
+    fig = plot_epsilon_ladder(result, smooth=2)
+    ladder, returns = fig.axes
+    np.testing.assert_allclose(ladder.collections[0].get_offsets()[:, 1], [0.4, 0.4**4.5, 0.4**8])
+    lines = returns.get_lines()
+    dots, means = lines[0::2], lines[1::2]
+    np.testing.assert_allclose(dots[0].get_xdata(), [100, 200, 300])
+    np.testing.assert_allclose(dots[0].get_ydata(), [10, 20, 60])
+    np.testing.assert_allclose(means[0].get_ydata(), [10, 15, 40])            # the mean of the last 2
+    np.testing.assert_allclose(means[1].get_ydata(), [50, 100])
+    assert [ln.get_label() for ln in means] == ["actor 0 (ε = 0.4)", "actor 1 (ε = 0.016)", "actor 2 (ε = 0.00066)"]
+    assert dots[0].get_color() == means[0].get_color() != means[1].get_color()

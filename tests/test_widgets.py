@@ -92,3 +92,62 @@ def test_train_explorer_drives_a3c_with_workers_backend_and_lock():
     assert bytes(ex.image.value) != empty_png and not ex.train_button.disabled
     eval_lines = [ln for ln in ex.ax.get_lines() if "eval" in ln.get_label()]
     assert len(eval_lines) == 1 and label in eval_lines[0].get_label()
+
+
+def test_priority_explorer_follows_alpha_and_beta():
+    from rlteach.widgets import PriorityExplorer
+
+    ex = PriorityExplorer(alpha=0.6, beta=0.4)
+    td = np.array(PriorityExplorer.TD_ERRORS)
+    p = np.abs(td) + 1e-3
+    np.testing.assert_allclose(ex.data["P"], p**0.6 / (p**0.6).sum())
+    assert sorted(ex.data["top"]) == sorted(np.argsort(-td)[:3])
+    assert ex.data["top_share"] == pytest.approx(ex.data["P"][np.argsort(-td)[:3]].sum())
+    heights = [b.get_height() for b in ex.axes[0].containers[0]]
+    np.testing.assert_allclose(heights, ex.data["P"])
+    png, share = bytes(ex.image.value), ex.data["top_share"]
+    ex.alpha.value = 1.0                                       # sample in proportion to |delta|: the top grows
+    assert ex.data["top_share"] > share
+    np.testing.assert_allclose(ex.data["P"], p / p.sum())
+    assert bytes(ex.image.value).startswith(b"\x89PNG") and bytes(ex.image.value) != png
+    assert f"take {ex.data['top_share']:.0%} of the samples" in ex.figure._suptitle.get_text()
+    weights = ex.data["w"].copy()
+    ex.beta.value = 1.0                                        # full correction: every share of the update is 1/N
+    assert not np.allclose(weights, ex.data["w"])
+    np.testing.assert_allclose(ex.data["share"], 1 / 12)
+    np.testing.assert_allclose([b.get_height() for b in ex.axes[2].containers[0]], 1 / 12)
+    ex.alpha.value = 0.0                                       # uniform replay: P = 1/N, every weight 1
+    np.testing.assert_allclose(ex.data["P"], 1 / 12)
+    np.testing.assert_allclose(ex.data["w"], 1.0)
+    assert ex.data["top_share"] == pytest.approx(3 / 12)
+
+
+@pytest.mark.timeout(300)
+def test_train_explorer_drives_apex_with_actors_backend_and_priorities():
+    from rlteach import apex
+    from rlteach.widgets import TrainExplorer
+
+    ex = TrainExplorer(apex, total_steps=2500)
+    assert set(ex.sliders) == {"num_actors", "backend", "priority_alpha", "priority_beta", "n_step", "lr"}
+    assert (ex.sliders["num_actors"].min, ex.sliders["num_actors"].max) == (1, 4)
+    assert list(ex.sliders["backend"].options) == ["thread", "process"]
+    assert (ex.sliders["n_step"].min, ex.sliders["n_step"].max) == (1, 5)
+    defaults = apex.Config()
+    assert ex.settings() == {"num_actors": defaults.num_actors, "backend": defaults.backend,
+                             "priority_alpha": defaults.priority_alpha, "priority_beta": defaults.priority_beta,
+                             "n_step": defaults.n_step, "lr": pytest.approx(defaults.lr)}
+    ex.redraw()
+    empty_png = bytes(ex.image.value)
+    ex.sliders["num_actors"].value = 1
+    ex.sliders["priority_alpha"].value = 0.0
+    ex.sliders["priority_beta"].value = 1.0
+    ex.sliders["n_step"].value = 1
+    ex.train_button.click()
+    (label, result), = ex.results.items()
+    config = result.config
+    assert (config.num_actors, config.backend, config.priority_alpha, config.priority_beta, config.n_step,
+            config.total_steps) == (1, "thread", 0.0, 1.0, 1, 2500)
+    assert "num_actors=1" in label and "priority_alpha=0" in label and "n_step=1" in label
+    assert result.env_steps >= 2500 and "apex on CartPole-v1" in ex.status.value
+    assert result.records["epsilons"] == [0.4] and result.records["updates"] > 0
+    assert bytes(ex.image.value) != empty_png and not ex.train_button.disabled

@@ -6,10 +6,11 @@ wrong). It never raises on a wrong answer, so a notebook with untouched exercise
 Where a wrong answer matches a common mistake, the message names that mistake.
 
 The reference solutions are in ``SOLUTIONS``; look only after you have tried. One module per notebook:
-``exercises.advantage`` (01), ``exercises.policy_gradient`` (02), ``exercises.a3c`` (03); ``exercises.check``
-holds what the checkers share.
+``exercises.advantage`` (01), ``exercises.policy_gradient`` (02), ``exercises.a3c`` (03), ``exercises.apex``
+(04); ``exercises.check`` holds what the checkers share.
 """
 
+from rlteach.apex import epsilon_ladder
 from rlteach.exercises.a3c import (
     _BACKEND_TRUE,
     BACKEND_CHOICES,
@@ -29,6 +30,19 @@ from rlteach.exercises.advantage import (
     check_exact_advantage,
     check_gae_by_hand,
     check_returns_function,
+)
+from rlteach.exercises.apex import (
+    _APEX_TRUE,
+    APEX_CHOICES,
+    LADDER_QUESTION,
+    NSTEP_BY_HAND,
+    PRIORITY_BY_HAND,
+    _nstep_targets,
+    _priority_reference,
+    check_apex_statements,
+    check_ladder_epsilon,
+    check_nstep_targets,
+    check_priorities,
 )
 from rlteach.exercises.check import NOT_ATTEMPTED
 from rlteach.exercises.policy_gradient import (
@@ -50,6 +64,8 @@ __all__ = [
     "check_reinforce_loss", "check_valid_mask", "check_unbiased_baselines",
     "RMSPROP_BY_HAND", "STALENESS_TIMELINE", "BACKEND_CHOICES",
     "check_rmsprop_step", "check_staleness", "check_backend_statements",
+    "PRIORITY_BY_HAND", "LADDER_QUESTION", "NSTEP_BY_HAND", "APEX_CHOICES",
+    "check_priorities", "check_ladder_epsilon", "check_nstep_targets", "check_apex_statements",
 ]
 
 SOLUTIONS = {
@@ -62,4 +78,9 @@ SOLUTIONS = {
     "rmsprop_step": lambda: tuple(x.round(4).tolist() for x in _rmsprop_reference()),
     "staleness": lambda: _staleness(STALENESS_TIMELINE),
     "backend_statements": lambda: sorted(_BACKEND_TRUE),
+    "priorities": lambda: tuple(x.round(4).tolist() for x in _priority_reference()),
+    "ladder_epsilon": lambda: round(float(epsilon_ladder(LADDER_QUESTION["num_actors"], LADDER_QUESTION["eps"],
+                                                         LADDER_QUESTION["alpha"])[LADDER_QUESTION["actor"]]), 6),
+    "nstep_targets": lambda: (_nstep_targets("terminated"), _nstep_targets("truncated")),
+    "apex_statements": lambda: sorted(_APEX_TRUE),
 }

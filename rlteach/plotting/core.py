@@ -1,5 +1,5 @@
-"""Plots for the notebooks. Every function draws with matplotlib and returns the figure (never shows it),
-so a notebook displays it and a test can inspect what was drawn."""
+"""The plots every notebook shares: throughput, the system diagrams, bias and variance, learning curves (any
+algorithm's TrainResult), gradient noise and film strips. Each function returns the figure (never shows it)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import MaxNLocator
 
 from rlteach.monitor import algorithm_name, env_spec
 
@@ -283,80 +282,3 @@ def animate_frames(frames, fps=20, width=4.0) -> str:
         return anim.to_jshtml(fps=fps)
     finally:
         plt.close(fig)
-
-
-# --- 03 A3C: who did what when, and how stale the gradients were -----------------------------------------
-
-TIMELINE_PHASES = (("rollout", 1, 2, "tab:blue"), ("compute", 2, 3, "tab:orange"), ("apply", 3, 4, "tab:red"))
-
-
-def plot_timeline(result, max_seconds=None, start=None, ax=None):
-    """One row per worker; each update drawn as three bars: copy -> rolled out ("rollout"), rolled out ->
-    computed ("compute", the loss and its gradient), computed -> applied ("apply", the shared optimizer step).
-
-    Reads ``result.records["timeline"]`` rows ``[worker, t_copy, t_rolled, t_computed, t_applied, staleness,
-    env_steps]`` (seconds since ``train()`` started). ``max_seconds`` shows only a window that long, from
-    ``start`` (default: the moment the last worker began its first update, so every row has started);
-    without it, the whole run. Returns the figure.
-    """
-    rows = np.asarray(result.records["timeline"], dtype=float).reshape(-1, 7)
-    workers = sorted({int(w) for w in rows[:, 0]})
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(10, 0.6 * len(workers) + 1.5))
-    fig = ax.figure
-    if start is None:
-        start = max(rows[rows[:, 0] == w, 1].min() for w in workers) if max_seconds is not None and workers else 0.0
-    end = start + max_seconds if max_seconds is not None else (rows[:, 4].max() if len(rows) else 1.0)
-    shown = rows[(rows[:, 4] >= start) & (rows[:, 1] <= end)]         # updates that touch the window
-    for y, w in enumerate(workers):
-        mine = shown[shown[:, 0] == w]
-        for name, a, b, color in TIMELINE_PHASES:
-            ax.broken_barh(list(zip(mine[:, a], mine[:, b] - mine[:, a], strict=True)), (y - 0.35, 0.7),
-                           facecolors=color, edgecolor="none", label=name if y == 0 else None)
-    ax.set_yticks(range(len(workers)), [f"worker {w}" for w in workers])
-    ax.set_ylim(max(len(workers), 1) - 0.5, -0.5)                      # worker 0 on top
-    if max_seconds is not None:
-        ax.set_xlim(start, end)
-    ax.set_xlabel("seconds since train() started")
-    config = result.config
-    ax.set_title(f"{algorithm_name(config)}, {getattr(config, 'backend', '?')} backend: {len(workers)} workers, "
-                 f"{len(shown)} updates shown")
-    if workers:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    return fig
-
-
-def _staleness_label(result) -> str:
-    config = result.config
-    n = getattr(config, "num_workers", "?")
-    return f"{getattr(config, 'backend', '?')}, {n} worker{'s' * (n != 1)}"
-
-
-def plot_staleness(result_or_results, ax=None, normalize=False):
-    """Histogram of ``result.records["staleness"]``: how many updates others applied between a worker's copy
-    of the weights and its own update. Several results (a list, or a dict {label: result}) are drawn side by
-    side on one axis, labelled by backend and number of workers (or the dict's keys). One bar per staleness
-    value; its height is the number of updates with that staleness (the fraction, with ``normalize``)."""
-    if isinstance(result_or_results, dict):
-        groups = list(result_or_results.items())
-    else:
-        results = result_or_results if isinstance(result_or_results, list | tuple) else [result_or_results]
-        groups = [(_staleness_label(r), r) for r in results]
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 3.6))
-    fig = ax.figure
-    counts = [np.bincount(np.asarray(r.records["staleness"], dtype=int), minlength=1) for _, r in groups]
-    values = np.arange(max(len(c) for c in counts))
-    width = 0.8 / len(groups)
-    for i, ((label, _), c) in enumerate(zip(groups, counts, strict=True)):
-        height = c / max(c.sum(), 1) if normalize else c
-        mean = (np.arange(len(c)) * c).sum() / max(c.sum(), 1)
-        ax.bar(np.arange(len(c)) + (i - (len(groups) - 1) / 2) * width, height, width,
-               label=f"{label} (mean {mean:.2f})")
-    ax.set_xlim(values[0] - 0.5, values[-1] + 0.5)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("staleness: updates applied by other workers during this worker's cycle")
-    ax.set_ylabel("fraction of updates" if normalize else "updates")
-    ax.set_title("How old were the weights each gradient was computed on?")
-    ax.legend(fontsize=8)
-    return fig

@@ -1,0 +1,227 @@
+"""Exercises of notebook 04 (Ape-X): checkers and reference solutions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rlteach.apex import epsilon_ladder
+from rlteach.exercises.check import NOT_ATTEMPTED, as_array, choice_letters, report
+from rlteach.replay import NStepBuilder, PrioritizedReplay
+
+# ---------------------------------------------------------------------------------------------------------
+# 04 Ape-X, exercise 1: P(i) and w_i by hand
+# ---------------------------------------------------------------------------------------------------------
+
+PRIORITY_BY_HAND = {
+    "p": [4.0, 1.0, 0.25, 1.0],   # the priorities p_i = |delta_i| + eps of the 4 transitions in the replay
+    "alpha": 0.5,
+    "beta": 0.5,
+}
+
+
+def _priority_by_hand(alpha_used=True, normalise_P=True, normalise_w=True, beta_sign=-1.0):
+    """(P, w) over the 4 transitions, w divided by its max over all 4; the keywords build the common mistakes."""
+    e = PRIORITY_BY_HAND
+    p = np.array(e["p"])
+    scaled = p ** e["alpha"] if alpha_used else p
+    P = scaled / scaled.sum() if normalise_P else scaled
+    w = (len(p) * P) ** (beta_sign * e["beta"])
+    return P, (w / w.max() if normalise_w else w)
+
+
+def _priority_reference():
+    """P from ``rlteach.replay.PrioritizedReplay`` itself (its sum-tree's leaves p^alpha over the total), and
+    w = (N P)^-beta / max w over the 4 transitions (what ``sample`` computes for a batch holding all of them)."""
+    e = PRIORITY_BY_HAND
+    replay = PrioritizedReplay(4, alpha=e["alpha"])
+    replay.add_batch({"x": np.zeros((4, 1))}, e["p"])
+    P = replay.tree[np.arange(4)] / replay.tree.total
+    w = (len(replay) * P) ** -e["beta"]
+    return P, w / w.max()
+
+
+def check_priorities(answer) -> bool:
+    """Exercise: ``(P, w)`` for the 4 priorities of ``PRIORITY_BY_HAND``, 4 numbers each."""
+    if answer is ...:
+        return report(False, NOT_ATTEMPTED)
+    arr = as_array(answer, (2, 4))
+    if arr is None:
+        return report(False, f"give two lists of four numbers, (P, w), got {answer!r}.")
+    P, w = arr
+
+    def same(pair):
+        return np.allclose(P, pair[0], atol=1e-3) and np.allclose(w, pair[1], atol=1e-3)
+
+    right = _priority_reference()
+    if same(right):
+        return report(True, "P(i) = p_i^alpha / sum_k p_k^alpha, w_i = (N P(i))^-beta / max w. (N cancels in "
+                      "the normalised weights: it only matters for w before dividing by the max.)")
+    if np.allclose(P, right[1], atol=1e-3) and np.allclose(w, right[0], atol=1e-3):
+        return report(False, "the order is (P, w): you gave them the other way round.")
+    if same(_priority_by_hand(normalise_w=False)):
+        return report(False, "P is right; now divide the weights by their largest value, so the largest w is 1 "
+                      "(the learner only ever scales updates DOWN).")
+    if same(_priority_by_hand(beta_sign=1.0)):
+        return report(False, "the exponent of the weights is -beta: a transition sampled MORE often than "
+                      "uniform (N P > 1) must get a SMALLER weight.")
+    if np.allclose(P, _priority_by_hand(alpha_used=False)[0], atol=1e-3):
+        return report(False, "raise each p_i to the power alpha before normalising: P(i) = p_i^alpha / "
+                      "sum_k p_k^alpha (alpha = 0.5 here: square roots).")
+    if np.allclose(P, _priority_by_hand(normalise_P=False)[0], atol=1e-3):
+        return report(False, "those are p_i^alpha; divide by their sum so that the P(i) add up to 1.")
+    if np.allclose(P, right[0], atol=1e-3):
+        return report(False, "P is right; now w_i = (N P(i))^-beta with N = 4, then divide by the largest w.")
+    return report(False, "first P(i) = p_i^alpha / sum_k p_k^alpha, then w_i = (N P(i))^-beta with N = 4, "
+                  "then divide every w_i by the largest.")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 04 Ape-X, exercise 2: one rung of the epsilon ladder
+# ---------------------------------------------------------------------------------------------------------
+
+LADDER_QUESTION = {"num_actors": 5, "actor": 2, "eps": 0.4, "alpha": 7.0}   # actor i = 2, counting from 0
+
+
+def _ladder_value(actor=None, denominator="N-1", one_plus=True):
+    e = LADDER_QUESTION
+    i = e["actor"] if actor is None else actor
+    n = e["num_actors"] - 1 if denominator == "N-1" else e["num_actors"]
+    return e["eps"] ** ((1 if one_plus else 0) + i / n * e["alpha"])
+
+
+def check_ladder_epsilon(answer) -> bool:
+    """Exercise: epsilon of actor ``LADDER_QUESTION["actor"]`` of ``num_actors`` on the Ape-X ladder."""
+    if answer is ...:
+        return report(False, NOT_ATTEMPTED)
+    arr = as_array(answer, ())
+    if arr is None:
+        return report(False, f"give one number, got {answer!r}.")
+    e = LADDER_QUESTION
+    right = float(epsilon_ladder(e["num_actors"], e["eps"], e["alpha"])[e["actor"]])
+
+    def close(x):
+        return np.isclose(float(arr), x, rtol=1e-3)
+
+    if close(right):
+        return report(True, f"eps_2 = 0.4^(1 + 2/4 * 7) = 0.4^4.5 = {right:.4g}: half-way up the ladder in "
+                      "the exponent, so half-way between 0.4 and 0.4^8 on a log scale.")
+    if close(_ladder_value(denominator="N")):
+        return report(False, "divide i by N - 1 = 4, not by N: the last actor (i = N - 1) must get the full "
+                      "exponent 1 + alpha.")
+    if close(_ladder_value(one_plus=False)):
+        return report(False, "the exponent is 1 + i / (N - 1) * alpha: without the 1 + actor 0 would get "
+                      "eps^0 = 1 and act at random.")
+    if close(_ladder_value(actor=e["actor"] - 1)) or close(_ladder_value(actor=e["actor"] + 1)):
+        return report(False, "that is a neighbouring actor's epsilon: actors count from 0, so actor 2 is "
+                      "the third of the five.")
+    if close(e["eps"] * (1 + e["actor"] / (e["num_actors"] - 1) * e["alpha"])):
+        return report(False, "eps is RAISED to the power 1 + i / (N - 1) * alpha, not multiplied by it.")
+    return report(False, "eps_i = eps ** (1 + i / (N - 1) * alpha) with eps = 0.4, alpha = 7, N = 5, i = 2.")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 04 Ape-X, exercise 3: n-step targets at the end of an episode
+# ---------------------------------------------------------------------------------------------------------
+
+NSTEP_BY_HAND = {
+    "rewards": [1.0, 2.0, 0.0, 1.0],   # r_0 .. r_3; the episode ends at step 3 (after r_3, in s_4)
+    "n": 3,
+    "gamma": 0.5,
+    "bootstrap": {3: 4.0, 4: 8.0},     # Q_target(s_k, a*) for the states an n-step target may bootstrap from
+}
+
+
+def _nstep_targets(ending, discount_rule="gamma^m"):
+    """G_t of the 4 transitions ``NStepBuilder`` emits when the episode ends ``ending`` ("terminated" or
+    "truncated"): G = reward + (1 - done) * discount * Q(next_obs). ``discount_rule="gamma^n"`` builds the
+    common mistake of bootstrapping a shortened window with gamma^n."""
+    e = NSTEP_BY_HAND
+    builder = NStepBuilder(e["n"], e["gamma"])
+    last = len(e["rewards"]) - 1
+    transitions = []
+    for t, r in enumerate(e["rewards"]):            # obs s_t is the number t, so next_obs names its state
+        end = t == last
+        transitions += builder.add([t], 0, r, [t + 1], end and ending == "terminated", end and ending == "truncated")
+    discount = {"gamma^m": lambda tr: tr["discount"], "gamma^n": lambda tr: e["gamma"] ** e["n"]}[discount_rule]
+    return [tr["reward"] + (1.0 - tr["done"]) * discount(tr) * e["bootstrap"][int(tr["next_obs"][0])]
+            for tr in transitions]
+
+
+def check_nstep_targets(answer) -> bool:
+    """Exercise: the 4 n-step targets (G_0 .. G_3) of ``NSTEP_BY_HAND``'s episode, (if terminated, if truncated)."""
+    if answer is ...:
+        return report(False, NOT_ATTEMPTED)
+    arr = as_array(answer, (2, 4))
+    if arr is None:
+        return report(False, f"give two lists of four numbers, (terminated, truncated), got {answer!r}.")
+    term, trunc = arr
+    right_term, right_trunc = _nstep_targets("terminated"), _nstep_targets("truncated")
+    ok_term, ok_trunc = np.allclose(term, right_term, atol=1e-4), np.allclose(trunc, right_trunc, atol=1e-4)
+    if ok_term and ok_trunc:
+        return report(True, "near the end the window shrinks (m = 3, 2, 1); terminated: nothing to bootstrap; "
+                      "truncated: bootstrap from the final state s_4 with gamma^m.")
+    if np.allclose(term, right_trunc, atol=1e-4) and np.allclose(trunc, right_term, atol=1e-4):
+        return report(False, "the order is (terminated, truncated): you gave them the other way round.")
+    if np.allclose(trunc, right_term, atol=1e-4):
+        return report(False, "a TRUNCATED episode was cut by a time limit, not ended: its last targets still "
+                      "bootstrap from Q(s_4) (done = 0). Only a termination means no future.")
+    if np.allclose(term, right_trunc, atol=1e-4):
+        return report(False, "a TERMINATED episode has no future: the targets whose window reaches the end "
+                      "have done = 1 and do not bootstrap.")
+    if ok_term and np.allclose(trunc, _nstep_targets("truncated", discount_rule="gamma^n"), atol=1e-4):
+        return report(False, "a shortened window of m < n rewards bootstraps with gamma^m, not gamma^n: the "
+                      "bootstrap value is only m steps away.")
+    if ok_term:
+        return report(False, "the terminated case is right. Truncated: the same rewards, plus gamma^m * "
+                      "Q(s_4) for each window that reaches the end.")
+    if ok_trunc:
+        return report(False, "the truncated case is right. Terminated: the same rewards, but no bootstrap "
+                      "for the windows that reach the end.")
+    return report(False, "G_0 covers r_0, r_1, r_2 and bootstraps from s_3; G_1, G_2, G_3 reach the end of "
+                  "the episode (m = 3, 2, 1): discounted rewards, plus gamma^m Q(s_4) only if truncated.")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 04 Ape-X, exercise 4: what the sum-tree and the actors' priorities buy
+# ---------------------------------------------------------------------------------------------------------
+
+APEX_CHOICES = {
+    "a": "The sum-tree samples transition i with probability p_i^alpha / sum_k p_k^alpha and changes one "
+         "priority in O(log N) steps; a flat array of priorities would need O(N) for each sample.",
+    "b": "With a sum-tree, sampling is uniform; the priorities only decide which transitions are overwritten "
+         "first when the buffer is full.",
+    "c": "Ape-X actors compute a new transition's first priority from their own |delta|, so it enters the "
+         "replay with an informed priority instead of the largest priority seen so far, and the learner "
+         "spends no time on it.",
+    "d": "Because the actors compute initial priorities, the learner never needs to update priorities after "
+         "its learning step.",
+    "e": "With beta = 1 the importance weights make the expected update the same as under uniform sampling; "
+         "with beta < 1 part of the bias towards high-priority transitions stays.",
+    "f": "Each Ape-X actor anneals its epsilon from 1 down to its rung of the ladder over training, like DQN.",
+}
+_APEX_TRUE = {"a", "c", "e"}
+
+
+def check_apex_statements(answer) -> bool:
+    """Exercise: the letters of the TRUE statements in ``APEX_CHOICES``."""
+    if answer is ...:
+        return report(False, NOT_ATTEMPTED)
+    picked = choice_letters(answer, APEX_CHOICES)
+    if isinstance(picked, str):
+        return report(False, picked)
+    if picked == _APEX_TRUE:
+        return report(True, "the sum-tree makes sampling and updating by priority cheap; the actors' own "
+                      "|delta| gives new transitions a meaningful first priority; beta sets how much of the "
+                      "sampling bias the weights undo.")
+    hints = {
+        "b": "b: sampling follows the priorities (that is what the sum-tree is for); the oldest transition is "
+             "overwritten first, whatever its priority.",
+        "d": "d: the actors only set the FIRST priority. After each update the learner writes the new |delta| "
+             "of every sampled transition back (learner_step: replay.update_priorities).",
+        "f": "f: Ape-X's epsilons are fixed; the spread over actors replaces a schedule over time.",
+    }
+    wrong = sorted(picked - _APEX_TRUE)
+    if wrong:
+        return report(False, hints[wrong[0]])
+    missing = sorted(_APEX_TRUE - picked)
+    return report(False, f"one more is true: look again at {missing[0]}.")

@@ -1,0 +1,31 @@
+"""Plots for the notebooks. Every function draws with matplotlib and returns the figure (never shows it),
+so a notebook displays it and a test can inspect what was drawn.
+
+    core   throughput, the system diagrams, bias and variance, learning curves (every algorithm), gradient
+           noise, film strips and animations (notebooks 00-02, and every notebook's learning curves)
+    a3c    the worker timeline and the staleness histogram (notebook 03)
+    apex   the sum-tree, priorities and importance weights, the epsilon ladder (notebook 04)
+
+Import from here: ``from rlteach.plotting import plot_learning_curves`` works for every plot.
+"""
+
+from rlteach.plotting.a3c import TIMELINE_PHASES, plot_staleness, plot_timeline
+from rlteach.plotting.apex import plot_epsilon_ladder, plot_priorities, plot_sum_tree, priority_table, sum_tree_walk
+from rlteach.plotting.core import (
+    animate_frames,
+    curve_band,
+    plot_bias_variance,
+    plot_filmstrip,
+    plot_gradient_variance,
+    plot_learning_curves,
+    plot_parallelism_diagram,
+    plot_system_diagram,
+    plot_throughput,
+)
+
+__all__ = [
+    "plot_throughput", "plot_system_diagram", "plot_parallelism_diagram", "plot_bias_variance",
+    "curve_band", "plot_learning_curves", "plot_gradient_variance", "plot_filmstrip", "animate_frames",
+    "TIMELINE_PHASES", "plot_timeline", "plot_staleness",
+    "plot_sum_tree", "sum_tree_walk", "priority_table", "plot_priorities", "plot_epsilon_ladder",
+]

@@ -1,0 +1,193 @@
+"""Plots of notebook 04 (Ape-X): the sum-tree and the walk ``find`` takes through it, the priorities P(i) and
+importance weights w_i of a set of TD errors, and the epsilon ladder with each actor's episode returns."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from rlteach.replay import SumTree
+
+# --- the sum-tree ------------------------------------------------------------------------------------------
+
+
+def _as_sum_tree(tree_or_values) -> SumTree:
+    """A SumTree as given, or a new one whose leaves 0..n-1 hold the n given values."""
+    if isinstance(tree_or_values, SumTree):
+        return tree_or_values
+    values = np.asarray(tree_or_values, dtype=float).ravel()
+    tree = SumTree(len(values))
+    tree.update(np.arange(len(values)), values)
+    return tree
+
+
+def sum_tree_walk(tree_or_values, mass) -> list:
+    """The steps ``SumTree.find(mass)`` takes, root to leaf, as (node, mass on arrival, went right): at each
+    internal node k it goes right when m >= the left child's sum (and the right subtree is not empty), and then
+    subtracts that left sum. The last row is the leaf's node (its ``went right`` is None)."""
+    tree = _as_sum_tree(tree_or_values)
+    if not 0 <= mass <= tree.total:
+        raise ValueError(f"mass={mass!r} is outside the allowed range [0, total={tree.total}]")
+    node, m, rows = 1, float(mass), []
+    for _ in range(tree.depth):
+        left, right = tree.tree[2 * node], tree.tree[2 * node + 1]
+        go_right = bool(m >= left and right > 0)
+        rows.append((int(node), float(m), go_right))
+        m -= left * go_right
+        node = 2 * node + go_right
+    rows.append((int(node), float(m), None))
+    return rows
+
+
+def plot_sum_tree(tree_or_values, mass=None, ax=None):
+    """Draw a sum-tree (a ``replay.SumTree`` or the values of its leaves): each node shows its sum, the root
+    the total, each leaf its index i below it. With ``mass``, the path ``find(mass)`` walks is drawn in red,
+    with the mass m left over at each node it visits. Every node is a text artist with gid ``"node k"`` (k in
+    the layout of ``SumTree.tree``: root 1, children 2k and 2k+1); those on the path have a red box."""
+    tree = _as_sum_tree(tree_or_values)
+    path = sum_tree_walk(tree, mass) if mass is not None else []
+    on_path = {node for node, _, _ in path}
+    depth, leaves = tree.depth, tree.leaf0
+    created = ax is None
+    if created:
+        fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * leaves + 1.0), 1.0 * depth + 1.6))
+    fig = ax.figure
+
+    def position(k):
+        level = k.bit_length() - 1
+        return ((k - (1 << level) + 0.5) * leaves / (1 << level), depth - level)
+
+    for k in range(1, leaves):                            # edges first, under the boxes
+        for child in (2 * k, 2 * k + 1):
+            red = k in on_path and child in on_path
+            (x0, y0), (x1, y1) = position(k), position(child)
+            ax.plot([x0, x1], [y0, y1], color="tab:red" if red else "0.6", lw=2.5 if red else 1, zorder=1)
+    for k in range(1, 2 * leaves):
+        x, y = position(k)
+        padding, red = k >= leaves + tree.capacity, k in on_path     # padding: leaves past the capacity
+        face = "#f4cccc" if red else "white" if padding else "#fbe3c4" if k >= leaves else "#cde4f7"
+        ax.text(x, y, f"{tree.tree[k]:.3g}", ha="center", va="center", fontsize=10, gid=f"node {k}",
+                color="0.6" if padding else "black", fontweight="bold" if k == 1 else "normal", zorder=3,
+                bbox=dict(boxstyle="round,pad=0.3", facecolor=face, edgecolor="tab:red" if red else "0.4",
+                          lw=2 if red else 1))
+        if k >= leaves:
+            ax.text(x, y - 0.3, "pad" if padding else f"i={k - leaves}", ha="center", va="top", fontsize=8,
+                    color="0.5")
+    for node, m, _ in path:                               # the mass left over on arrival, beside each node
+        x, y = position(node)
+        ax.text(x + 0.3, y + 0.12, f"m={m:.3g}", fontsize=8, color="tab:red", ha="left", va="bottom", zorder=4,
+                bbox=dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none"))
+    ax.set_xlim(-0.1, leaves + 0.1)
+    ax.set_ylim(-0.55, depth + 0.4)
+    ax.set_axis_off()
+    title = f"A sum-tree over {tree.capacity} priorities: each node holds the sum of its two children"
+    if path:
+        leaf = path[-1][0] - leaves
+        title += f"\nfind({mass:g}): go right when m >= the left child's sum, and subtract it -> leaf {leaf}"
+    ax.set_title(title, fontsize=10)
+    if created:
+        fig.tight_layout()
+    return fig
+
+
+# --- priorities and importance weights ----------------------------------------------------------------------
+
+
+def priority_table(td_errors, alpha=0.6, beta=0.4, eps=1e-3) -> dict:
+    """For every transition of a small replay with these TD errors: p = |delta| + eps, the sampling
+    probability P = p^alpha / sum p^alpha, the importance weight w = (N P)^-beta / max w (the max over all N,
+    as if the batch held every transition) and the share P w / sum P w each one has in the expected update."""
+    delta = np.asarray(td_errors, dtype=float).ravel()
+    p = np.abs(delta) + eps
+    P = p**alpha / (p**alpha).sum()
+    w = (len(p) * P) ** -beta
+    w = w / w.max()
+    return {"td_errors": delta, "p": p, "P": P, "w": w, "share": P * w / (P * w).sum()}
+
+
+def plot_priorities(td_errors, alpha=0.6, beta=0.4, eps=1e-3, top=3, axes=None):
+    """Three bar plots over the transitions (x: index i, labelled with |delta_i|): the sampling probability
+    P(i), the importance weight w_i, and P(i) w_i normalised, each transition's pull on the expected update
+    (flat at 1/N, the dotted line, when beta = 1: the bias is fully undone). The ``top`` transitions with the
+    largest |delta| are red. Draws into the three ``axes`` if given; returns the figure."""
+    t = priority_table(td_errors, alpha, beta, eps)
+    n = len(t["p"])
+    created = axes is None
+    if created:
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    fig = axes[0].figure
+    largest = np.argsort(-t["p"], kind="stable")[:top]
+    colors = ["tab:red" if i in largest else "tab:blue" for i in range(n)]
+    panels = [("P", f"P(i) = p_i^α / Σ p_k^α   (α = {alpha:.2f})", "sampling probability"),
+              ("w", f"w_i = (N P(i))^-β / max w   (β = {beta:.2f})", "importance weight"),
+              ("share", "P(i) w_i, normalised", "share of the expected update")]
+    for ax, (key, title, ylabel) in zip(axes, panels, strict=True):
+        ax.bar(np.arange(n), t[key], color=colors)
+        if key != "w":
+            ax.axhline(1 / n, color="k", ls=":", lw=1, label="uniform: 1/N")
+            ax.set_ylim(0, 1.3 * max(t[key].max(), 1 / n))          # room for the legend above the bars
+            ax.legend(fontsize=8, loc="upper left")
+        ax.set_xticks(np.arange(n), [f"{abs(d):.2g}" for d in t["td_errors"]], fontsize=7)
+        ax.set_xlabel("transition i, labelled with its |δ_i|")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=10)
+    axes[1].set_ylim(0, 1.05)
+    if created:
+        fig.tight_layout()
+    return fig
+
+
+# --- the epsilon ladder and each actor's returns --------------------------------------------------------------
+
+
+def _trailing_mean(x, window):
+    """Mean of the last ``window`` values up to and including each one (fewer at the start)."""
+    c = np.concatenate([[0.0], np.cumsum(x)])
+    i = np.arange(1, len(x) + 1)
+    start = np.maximum(i - window, 0)
+    return (c[i] - c[start]) / (i - start)
+
+
+def plot_epsilon_ladder(result_or_epsilons, smooth=10, axes=None):
+    """The epsilon ladder: each actor's eps_i (log scale) against its index i. Given a TrainResult of
+    ``rlteach.apex`` (its ``records``: "epsilons" and "actor_returns" rows (actor, env steps, return)), a
+    second panel shows each actor's training episode returns against env steps (all actors' steps counted),
+    dots for episodes and a line for the trailing mean of ``smooth`` episodes, one colour per actor,
+    labelled with its epsilon. Draws into ``axes`` (one axis, or two with a result) if given."""
+    records = getattr(result_or_epsilons, "records", None)
+    eps = np.asarray(records["epsilons"] if records is not None else result_or_epsilons, dtype=float).ravel()
+    created = axes is None
+    if created:
+        fig, axes = plt.subplots(1, 2 if records is not None else 1, figsize=(13 if records is not None else 6, 4),
+                                 squeeze=False, gridspec_kw={"width_ratios": [1, 2]} if records is not None else None)
+        axes = axes[0]
+    axes = np.atleast_1d(axes)
+    ladder = axes[0]
+    fig = ladder.figure
+    i = np.arange(len(eps))
+    ladder.plot(i, eps, "-", color="0.7", zorder=1)
+    ladder.scatter(i, eps, c=[f"C{k % 10}" for k in i], s=50, zorder=2)
+    for k in i:
+        ladder.annotate(f"{eps[k]:.2g}", (k, eps[k]), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    ladder.set_yscale("log")
+    ladder.set_xticks(i)
+    ladder.set_xlim(-0.5, len(eps) - 0.5 + 0.4)
+    ladder.set_xlabel("actor i")
+    ladder.set_ylabel("ε_i (log scale)")
+    ladder.set_title(f"The ε ladder of {len(eps)} actor{'s' * (len(eps) != 1)}", fontsize=10)
+    if records is not None:
+        ax = axes[1]
+        rows = np.asarray(records["actor_returns"], dtype=float).reshape(-1, 3)
+        for k in i:
+            mine = rows[rows[:, 0] == k]
+            color = f"C{k % 10}"
+            ax.plot(mine[:, 1], mine[:, 2], ".", color=color, alpha=0.3, ms=3)
+            ax.plot(mine[:, 1], _trailing_mean(mine[:, 2], smooth), "-", color=color, lw=2,
+                    label=f"actor {k} (ε = {eps[k]:.2g})")
+        ax.set_xlabel("env steps (all actors together)")
+        ax.set_ylabel("training episode return")
+        ax.set_title(f"Each actor's episodes (dots) and the mean of its last {smooth} (lines)", fontsize=10)
+        ax.legend(fontsize=8, loc="upper left")
+    if created:
+        fig.tight_layout()
+    return fig
