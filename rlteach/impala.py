@@ -210,8 +210,11 @@ def learner_inputs(model, batch, gamma):
     truncated (and not terminated) r_t + gamma * V(final obs) with gamma_t = 0. Plus V(x_T) to bootstrap."""
     terminated = batch["terminated"].float()
     truncated_only = batch["truncated"].float() * (1 - terminated)
+    final_values = torch.zeros_like(terminated)             # V(final obs), needed where truncated only
     with torch.no_grad():
-        final_values = model(batch["final_obs"].float())[1]
+        cut = truncated_only.bool()
+        if cut.any():
+            final_values[cut] = model(batch["final_obs"][cut].float())[1]
         bootstrap_value = model(batch["last_obs"].float())[1]
     rewards = batch["rewards"].float() + truncated_only * gamma * final_values
     discounts = gamma * (1 - terminated) * (1 - truncated_only)
