@@ -75,7 +75,7 @@ class Config:
     clip_c: float | None = 1.0      # c-bar
     clip_pg_rho: float | None = 1.0
     lam: float = 1.0
-    vtrace: bool = True             # False: no off-policy correction (every pi/mu taken as 1)
+    vtrace: bool = True             # False: no off-policy correction (every pi/mu taken as 1; c_t = lam)
     hidden: tuple = (64, 64)
 
     def __post_init__(self):
@@ -245,8 +245,10 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
     """IMPALA with ``config.num_actors`` actors. Records: ``policy_lag`` (per unroll used: learner version
     minus behaviour version), ``rho_mean`` (mean pi/mu per update), ``queue`` ((seconds, unrolls waiting)
     per update), ``timeline`` (rows: who, start, end in seconds; who = actor index, or -1 for a learner
-    update), ``actor_steps_per_second`` and ``learner_steps_per_second``, ``updates``. Ctrl-C returns the
-    partial result; an exception in an actor stops all of them and is re-raised here."""
+    update), ``actor_steps_per_second`` (env steps per second spent unrolling: the actors' speed while they
+    act, waits excluded; ``steady_steps_per_second`` gives the throughput), ``learner_steps_per_second`` (env
+    steps per second spent updating), ``updates``. Ctrl-C returns the partial result; an exception in an
+    actor stops all of them and is re-raised here."""
     with torch_threads(1):
         run = Run(config, progress, callback)
         t0 = time.time()

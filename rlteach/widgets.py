@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from rlteach.advantage import gae
 from rlteach.mdp import ChainMDP
-from rlteach.plotting import plot_learning_curves, plot_priorities, priority_table
+from rlteach.plotting import plot_learning_curves, plot_priorities, plot_vtrace, priority_table, vtrace_table
 
 
 class AdvantageExplorer:
@@ -143,6 +143,70 @@ class PriorityExplorer:
         display(self.widget)
 
 
+class VtraceExplorer:
+    """Sliders for rho-bar, c-bar and how far the target policy pi has drifted from the behaviour policy mu
+    redraw V-trace along one fixed unroll of ``len(MU)`` steps (``rlteach.plotting.plot_vtrace``).
+
+    The unroll is made up and fixed: at step t the actor took an action to which mu gave probability
+    ``MU[t]``; pi's logit for that action is mu's plus ``drift * SIDE[t]`` (SIDE = +1: pi likes it more than mu
+    did, -1: less), so drift 0 is on-policy. Rewards, the critic's values V(x_t), V(x_T) and gamma are fixed too.
+    The plot shows pi/mu with the clipped weights rho_t and c_t, and V(x_t), the n-step return (no correction),
+    v_s with these clips and v_s without clipping. ``compute()`` returns the numbers (``vtrace_table``)."""
+
+    MU = (0.7, 0.4, 0.8, 0.5, 0.6, 0.3, 0.7, 0.5)
+    SIDE = (1, -1, 1, -1, -1, 1, -1, 1)
+    REWARDS = (0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0)
+    VALUES = (2.1, 2.8, 2.7, 2.4, 2.3, 2.9, 1.6, 2.2)
+    BOOTSTRAP, GAMMA = 1.2, 0.9
+
+    def __init__(self, clip_rho=1.0, clip_c=1.0, drift=1.0):
+        style = {"description_width": "initial"}
+        self.clip_rho = w.FloatLogSlider(value=clip_rho, base=10, min=-1, max=1, step=0.05, description="rho-bar",
+                                         continuous_update=False, style=style, readout_format=".2f")
+        self.clip_c = w.FloatLogSlider(value=clip_c, base=10, min=-1, max=1, step=0.05, description="c-bar",
+                                       continuous_update=False, style=style, readout_format=".2f")
+        self.drift = w.FloatSlider(value=drift, min=0.0, max=3.0, step=0.1, description="drift of pi from mu",
+                                   continuous_update=False, style=style)
+        self.image = w.Image(format="png")
+        self.widget = w.VBox([w.HBox([self.clip_rho, self.clip_c, self.drift]), self.image])
+        self.figure = Figure(figsize=(13, 5.0))
+        self.axes = self.figure.subplots(1, 2)
+        for slider in (self.clip_rho, self.clip_c, self.drift):
+            slider.observe(self.redraw, names="value")
+        self.redraw()
+
+    def policies(self, drift=None) -> tuple:
+        """(mu(a_t|x_t), pi(a_t|x_t)) of the actions taken, for ``drift`` (default: the slider's)."""
+        drift = self.drift.value if drift is None else drift
+        mu = np.array(self.MU)
+        logit = np.log(mu / (1 - mu)) + drift * np.array(self.SIDE)
+        return mu, 1 / (1 + np.exp(-logit))
+
+    def compute(self) -> dict:
+        """The numbers behind the plot (``vtrace_table``) plus ``mu``, ``pi`` and ``gap``, the largest
+        |v_s - n-step return|: how far the correction moved the targets."""
+        mu, pi = self.policies()
+        n = len(mu)
+        data = vtrace_table(np.log(mu), np.log(pi), self.REWARDS, np.full(n, self.GAMMA), self.VALUES,
+                            self.BOOTSTRAP, self.clip_rho.value, self.clip_c.value)
+        data.update(mu=mu, pi=pi, gap=float(np.abs(data["vs"] - data["n_step"]).max()))
+        return data
+
+    def redraw(self, change=None):
+        self.data = self.compute()
+        for ax in self.axes:
+            ax.clear()
+        plot_vtrace(self.data, axes=self.axes)
+        self.figure.suptitle(f"drift {self.drift.value:.1f}, rho-bar {self.clip_rho.value:.2f}, c-bar "
+                             f"{self.clip_c.value:.2f}: V-trace moves the targets by up to {self.data['gap']:.3f} "
+                             "from the n-step return", fontsize=11)
+        self.figure.tight_layout()
+        self.image.value = figure_png(self.figure)
+
+    def _ipython_display_(self):
+        display(self.widget)
+
+
 def figure_png(figure) -> bytes:
     """A matplotlib figure as PNG bytes, for an ``ipywidgets.Image``."""
     buf = io.BytesIO()
@@ -238,8 +302,29 @@ def _apex_sliders():
     }
 
 
+def _impala_sliders():
+    """IMPALA's controls; each starts at ``impala.Config``'s own default."""
+    from rlteach.impala import Config
+
+    default = {f.name: f.default for f in dataclasses.fields(Config)}
+    style = {"description_width": "initial"}
+    return {
+        "num_actors": w.IntSlider(value=default["num_actors"], min=1, max=4, description="num_actors", style=style),
+        "backend": w.ToggleButtons(value=default["backend"], options=["thread", "process"], description="backend",
+                                   style=style),
+        "weight_pull_every": w.IntSlider(value=default["weight_pull_every"], min=1, max=64,
+                                         description="weight_pull_every", style=style),
+        "vtrace": w.Checkbox(value=default["vtrace"], description="vtrace (off: no correction)", style=style),
+        "clip_rho": w.FloatLogSlider(value=default["clip_rho"], base=10, min=-1, max=1, step=0.05,
+                                     description="clip_rho (rho-bar)", style=style, readout_format=".2f"),
+        "lr": w.FloatLogSlider(value=default["lr"], base=10, min=-4.5, max=-2, step=0.1, description="lr",
+                               style=style, readout_format=".1e"),
+    }
+
+
 # module name -> the controls TrainExplorer shows for it (each control's value is passed to Config)
-SLIDERS = {"rlteach.policy_gradient": _a2c_sliders, "rlteach.a3c": _a3c_sliders, "rlteach.apex": _apex_sliders}
+SLIDERS = {"rlteach.policy_gradient": _a2c_sliders, "rlteach.a3c": _a3c_sliders, "rlteach.apex": _apex_sliders,
+           "rlteach.impala": _impala_sliders}
 
 
 class TrainExplorer:

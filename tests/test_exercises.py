@@ -269,3 +269,81 @@ def test_apex_statements(capsys):
                         ("ac", "look again at e"), ("xy", "not among"), (3, "give the letters")]:
         assert ex.check_apex_statements(wrong) is False
         assert hint in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 05 IMPALA
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_impala_checkers_report_the_placeholder(capsys):
+    for check in (ex.check_weights, ex.check_vs_by_hand, ex.check_lag, ex.check_impala_statements):
+        assert check(...) is False
+        assert "Not attempted yet" in capsys.readouterr().out
+
+
+def test_weights_by_hand(capsys):
+    e = ex.WEIGHTS_BY_HAND
+    ratio = np.exp(np.array(e["target_log_probs"]) - np.array(e["behaviour_log_probs"]))
+    np.testing.assert_allclose(ratio, [1.5, 0.5, 2.0, 1.0], atol=1e-3)
+    rho, c = np.minimum(e["clip_rho"], ratio), np.minimum(e["clip_c"], ratio)
+    np.testing.assert_allclose(ex.SOLUTIONS["weights"](), [[1.2, 0.5, 1.2, 1.0], [1.0, 0.5, 1.0, 1.0]], atol=1e-4)
+    for right in (ex.SOLUTIONS["weights"](), (rho, c), [rho.tolist(), c.tolist()]):
+        assert ex.check_weights(right) is True
+        assert "Correct" in capsys.readouterr().out
+    log_ratio = np.log(ratio)
+    for wrong, hint in [((c, rho), "swapped"), ((np.minimum(1.2, 1 / ratio), np.minimum(1.0, 1 / ratio)), "pi/mu"),
+                        ((log_ratio, log_ratio), "exp()"), ((ratio, ratio), "now clip them"),
+                        ((rho, ratio), "rho is right"), ((ratio, c), "c is right"),
+                        ((np.ones(4), np.zeros(4)), "first pi/mu"), ([1.0, 2.0], "two lists of four numbers")]:
+        assert ex.check_weights(wrong) is False
+        assert hint in capsys.readouterr().out
+
+
+def test_vs_by_hand_follows_the_recursion(capsys):
+    e = ex.VS_BY_HAND
+    gamma, V, r = e["gamma"], e["values"], e["rewards"]
+    rho = np.minimum(e["clip_rho"], e["ratios"])
+    c = np.minimum(e["clip_c"], e["ratios"])
+    v_next = V[1:] + [e["bootstrap_value"]]
+    delta = [rho[t] * (r[t] + gamma * v_next[t] - V[t]) for t in range(3)]
+    v2 = V[2] + delta[2]
+    v1 = V[1] + delta[1] + gamma * c[1] * (v2 - V[2])
+    v0 = V[0] + delta[0] + gamma * c[0] * (v1 - V[1])
+    np.testing.assert_allclose(ex.SOLUTIONS["vs_by_hand"](), [v0, v1, v2], atol=1e-4)
+    np.testing.assert_allclose([v0, v1, v2], [2.4796, 1.805, 2.9], atol=1e-4)
+    assert ex.check_vs_by_hand([v0, v1, v2]) is True
+    assert "Correct" in capsys.readouterr().out
+    g2 = r[2] + gamma * e["bootstrap_value"]                               # the n-step return: no ratios
+    g1 = r[1] + gamma * g2
+    for wrong, hint in [([r[0] + gamma * g1, g1, g2], "on-policy n-step return"), ([3.249, 1.805, 2.9], "clipped"),
+                        ([2.6245, 1.805, 2.9], "c-bar = 0.8"), ([1.9, 1.85, 2.9], "V + delta_s V only"),
+                        ([0.0, 0.0, 2.9], "v_2 is right"), ([0.0, 0.0, 0.0], "start at the last step"),
+                        ([1.0], "three numbers")]:
+        assert ex.check_vs_by_hand(wrong) is False
+        assert hint in capsys.readouterr().out
+
+
+def test_lag_by_hand(capsys):
+    right = ex.SOLUTIONS["lag"]()
+    assert right == [2, 3, 4, 2, 3, 5, 3, 4]
+    assert ex.check_lag(right) is True
+    assert "Correct" in capsys.readouterr().out
+    e = ex.LAG_BY_HAND
+    every_unroll = [u - p for u, p in zip(e["learner_version_when_used"], e["published_at_start"], strict=True)]
+    off = list(right)
+    off[4] += 1
+    for wrong, hint in [(every_unroll, "pulls before every unroll"), ([-x for x in right], "the sign"),
+                        (off, "unroll 4 is off"), ([1, 2], "8 numbers")]:
+        assert ex.check_lag(wrong) is False
+        assert hint in capsys.readouterr().out
+
+
+def test_impala_statements(capsys):
+    for right in (ex.SOLUTIONS["impala_statements"](), "ace", "A, c, E", {"e", "c", "a"}):
+        assert ex.check_impala_statements(right) is True
+        assert "Correct" in capsys.readouterr().out
+    for wrong, hint in [("abce", "other way round"), ("acde", "time limit only cuts"), ("acef", "keeps every unroll"),
+                        ("ac", "look again at e"), ("xy", "not among"), (3, "give the letters")]:
+        assert ex.check_impala_statements(wrong) is False
+        assert hint in capsys.readouterr().out

@@ -1,5 +1,6 @@
 """Learning-curve plotting: the numbers behind the band, and what is drawn."""
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.collections import PolyCollection
@@ -8,6 +9,13 @@ from matplotlib.colors import to_rgba
 from rlteach import policy_gradient as pg
 from rlteach.monitor import TrainResult
 from rlteach.plotting import curve_band, plot_learning_curves
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Every plot returns a new pyplot figure: close them after each test."""
+    yield
+    plt.close("all")
 
 
 def fake(evals, solved=None):
@@ -226,3 +234,126 @@ def test_plot_epsilon_ladder_draws_the_ladder_and_each_actors_returns():
     np.testing.assert_allclose(means[1].get_ydata(), [50, 100])
     assert [ln.get_label() for ln in means] == ["actor 0 (ε = 0.4)", "actor 1 (ε = 0.016)", "actor 2 (ε = 0.00066)"]
     assert dots[0].get_color() == means[0].get_color() != means[1].get_color()
+
+
+# --- 05 IMPALA: the actor/learner timeline, the lag and the queue, V-trace, throughput against lag ------------
+
+
+def fake_impala(timeline=(), policy_lag=(), rho_mean=(), queue=(), **config):
+    from rlteach import impala
+
+    records = {"timeline": list(timeline), "policy_lag": list(policy_lag), "rho_mean": list(rho_mean),
+               "queue": list(queue)}
+    return TrainResult(config=impala.Config(**config), records=records)
+
+
+IMPALA_TIMELINE = [  # who (actor index, -1 = a learner update), start, end
+    (0, 0.00, 0.10), (1, 0.02, 0.12), (0, 0.11, 0.20), (-1, 0.12, 0.15), (1, 0.13, 0.22), (-1, 0.22, 0.25),
+    (0, 0.21, 0.30),
+]
+
+
+def test_plot_actor_learner_timeline_draws_each_unroll_and_update_in_its_row():
+    from rlteach.plotting import plot_actor_learner_timeline
+
+    fig = plot_actor_learner_timeline(fake_impala(IMPALA_TIMELINE))
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["actor 0", "actor 1", "learner"]
+    rows = np.array(IMPALA_TIMELINE)
+    for y, who in enumerate((0, 1, -1)):
+        mine = rows[rows[:, 0] == who]
+        drawn = np.array(bars(ax.collections[y]))
+        np.testing.assert_allclose(drawn[:, 0], mine[:, 1])
+        np.testing.assert_allclose(drawn[:, 1], mine[:, 2] - mine[:, 1])
+        np.testing.assert_allclose(drawn[:, 2:], [[y - 0.35, y + 0.35]] * len(mine))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["actor unroll", "learner update"]
+    assert "thread backend: 2 actors; 5 unrolls and 2 updates shown" in ax.get_title()
+    fig = plot_actor_learner_timeline(fake_impala(IMPALA_TIMELINE), max_seconds=0.05)   # from 0.02, actor 1's start
+    ax = fig.axes[0]
+    np.testing.assert_allclose(ax.get_xlim(), (0.02, 0.07))
+    assert [len(c.get_paths()) for c in ax.collections] == [1, 1, 0]
+    assert "2 unrolls and 0 updates shown" in ax.get_title()
+
+
+def test_plot_lag_draws_the_histogram_the_lag_per_update_the_queue_and_rho():
+    from rlteach.plotting import lag_per_update, plot_lag
+
+    one = fake_impala(policy_lag=[0, 1, 1, 3, 2, 2], rho_mean=[1.0, 0.98, 1.03], queue=[(0.1, 2), (0.2, 5), (0.3, 4)])
+    np.testing.assert_allclose(lag_per_update(one), [0.5, 2.0, 2.0])            # batch_size 2: pairs
+    fig = plot_lag(one)
+    hist, over_time, queue = fig.axes
+    (stairs,) = hist.patches
+    values, edges, _ = stairs.get_data()
+    np.testing.assert_allclose(values, np.array([1, 2, 2, 1]) / 6)
+    np.testing.assert_allclose(edges, [-0.5, 0.5, 1.5, 2.5, 3.5])
+    assert hist.get_legend().get_texts()[0].get_text() == "2 actors, pull every 1, queue 8 (mean 1.5)"
+    np.testing.assert_allclose(over_time.get_lines()[0].get_xydata(), [[1, 0.5], [2, 2.0], [3, 2.0]])
+    np.testing.assert_allclose(queue.get_lines()[0].get_ydata(), [2, 5, 4])
+    other = fake_impala(policy_lag=[5, 5], rho_mean=[1.1], queue=[(0.5, 8)], weight_pull_every=16, vtrace=False)
+    fig = plot_lag({"mine": one, "late": other}, rho=True)
+    assert len(fig.axes) == 4
+    first, second = fig.axes[0].patches
+    np.testing.assert_allclose(first.get_data()[0], np.array([1, 2, 2, 1, 0, 0]) / 6)   # to the largest lag, 5
+    np.testing.assert_allclose(second.get_data()[0], [0, 0, 0, 0, 0, 1])
+    rho = fig.axes[3]
+    np.testing.assert_allclose(rho.get_lines()[0].get_ydata(), [1.0, 0.98, 1.03])
+    assert [t.get_text() for t in rho.get_legend().get_texts()] == ["mine (std 0.021)", "late (std 0.000)"]
+    assert "no V-trace" in plot_lag([other]).axes[0].get_legend().get_texts()[0].get_text()
+
+
+def test_vtrace_table_and_plot_vtrace_show_the_weights_and_targets():
+    import torch
+
+    from rlteach import impala
+    from rlteach.advantage import discounted_returns
+    from rlteach.plotting import plot_vtrace, vtrace_table
+
+    mu, pi = np.log([0.5, 0.8, 0.25]), np.log([0.75, 0.4, 0.5])
+    r, d, v = [1.0, 0.0, 2.0], [0.9, 0.9, 0.0], [2.0, 1.0, 3.0]                # the episode terminates at t = 2
+    t = vtrace_table(mu, pi, r, d, v, 1.0, clip_rho=1.2, clip_c=0.8)
+    np.testing.assert_allclose(t["ratio"], [1.5, 0.5, 2.0])
+    np.testing.assert_allclose(t["rho"], [1.2, 0.5, 1.2])
+    np.testing.assert_allclose(t["c"], [0.8, 0.5, 0.8])
+    np.testing.assert_allclose(t["n_step"], discounted_returns(np.array(r), np.array([1.0, 3.0, 1.0]),
+                                                                np.array([False, False, True]),
+                                                                np.zeros(3, bool), 0.9))
+    args = [torch.as_tensor(np.asarray(x, dtype=float)) for x in (mu, pi, r, d, v, 1.0)]
+    np.testing.assert_allclose(t["vs"], impala.vtrace(*args, 1.2, 0.8, 1.2).vs.numpy())
+    np.testing.assert_allclose(t["vs_unclipped"], impala.vtrace(*args, None, None, None).vs.numpy())
+    fig = plot_vtrace(t)
+    left, right = fig.axes
+    np.testing.assert_allclose([b.get_height() for b in left.containers[0]], t["ratio"])
+    lines = {ln.get_label(): ln.get_ydata() for ln in left.get_lines()}
+    np.testing.assert_allclose(lines["rho_t = min(rho-bar, pi/mu)"], t["rho"])
+    np.testing.assert_allclose(lines["c_t = min(c-bar, pi/mu)"], t["c"])
+    assert {"rho-bar = 1.2", "c-bar = 0.8"} <= set(lines) and left.get_yscale() == "log"
+    lines = {ln.get_label(): ln.get_ydata() for ln in right.get_lines()}
+    for label, key in (("critic V(x_t)", "values"), ("n-step return (no correction)", "n_step"),
+                       ("v_s, V-trace", "vs"), ("v_s, no clipping", "vs_unclipped")):
+        np.testing.assert_allclose(lines[label], t[key])
+    on_policy = vtrace_table(mu, mu, r, d, v, 1.0)                               # pi = mu: v_s is the n-step return
+    np.testing.assert_allclose(on_policy["vs"], on_policy["n_step"])
+    np.testing.assert_allclose(on_policy["vs_unclipped"], on_policy["n_step"])
+
+
+def test_plot_throughput_lag_puts_each_run_at_its_mean_lag_and_steady_rate():
+    from rlteach import impala
+    from rlteach.plotting import plot_throughput_lag, throughput_and_lag
+
+    timeline = [(0, 0.0, 0.1), (1, 0.0, 0.2), (0, 0.1, 0.3), (1, 0.2, 0.4), (0, 0.3, 0.5)]
+    fast = fake_impala(timeline, policy_lag=[1, 2, 3])
+    slow = fake_impala([(w, s, 2 * e) for w, s, e in timeline], policy_lag=[10, 10], num_actors=2, max_queue=64)
+    rate = impala.steady_steps_per_second(fast)
+    assert rate == pytest.approx(3 * 20 * 4 / (0.5 - 0.2))                       # after both actors delivered once
+    points = throughput_and_lag({"fast": fast, "slow": slow})
+    assert points == {"fast": (2.0, pytest.approx(rate)), "slow": (10.0, pytest.approx(rate / 2))}
+    fig = plot_throughput_lag({"fast": fast, "slow": slow}, baseline=5000.0)
+    ax = fig.axes[0]
+    dots = [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
+    np.testing.assert_allclose([ln.get_xydata()[0] for ln in dots], [[2.0, rate], [10.0, rate / 2]])
+    assert [ln.get_label() for ln in dots] == ["fast", "slow"]
+    baseline = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+    assert baseline[0].get_ydata()[0] == 5000.0 and "5,000 steps/s" in baseline[0].get_label()
+    assert [t.get_text() for t in ax.texts] == ["fast", "slow", "no learning: 5,000 steps/s"]
+    labels = throughput_and_lag([slow])
+    assert list(labels) == ["2 actors, pull every 1, queue 64"]

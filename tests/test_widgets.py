@@ -151,3 +151,72 @@ def test_train_explorer_drives_apex_with_actors_backend_and_priorities():
     assert result.env_steps >= 2500 and "apex on CartPole-v1" in ex.status.value
     assert result.records["epsilons"] == [0.4] and result.records["updates"] > 0
     assert bytes(ex.image.value) != empty_png and not ex.train_button.disabled
+
+
+def test_vtrace_explorer_follows_rho_bar_c_bar_and_the_drift():
+    import torch
+
+    from rlteach import impala
+    from rlteach.widgets import VtraceExplorer
+
+    ex = VtraceExplorer(clip_rho=1.0, clip_c=1.0, drift=0.0)
+    assert ex.data["gap"] == pytest.approx(0.0, abs=1e-12)                   # on-policy: v_s is the n-step return
+    np.testing.assert_allclose(ex.data["ratio"], 1.0)
+    np.testing.assert_allclose(ex.data["vs"], ex.data["n_step"])
+    png = bytes(ex.image.value)
+    ex.drift.value = 1.5
+    mu, pi = ex.policies()
+    np.testing.assert_allclose(mu, VtraceExplorer.MU)
+    assert ((pi > mu) == (np.array(VtraceExplorer.SIDE) > 0)).all()            # pi likes the actions SIDE says
+    np.testing.assert_allclose(ex.data["ratio"], pi / mu)
+    np.testing.assert_allclose(ex.data["rho"], np.minimum(1.0, pi / mu))
+    n = len(mu)
+    args = [torch.as_tensor(np.asarray(x, dtype=float)) for x in
+            (np.log(mu), np.log(pi), VtraceExplorer.REWARDS, [VtraceExplorer.GAMMA] * n, VtraceExplorer.VALUES,
+             VtraceExplorer.BOOTSTRAP)]
+    np.testing.assert_allclose(ex.data["vs"], impala.vtrace(*args, 1.0, 1.0, 1.0).vs.numpy())
+    assert ex.data["gap"] > 0.1
+    assert bytes(ex.image.value).startswith(b"\x89PNG") and bytes(ex.image.value) != png
+    drawn = {ln.get_label(): ln.get_ydata() for ln in ex.axes[1].get_lines()}
+    np.testing.assert_allclose(drawn["v_s, V-trace"], ex.data["vs"])
+    assert f"up to {ex.data['gap']:.3f}" in ex.figure._suptitle.get_text()
+    vs_clipped = ex.data["vs"].copy()
+    ex.clip_rho.value = 10.0                                                   # above every ratio: no clipping
+    ex.clip_c.value = 10.0
+    assert not np.allclose(vs_clipped, ex.data["vs"])
+    np.testing.assert_allclose(ex.data["vs"], ex.data["vs_unclipped"])
+    np.testing.assert_allclose(ex.data["c"], pi / mu)
+    ex.clip_c.value = 0.1                                                      # c-bar alone: rho and the last v fixed
+    np.testing.assert_allclose(ex.data["c"], np.minimum(0.1, pi / mu))
+    np.testing.assert_allclose(ex.data["rho"], pi / mu)
+    assert ex.data["vs"][-1] == pytest.approx(ex.data["vs_unclipped"][-1])
+
+
+@pytest.mark.timeout(300)
+def test_train_explorer_drives_impala_with_pull_delay_and_vtrace():
+    from rlteach import impala
+    from rlteach.widgets import TrainExplorer
+
+    ex = TrainExplorer(impala, total_steps=2500)
+    assert set(ex.sliders) == {"num_actors", "backend", "weight_pull_every", "vtrace", "clip_rho", "lr"}
+    assert (ex.sliders["num_actors"].min, ex.sliders["num_actors"].max) == (1, 4)
+    assert list(ex.sliders["backend"].options) == ["thread", "process"]
+    assert (ex.sliders["weight_pull_every"].min, ex.sliders["weight_pull_every"].max) == (1, 64)
+    defaults = impala.Config()
+    assert ex.settings() == {"num_actors": defaults.num_actors, "backend": defaults.backend,
+                             "weight_pull_every": defaults.weight_pull_every, "vtrace": defaults.vtrace,
+                             "clip_rho": pytest.approx(defaults.clip_rho), "lr": pytest.approx(defaults.lr)}
+    ex.redraw()
+    empty_png = bytes(ex.image.value)
+    ex.sliders["num_actors"].value = 1
+    ex.sliders["weight_pull_every"].value = 4
+    ex.sliders["vtrace"].value = False
+    ex.train_button.click()
+    (label, result), = ex.results.items()
+    config = result.config
+    assert (config.num_actors, config.backend, config.weight_pull_every, config.vtrace, config.total_steps) == (
+        1, "thread", 4, False, 2500)
+    assert "num_actors=1" in label and "weight_pull_every=4" in label and "vtrace=False" in label
+    assert result.env_steps >= 2500 and "impala on CartPole-v1" in ex.status.value
+    assert result.records["updates"] > 0 and {who for who, _, _ in result.records["timeline"]} == {-1, 0}
+    assert bytes(ex.image.value) != empty_png and not ex.train_button.disabled

@@ -7,7 +7,7 @@ Where a wrong answer matches a common mistake, the message names that mistake.
 
 The reference solutions are in ``SOLUTIONS``; look only after you have tried. One module per notebook:
 ``exercises.advantage`` (01), ``exercises.policy_gradient`` (02), ``exercises.a3c`` (03), ``exercises.apex``
-(04); ``exercises.check`` holds what the checkers share.
+(04), ``exercises.impala`` (05); ``exercises.check`` holds what the checkers share.
 """
 
 from rlteach.apex import epsilon_ladder
@@ -45,6 +45,20 @@ from rlteach.exercises.apex import (
     check_priorities,
 )
 from rlteach.exercises.check import NOT_ATTEMPTED
+from rlteach.exercises.impala import (
+    _IMPALA_TRUE,
+    IMPALA_CHOICES,
+    LAG_BY_HAND,
+    VS_BY_HAND,
+    WEIGHTS_BY_HAND,
+    _lags,
+    _vs,
+    _weights_reference,
+    check_impala_statements,
+    check_lag,
+    check_vs_by_hand,
+    check_weights,
+)
 from rlteach.exercises.policy_gradient import (
     _UNBIASED,
     AUTORESET_ROLLOUT,
@@ -66,6 +80,8 @@ __all__ = [
     "check_rmsprop_step", "check_staleness", "check_backend_statements",
     "PRIORITY_BY_HAND", "LADDER_QUESTION", "NSTEP_BY_HAND", "APEX_CHOICES",
     "check_priorities", "check_ladder_epsilon", "check_nstep_targets", "check_apex_statements",
+    "WEIGHTS_BY_HAND", "VS_BY_HAND", "LAG_BY_HAND", "IMPALA_CHOICES",
+    "check_weights", "check_vs_by_hand", "check_lag", "check_impala_statements",
 ]
 
 SOLUTIONS = {
@@ -83,4 +99,8 @@ SOLUTIONS = {
                                                          LADDER_QUESTION["alpha"])[LADDER_QUESTION["actor"]]), 6),
     "nstep_targets": lambda: (_nstep_targets("terminated"), _nstep_targets("truncated")),
     "apex_statements": lambda: sorted(_APEX_TRUE),
+    "weights": lambda: tuple(x.round(4).tolist() for x in _weights_reference()),
+    "vs_by_hand": lambda: _vs().round(4).tolist(),
+    "lag": _lags,
+    "impala_statements": lambda: sorted(_IMPALA_TRUE),
 }

@@ -5,6 +5,8 @@ so a notebook displays it and a test can inspect what was drawn.
            noise, film strips and animations (notebooks 00-02, and every notebook's learning curves)
     a3c    the worker timeline and the staleness histogram (notebook 03)
     apex   the sum-tree, priorities and importance weights, the epsilon ladder (notebook 04)
+    impala the actor/learner timeline, the policy lag and the queue, V-trace along one unroll, throughput
+           against lag (notebook 05)
 
 Import from here: ``from rlteach.plotting import plot_learning_curves`` works for every plot.
 """
@@ -22,10 +24,21 @@ from rlteach.plotting.core import (
     plot_system_diagram,
     plot_throughput,
 )
+from rlteach.plotting.impala import (
+    lag_per_update,
+    plot_actor_learner_timeline,
+    plot_lag,
+    plot_throughput_lag,
+    plot_vtrace,
+    throughput_and_lag,
+    vtrace_table,
+)
 
 __all__ = [
     "plot_throughput", "plot_system_diagram", "plot_parallelism_diagram", "plot_bias_variance",
     "curve_band", "plot_learning_curves", "plot_gradient_variance", "plot_filmstrip", "animate_frames",
     "TIMELINE_PHASES", "plot_timeline", "plot_staleness",
     "plot_sum_tree", "sum_tree_walk", "priority_table", "plot_priorities", "plot_epsilon_ladder",
+    "plot_actor_learner_timeline", "plot_lag", "lag_per_update", "vtrace_table", "plot_vtrace",
+    "throughput_and_lag", "plot_throughput_lag",
 ]

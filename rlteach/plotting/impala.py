@@ -1,0 +1,232 @@
+"""Plots of notebook 05 (IMPALA): who did what when (each actor's unrolls and the learner's updates), the
+policy lag and the queue, V-trace along one unroll (the numbers behind it: ``vtrace_table``), and the actors'
+throughput against the lag."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from rlteach import impala
+
+# --- who did what when: each actor's unrolls, the learner's updates --------------------------------------------
+
+ACTOR_COLOR, LEARNER_COLOR = "tab:blue", "tab:red"
+
+
+def plot_actor_learner_timeline(result, max_seconds=None, start=None, ax=None):
+    """One row per actor, one bar per unroll (from its first step to its last, ``t_start`` to ``t_end``), and a
+    last row, "learner", with one bar per update (the loss, its gradient, the optimizer step, the publish).
+
+    Reads ``result.records["timeline"]`` rows (who, start, end): who = actor index, or -1 for a learner update.
+    ``max_seconds`` shows only a window that long, from ``start`` (default: the moment the last actor began its
+    first unroll); without it, the whole run. The gaps in an actor's row are the weight pull and the put into
+    the queue (which waits while the queue is full). Returns the figure."""
+    rows = np.asarray(result.records["timeline"], dtype=float).reshape(-1, 3)
+    actors = sorted({int(w) for w in rows[:, 0] if w >= 0})
+    lanes = actors + [-1]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(10, 0.6 * len(lanes) + 1.5))
+    fig = ax.figure
+    if start is None:
+        firsts = [rows[rows[:, 0] == a, 1].min() for a in actors]
+        start = max(firsts) if max_seconds is not None and firsts else 0.0
+    end = start + max_seconds if max_seconds is not None else (rows[:, 2].max() if len(rows) else 1.0)
+    shown = rows[(rows[:, 2] >= start) & (rows[:, 1] <= end)]          # intervals that touch the window
+    for y, who in enumerate(lanes):
+        mine = shown[shown[:, 0] == who]
+        color = LEARNER_COLOR if who < 0 else ACTOR_COLOR
+        label = ("learner update" if who < 0 else "actor unroll") if y in (0, len(lanes) - 1) else None
+        ax.broken_barh(list(zip(mine[:, 1], mine[:, 2] - mine[:, 1], strict=True)), (y - 0.35, 0.7),
+                       facecolors=color, edgecolor="white", linewidth=0.5, label=label)
+    ax.set_yticks(range(len(lanes)), [f"actor {a}" for a in actors] + ["learner"])
+    ax.set_ylim(len(lanes) - 0.5, -0.5)                                  # actor 0 on top, the learner last
+    if max_seconds is not None:
+        ax.set_xlim(start, end)
+    ax.set_xlabel("seconds since train() started")
+    unrolls, updates = int((shown[:, 0] >= 0).sum()), int((shown[:, 0] < 0).sum())
+    ax.set_title(f"IMPALA, {getattr(result.config, 'backend', '?')} backend: {len(actors)} actors; "
+                 f"{unrolls} unrolls and {updates} updates shown")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    return fig
+
+
+# --- the policy lag, the queue and pi/mu ------------------------------------------------------------------------
+
+
+def _label(result) -> str:
+    c = result.config
+    return (f"{c.num_actors} actor{'s' * (c.num_actors != 1)}, pull every {c.weight_pull_every}, "
+            f"queue {c.max_queue}{'' if c.vtrace else ', no V-trace'}")
+
+
+def _as_labelled(result_or_results) -> list:
+    """A TrainResult, a list of them, or {label: result} -> [(label, result)]."""
+    if isinstance(result_or_results, dict):
+        return list(result_or_results.items())
+    results = result_or_results if isinstance(result_or_results, list | tuple) else [result_or_results]
+    return [(_label(r), r) for r in results]
+
+
+def lag_per_update(result) -> np.ndarray:
+    """The mean policy lag of the unrolls each update used (``policy_lag`` holds ``batch_size`` per update)."""
+    lag = np.asarray(result.records["policy_lag"], dtype=float)
+    b = result.config.batch_size
+    return lag[: len(lag) // b * b].reshape(-1, b).mean(1)
+
+
+def plot_lag(result_or_results, rho=False, axes=None):
+    """How stale the behaviour policy was. Panels: (1) the histogram of ``records["policy_lag"]`` (learner version
+    minus behaviour version, per unroll used), as fractions of the unrolls; (2) the mean lag of each update's
+    unrolls against the update number; (3) the queue: unrolls waiting against seconds (``records["queue"]``);
+    with ``rho``, (4) the mean pi/mu of each update's batch (``records["rho_mean"]``) with a line at 1.
+
+    One TrainResult, a list (labelled by their settings) or {label: result}, each in its own colour.
+    Draws into ``axes`` (3 or 4) if given; returns the figure."""
+    groups = _as_labelled(result_or_results)
+    panels = 4 if rho else 3
+    created = axes is None
+    if created:
+        fig, axes = plt.subplots(2, 2, figsize=(12, 7)) if rho else plt.subplots(1, 3, figsize=(14, 3.8))
+    axes = np.ravel(axes)[:panels]
+    fig = axes[0].figure
+    hist, over_time, queue = axes[:3]
+    largest = max((max(r.records["policy_lag"], default=0) for _, r in groups), default=0)
+    edges = np.arange(largest + 2) - 0.5
+    for k, (label, r) in enumerate(groups):
+        color = f"C{k % 10}"
+        lag = np.asarray(r.records["policy_lag"], dtype=int)
+        counts = np.bincount(lag, minlength=largest + 1)[: largest + 1]
+        hist.stairs(counts / max(len(lag), 1), edges, color=color, lw=2,
+                    label=f"{label} (mean {lag.mean() if len(lag) else float('nan'):.1f})")
+        per_update = lag_per_update(r)
+        over_time.plot(np.arange(1, len(per_update) + 1), per_update, color=color, lw=1, label=label)
+        q = np.asarray(r.records["queue"], dtype=float).reshape(-1, 2)
+        queue.step(q[:, 0], q[:, 1], where="post", color=color, lw=1, label=label)
+        if rho:
+            rhos = np.asarray(r.records["rho_mean"], dtype=float)
+            axes[3].plot(np.arange(1, len(rhos) + 1), rhos, color=color, lw=1,
+                         label=f"{label} (std {rhos.std() if len(rhos) else float('nan'):.3f})")
+    hist.set_xlabel("policy lag: learner version - behaviour version (updates)")
+    hist.set_ylabel("fraction of the unrolls used")
+    hist.set_title("How stale was the behaviour policy?", fontsize=10)
+    over_time.set_xlabel("learner update")
+    over_time.set_ylabel("mean lag of its unrolls")
+    over_time.set_title("The lag, update by update", fontsize=10)
+    queue.set_xlabel("seconds since train() started")
+    queue.set_ylabel("unrolls waiting")
+    queue.set_title("The queue after each update", fontsize=10)
+    hist.legend(fontsize=8)
+    if rho:
+        axes[3].axhline(1.0, color="k", lw=0.8, ls=":")
+        axes[3].set_xlabel("learner update")
+        axes[3].set_ylabel("mean of pi/mu over the batch")
+        axes[3].set_title("pi/mu, update by update (its average under mu is always 1)", fontsize=10)
+        axes[3].legend(fontsize=8)
+    if created:
+        fig.tight_layout()
+    return fig
+
+
+# --- V-trace along one unroll ---------------------------------------------------------------------------------
+
+
+def vtrace_table(behaviour_log_probs, target_log_probs, rewards, discounts, values, bootstrap_value,
+                 clip_rho=1.0, clip_c=1.0, lam=1.0) -> dict:
+    """The numbers behind ``plot_vtrace`` for one unroll ([T] arrays; ``bootstrap_value`` a number), all from
+    ``impala.vtrace``: ``ratio`` pi/mu, ``rho`` and ``c`` (the clipped weights), ``values`` V(x_t), ``n_step``
+    (the targets with every ratio taken as 1: the n-step return, what the learner uses with ``vtrace=False``),
+    ``vs`` (V-trace with these clips) and ``vs_unclipped`` (clips None: full importance sampling), plus
+    ``pg_advantages`` and the clips themselves."""
+    def t(x):
+        return torch.as_tensor(np.asarray(x, dtype=np.float64))
+
+    mu, pi, r, d, v, v_T = (t(x) for x in (behaviour_log_probs, target_log_probs, rewards, discounts, values,
+                                            bootstrap_value))
+    ratio = torch.exp(pi - mu)
+    out = impala.vtrace(mu, pi, r, d, v, v_T, clip_rho, clip_c, clip_rho, lam)
+    return {
+        "ratio": ratio.numpy(),
+        "rho": (ratio if clip_rho is None else ratio.clamp(max=clip_rho)).numpy(),
+        "c": (lam * (ratio if clip_c is None else ratio.clamp(max=clip_c))).numpy(),
+        "values": v.numpy(),
+        "n_step": impala.vtrace(mu, mu, r, d, v, v_T, None, None, None, 1.0).vs.numpy(),
+        "vs": out.vs.numpy(),
+        "vs_unclipped": impala.vtrace(mu, pi, r, d, v, v_T, None, None, None, lam).vs.numpy(),
+        "pg_advantages": out.pg_advantages.numpy(),
+        "clip_rho": clip_rho, "clip_c": clip_c,
+    }
+
+
+def plot_vtrace(table, axes=None):
+    """Two panels over the steps t of one unroll, from a ``vtrace_table``. Left: the ratio pi/mu (grey bars, log
+    scale) and the weights V-trace uses, rho_t (red) and c_t (blue), with the clips as lines. Right: the critic
+    V(x_t) (dotted), the n-step return (green: every ratio taken as 1), V-trace's v_s (red) and v_s without
+    clipping (purple, dashed: full importance sampling). Draws into two ``axes`` if given."""
+    created = axes is None
+    if created:
+        fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
+    left, right = axes
+    fig = left.figure
+    steps = np.arange(len(table["ratio"]))
+    left.bar(steps, table["ratio"], color="0.8", label="pi/mu")
+    left.plot(steps, table["rho"], "v", color="tab:red", ms=9, label="rho_t = min(rho-bar, pi/mu)")
+    left.plot(steps, table["c"], "o", color="tab:blue", mfc="none", ms=9, mew=2, label="c_t = min(c-bar, pi/mu)")
+    for clip, color, name in ((table["clip_rho"], "tab:red", "rho-bar"), (table["clip_c"], "tab:blue", "c-bar")):
+        if clip is not None:
+            left.axhline(clip, color=color, lw=1, ls="--", label=f"{name} = {clip:.2g}")
+    left.set_yscale("log")
+    clips = [x for x in (table["clip_rho"], table["clip_c"]) if x is not None]
+    left.set_ylim(min([0.1, float(np.min(table["ratio"]))] + clips) / 1.5,
+                  max([2.0, float(np.max(table["ratio"]))] + clips) * 1.5)
+    left.set_xticks(steps)
+    left.set_xlabel("step t of the unroll")
+    left.set_ylabel("importance weight (log scale)")
+    left.set_title("How much more (or less) pi likes the action mu took", fontsize=10)
+    left.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
+    right.plot(steps, table["values"], "k:", lw=1.5, label="critic V(x_t)")
+    right.plot(steps, table["n_step"], "s-", color="tab:green", alpha=0.7, label="n-step return (no correction)")
+    right.plot(steps, table["vs_unclipped"], "--", color="tab:purple", alpha=0.7, label="v_s, no clipping")
+    right.plot(steps, table["vs"], "D-", color="tab:red", lw=2.5, label="v_s, V-trace")
+    right.set_xticks(steps)
+    right.set_xlabel("step s of the unroll")
+    right.set_ylabel("value target")
+    right.set_title("The targets the critic is trained towards", fontsize=10)
+    right.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    if created:
+        fig.tight_layout()
+    return fig
+
+
+# --- throughput against lag -------------------------------------------------------------------------------------
+
+
+def throughput_and_lag(results) -> dict:
+    """{label: (mean policy lag, steady actor env steps/s)} of each run (``impala.steady_steps_per_second``)."""
+    return {label: (float(np.mean(r.records["policy_lag"])), float(impala.steady_steps_per_second(r)))
+            for label, r in _as_labelled(results)}
+
+
+def plot_throughput_lag(results, baseline=None, ax=None):
+    """One point per run: its mean policy lag (x) against its actors' steady env steps/s (y), labelled (a dict
+    {label: result}, or results labelled by their settings). ``baseline``: the no-learning steps/s
+    (``impala.no_learning_steps_per_second``), a dashed line. Points and line are labelled in place (no legend box
+    to hide a point). Draws into ``ax`` if given; returns the figure."""
+    points = throughput_and_lag(results)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 4.2))
+    fig = ax.figure
+    for k, (label, (lag, rate)) in enumerate(points.items()):
+        ax.plot([lag], [rate], "o", color=f"C{k % 10}", ms=9, label=label)
+        ax.annotate(label, (lag, rate), textcoords="offset points", xytext=(7, 5), fontsize=8)
+    if baseline is not None:
+        ax.axhline(baseline, color="k", ls="--", lw=1, label=f"no learning: {baseline:,.0f} steps/s")
+        ax.annotate(f"no learning: {baseline:,.0f} steps/s", (0, baseline), textcoords="offset points",
+                    xytext=(4, 4), fontsize=8)
+    ax.set_ylim(0, 1.15 * max([rate for _, rate in points.values()] + [baseline or 0]))
+    ax.set_xlim(left=0, right=1.3 * max([lag for lag, _ in points.values()] + [1.0]))
+    ax.set_xlabel("mean policy lag (learner updates)")
+    ax.set_ylabel("actors' env steps per second (steady)")
+    ax.set_title("What the actors deliver, and how stale it is", fontsize=10)
+    return fig
