@@ -1,16 +1,15 @@
-"""A3C: the shared optimizer's formula and shared state, asynchrony (staleness, overlap), failures, learning."""
+"""A3C: the shared optimizer's formula and shared state, asynchrony (staleness, overlap), learning (failures and
+Ctrl-C: test_stopping.py)."""
 
-import _thread
 import threading
 
 import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as tmp
-from procs import live_children, worker_threads
+from procs import live_children
 
 from rlteach import a3c
-from rlteach.workers import WorkerError
 
 BACKENDS = ["thread", "process"]
 
@@ -81,29 +80,7 @@ def test_two_workers_overlap_in_time_and_apply_stale_gradients(backend):
     assert result.env_steps >= 3000 and live_children() == []
 
 
-# --- failures and interrupts ------------------------------------------------------------------------------
-
-
-@pytest.mark.timeout(300)
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_a_failing_env_reaches_the_caller_and_leaves_nothing_behind(backend):
-    config = a3c.Config(env_id="failing_env:RlteachFailingCartPole-v0", backend=backend, total_steps=10**6)
-    with pytest.raises(WorkerError, match=r"(?s)worker \d.*RuntimeError: FailingCartPole broke on purpose"):
-        a3c.train(config, progress=False)
-    assert live_children() == [] and worker_threads() == []
-
-
-@pytest.mark.timeout(300)
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_interrupt_returns_the_partial_result_and_stops_every_worker(backend, sigint_raises_keyboard_interrupt):
-    timer = threading.Timer(4.0, _thread.interrupt_main)
-    timer.start()
-    try:
-        result = a3c.train(a3c.Config(backend=backend, total_steps=10**8, stop_when_solved=False), progress=False)
-    finally:
-        timer.cancel()
-    assert result.interrupted and result.env_steps > 0 and result.model is not None
-    assert live_children() == [] and worker_threads() == []
+# --- bad input --------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("field, value, pattern", [

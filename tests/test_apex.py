@@ -1,7 +1,6 @@
 """Ape-X: the epsilon ladder, the n-step double DQN TD error, actor-side initial priorities, flow control,
-failures and interrupts on both backends, and learning CartPole-v1."""
+and learning CartPole-v1 (failures and Ctrl-C: test_stopping.py)."""
 
-import _thread
 
 import numpy as np
 import pytest
@@ -9,7 +8,6 @@ import torch
 from procs import live_children, worker_threads
 
 from rlteach import apex
-from rlteach.workers import WorkerError
 
 BACKENDS = ["thread", "process"]
 
@@ -152,28 +150,7 @@ def test_a_short_run_on_each_backend(backend):
     assert live_children() == [] and worker_threads() == []
 
 
-# --- failures and interrupts ---------------------------------------------------------------------------------
-
-
-@pytest.mark.timeout(300)
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_a_failing_env_reaches_the_caller_and_leaves_nothing_behind(backend):
-    config = apex.Config(env_id="failing_env:RlteachFailingCartPole-v0", backend=backend, total_steps=10**6)
-    with pytest.raises(WorkerError, match=r"(?s)worker \d.*RuntimeError: FailingCartPole broke on purpose"):
-        apex.train(config, progress=False)
-    assert live_children() == [] and worker_threads() == []
-
-
-@pytest.mark.timeout(300)
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_interrupt_returns_the_partial_result_and_stops_every_actor(backend, sigint_raises_keyboard_interrupt):
-    def ctrl_c_after_the_first_evaluation(result_so_far):
-        _thread.interrupt_main()                        # what Ctrl-C does: KeyboardInterrupt in the main thread
-
-    config = apex.Config(backend=backend, total_steps=10**8, stop_when_solved=False, eval_every=3000)
-    result = apex.train(config, progress=False, callback=ctrl_c_after_the_first_evaluation)
-    assert result.interrupted and result.env_steps >= 3000 and result.records["updates"] > 0
-    assert len(result.evals) == 1 and live_children() == [] and worker_threads() == []
+# --- bad input -----------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("field, value, pattern", [

@@ -1,7 +1,6 @@
 """IMPALA: V-trace against the paper's equation summed directly, the truncation bootstrap, lag, overlap of
-actors and learner, failures and interrupts on both backends, and learning CartPole-v1."""
+actors and learner, and learning CartPole-v1 (failures and Ctrl-C: test_stopping.py)."""
 
-import _thread
 import zlib
 
 import numpy as np
@@ -11,7 +10,6 @@ from procs import live_children, worker_threads
 
 from rlteach import impala
 from rlteach.advantage import discounted_returns
-from rlteach.workers import WorkerError
 
 BACKENDS = ["thread", "process"]
 
@@ -151,28 +149,7 @@ def test_the_no_learning_baseline_steps_every_env():
     assert impala.no_learning_steps_per_second(impala.Config(num_actors=1, envs_per_actor=2), env_steps=200) > 0
 
 
-# --- failures and interrupts ------------------------------------------------------------------------------------
-
-
-@pytest.mark.timeout(300)
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_a_failing_env_reaches_the_caller_and_leaves_nothing_behind(backend):
-    config = impala.Config(env_id="failing_env:RlteachFailingCartPole-v0", backend=backend, total_steps=10**6)
-    with pytest.raises(WorkerError, match=r"(?s)worker \d.*RuntimeError: FailingCartPole broke on purpose"):
-        impala.train(config, progress=False)
-    assert live_children() == [] and worker_threads() == []
-
-
-@pytest.mark.timeout(300)
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_interrupt_returns_the_partial_result_and_stops_every_actor(backend, sigint_raises_keyboard_interrupt):
-    def ctrl_c_after_the_first_evaluation(result_so_far):
-        _thread.interrupt_main()                        # what Ctrl-C does: KeyboardInterrupt in the main thread
-
-    config = impala.Config(backend=backend, total_steps=10**8, stop_when_solved=False, eval_every=3000)
-    result = impala.train(config, progress=False, callback=ctrl_c_after_the_first_evaluation)
-    assert result.interrupted and result.env_steps >= 3000 and result.records["updates"] > 0
-    assert len(result.evals) == 1 and live_children() == [] and worker_threads() == []
+# --- bad input --------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("field, value, pattern", [

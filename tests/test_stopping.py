@@ -1,0 +1,36 @@
+"""Every asynchronous algorithm, on both backends: a worker that fails reaches the caller with its traceback,
+and Ctrl-C returns the partial result; either way no process or worker thread is left behind."""
+
+import _thread
+
+import pytest
+from procs import live_children, worker_threads
+
+from rlteach import a3c, apex, impala
+from rlteach.workers import WorkerError
+
+CASES = [(module, backend) for module in (a3c, apex, impala) for backend in ("thread", "process")]
+IDS = [f"{module.__name__.split('.')[-1]}-{backend}" for module, backend in CASES]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("module, backend", CASES, ids=IDS)
+def test_a_failing_env_reaches_the_caller_and_leaves_nothing_behind(module, backend):
+    config = module.Config(env_id="failing_env:RlteachFailingCartPole-v0", backend=backend, total_steps=10**6)
+    with pytest.raises(WorkerError, match=r"(?s)worker \d.*RuntimeError: FailingCartPole broke on purpose"):
+        module.train(config, progress=False)
+    assert live_children() == [] and worker_threads() == []
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("module, backend", CASES, ids=IDS)
+def test_interrupt_returns_the_partial_result_and_stops_every_worker(module, backend,
+                                                                    sigint_raises_keyboard_interrupt):
+    def ctrl_c_after_the_first_evaluation(result_so_far):
+        _thread.interrupt_main()                        # what Ctrl-C does: KeyboardInterrupt in the main thread
+
+    config = module.Config(backend=backend, total_steps=10**8, stop_when_solved=False, eval_every=3000)
+    result = module.train(config, progress=False, callback=ctrl_c_after_the_first_evaluation)
+    assert result.interrupted and result.env_steps >= 3000 and result.records["updates"] > 0
+    assert len(result.evals) == 1 and result.model is not None
+    assert live_children() == [] and worker_threads() == []
