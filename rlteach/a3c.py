@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from rlteach.advantage import discounted_returns
-from rlteach.monitor import Run, TrainResult, check_common, check_number, torch_threads
+from rlteach.monitor import Run, TrainResult, check_common, check_number, env_dims, torch_threads
 from rlteach.nets import ActorCritic
 from rlteach.policy_gradient import actor_critic_loss, check_actor_critic
 from rlteach.workers import BACKENDS, WorkerPool, new_lock
@@ -130,10 +130,7 @@ class SharedAdam:
 
 
 def build_model(config: Config) -> ActorCritic:
-    env = gym.make(config.env_id)
-    model = ActorCritic(env.observation_space.shape[0], int(env.action_space.n), config.hidden)
-    env.close()
-    return model
+    return ActorCritic(*env_dims(config.env_id), config.hidden)
 
 
 # ---------------------------------------------------------------------------------------------------------

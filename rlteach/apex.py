@@ -45,7 +45,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rlteach.monitor import Run, TrainResult, check_common, check_number, torch_threads
+from rlteach.monitor import Run, TrainResult, check_common, check_number, env_dims, torch_threads
 from rlteach.nets import QNetwork
 from rlteach.replay import NStepBuilder, PrioritizedReplay, priorities_from_td, stack
 from rlteach.workers import BACKENDS, WorkerPool
@@ -143,10 +143,7 @@ def as_tensors(batch, device="cpu") -> dict:
 
 
 def build_model(config: Config) -> QNetwork:
-    env = gym.make(config.env_id)
-    model = QNetwork(env.observation_space.shape[0], int(env.action_space.n), config.hidden, config.dueling)
-    env.close()
-    return model
+    return QNetwork(*env_dims(config.env_id), config.hidden, config.dueling)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rlteach.monitor import Run, TrainResult, check_common, check_number, torch_threads
+from rlteach.monitor import Run, TrainResult, check_common, check_number, env_dims, torch_threads
 from rlteach.nets import ActorCritic
 from rlteach.policy_gradient import actor_critic_loss
 from rlteach.workers import BACKENDS, WorkerPool
@@ -132,10 +132,7 @@ def vtrace(behaviour_log_probs, target_log_probs, rewards, discounts, values, bo
 
 
 def build_model(config: Config) -> ActorCritic:
-    env = gym.make(config.env_id)
-    model = ActorCritic(env.observation_space.shape[0], int(env.action_space.n), config.hidden)
-    env.close()
-    return model
+    return ActorCritic(*env_dims(config.env_id), config.hidden)
 
 
 @torch.no_grad()

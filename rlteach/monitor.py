@@ -89,6 +89,15 @@ def check_env(env_id, *, discrete=True):
                          "(gymnasium.spaces.Discrete)")
 
 
+def env_dims(env_id) -> tuple[int, int]:
+    """(observation size, number of actions) of a flat-Box, Discrete-action env: what a network is built for."""
+    env = gym.make(env_id)
+    try:
+        return env.observation_space.shape[0], int(env.action_space.n)
+    finally:
+        env.close()
+
+
 def check_device(device):
     """'cpu', 'cuda' or 'cuda:N'; a CUDA device must exist."""
     try:

@@ -47,7 +47,7 @@ import numpy as np
 import torch
 
 from rlteach.advantage import discounted_returns, gae
-from rlteach.monitor import Run, TrainResult, check_common, check_env, check_number, torch_threads
+from rlteach.monitor import Run, TrainResult, check_common, check_env, check_number, env_dims, torch_threads
 from rlteach.nets import ActorCritic
 
 
@@ -141,10 +141,7 @@ def actor_critic_loss(log_probs, entropy, values, advantages, returns, value_coe
 
 
 def build_model(config: Config) -> ActorCritic:
-    env = gym.make(config.env_id)
-    model = ActorCritic(env.observation_space.shape[0], int(env.action_space.n), config.hidden, config.shared_torso)
-    env.close()
-    return model.to(config.device)
+    return ActorCritic(*env_dims(config.env_id), config.hidden, config.shared_torso).to(config.device)
 
 
 def collect_rollout(envs, model, state, n_steps, device, run=None) -> dict:
