@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from rlteach.advantage import gae
 from rlteach.mdp import ChainMDP
 from rlteach.plotting import plot_learning_curves, plot_priorities, plot_vtrace, priority_table, vtrace_table
+from rlteach.workers import BACKENDS
 
 
 class AdvantageExplorer:
@@ -269,12 +270,16 @@ def _a2c_sliders():
     }
 
 
+def _backend_buttons(value, style):
+    """Where the workers run: the backends of ``rlteach.workers``."""
+    return w.ToggleButtons(value=value, options=list(BACKENDS), description="backend", style=style)
+
+
 def _a3c_sliders():
     style = {"description_width": "initial"}
     return {
         "num_workers": w.IntSlider(value=2, min=1, max=4, description="num_workers", style=style),
-        "backend": w.ToggleButtons(value="thread", options=["thread", "process"], description="backend",
-                                   style=style),
+        "backend": _backend_buttons("thread", style),
         "lock": w.Checkbox(value=False, description="lock (only the optimizer step)", style=style),
         "lr": w.FloatLogSlider(value=1e-3, base=10, min=-4.5, max=-2, step=0.1, description="lr", style=style,
                                readout_format=".1e"),
@@ -290,8 +295,7 @@ def _apex_sliders():
     style = {"description_width": "initial"}
     return {
         "num_actors": w.IntSlider(value=default["num_actors"], min=1, max=4, description="num_actors", style=style),
-        "backend": w.ToggleButtons(value=default["backend"], options=["thread", "process"], description="backend",
-                                   style=style),
+        "backend": _backend_buttons(default["backend"], style),
         "priority_alpha": w.FloatSlider(value=default["priority_alpha"], min=0.0, max=1.0, step=0.05,
                                         description="priority_alpha", style=style),
         "priority_beta": w.FloatSlider(value=default["priority_beta"], min=0.0, max=1.0, step=0.05,
@@ -310,8 +314,7 @@ def _impala_sliders():
     style = {"description_width": "initial"}
     return {
         "num_actors": w.IntSlider(value=default["num_actors"], min=1, max=4, description="num_actors", style=style),
-        "backend": w.ToggleButtons(value=default["backend"], options=["thread", "process"], description="backend",
-                                   style=style),
+        "backend": _backend_buttons(default["backend"], style),
         "weight_pull_every": w.IntSlider(value=default["weight_pull_every"], min=1, max=64,
                                          description="weight_pull_every", style=style),
         "vtrace": w.Checkbox(value=default["vtrace"], description="vtrace (off: no correction)", style=style),

@@ -1,5 +1,5 @@
-"""A3C: the shared optimizer's formula and shared state, asynchrony (staleness, overlap), learning (failures and
-Ctrl-C: test_stopping.py)."""
+"""A3C: the shared optimizer's formula and shared state, asynchrony (staleness, overlap)
+(failures and Ctrl-C: test_stopping.py; learning: test_learning_async.py)."""
 
 import threading
 
@@ -91,18 +91,3 @@ def test_two_workers_overlap_in_time_and_apply_stale_gradients(backend):
 def test_bad_config(field, value, pattern):
     with pytest.raises(ValueError, match=pattern):
         a3c.Config(**{field: value})
-
-
-# --- learning ---------------------------------------------------------------------------------------------
-
-A3C_STEP_BUDGET = 500_000  # 10 runs per backend here: slowest 100,030 (thread) and 46,028 (process) steps
-
-
-@pytest.mark.learning
-@pytest.mark.timeout(600)
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_a3c_solves_cartpole(backend, learning_seed):
-    result = a3c.train(a3c.Config(backend=backend, seed=learning_seed, total_steps=A3C_STEP_BUDGET), progress=False)
-    assert result.solved, result.summary()
-    assert result.evals[-1][2] >= 475.0
-    print(result.summary())

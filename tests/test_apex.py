@@ -1,5 +1,5 @@
-"""Ape-X: the epsilon ladder, the n-step double DQN TD error, actor-side initial priorities, flow control,
-and learning CartPole-v1 (failures and Ctrl-C: test_stopping.py)."""
+"""Ape-X: the epsilon ladder, the n-step double DQN TD error, actor-side initial priorities, flow control
+(failures and Ctrl-C: test_stopping.py; learning: test_learning_async.py)."""
 
 
 import numpy as np
@@ -162,19 +162,3 @@ def test_a_short_run_on_each_backend(backend):
 def test_bad_config(field, value, pattern):
     with pytest.raises(ValueError, match=pattern):
         apex.Config(**{field: value})
-
-
-# --- learning ------------------------------------------------------------------------------------------------
-
-APEX_STEP_BUDGET = 300_000  # 10 runs per backend here: slowest 36,000 (thread) and 26,020 (process) steps
-
-
-@pytest.mark.learning
-@pytest.mark.timeout(900)
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_apex_solves_cartpole(backend, learning_seed):
-    result = apex.train(apex.Config(backend=backend, seed=learning_seed, total_steps=APEX_STEP_BUDGET),
-                        progress=False)
-    assert result.solved, result.summary()
-    assert result.evals[-1][2] >= 475.0
-    print(result.summary())

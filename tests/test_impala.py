@@ -1,5 +1,5 @@
 """IMPALA: V-trace against the paper's equation summed directly, the truncation bootstrap, lag, overlap of
-actors and learner, and learning CartPole-v1 (failures and Ctrl-C: test_stopping.py)."""
+actors and learner (failures and Ctrl-C: test_stopping.py; learning: test_learning_async.py)."""
 
 import zlib
 
@@ -160,19 +160,3 @@ def test_the_no_learning_baseline_steps_every_env():
 def test_bad_config(field, value, pattern):
     with pytest.raises(ValueError, match=pattern):
         impala.Config(**{field: value})
-
-
-# --- learning ------------------------------------------------------------------------------------------------
-
-IMPALA_STEP_BUDGET = 500_000  # 10 runs per backend here: slowest 40,000 (thread) and 48,000 (process) steps
-
-
-@pytest.mark.learning
-@pytest.mark.timeout(600)
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_impala_solves_cartpole(backend, learning_seed):
-    result = impala.train(impala.Config(backend=backend, seed=learning_seed, total_steps=IMPALA_STEP_BUDGET),
-                          progress=False)
-    assert result.solved, result.summary()
-    assert result.evals[-1][2] >= 475.0
-    print(result.summary())
