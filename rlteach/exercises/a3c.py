@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from rlteach.a3c import SharedRMSprop
-from rlteach.exercises.check import NOT_ATTEMPTED, as_array, choice_letters, report
+from rlteach.exercises.check import NOT_ATTEMPTED, as_array, check_choices, report
 
 # ---------------------------------------------------------------------------------------------------------
 # 03 A3C, exercise 1: one shared RMSProp step by hand
@@ -162,14 +162,6 @@ _BACKEND_TRUE = {"b", "c"}
 
 def check_backend_statements(answer) -> bool:
     """Exercise: the letters of the TRUE statements in ``BACKEND_CHOICES``."""
-    if answer is ...:
-        return report(False, NOT_ATTEMPTED)
-    picked = choice_letters(answer, BACKEND_CHOICES)
-    if isinstance(picked, str):
-        return report(False, picked)
-    if picked == _BACKEND_TRUE:
-        return report(True, "threads share everything but take turns at the GIL; processes each have "
-                       "their own, so they run truly in parallel, one per core.")
     hints = {
         "a": "a: the GIL lets ONE thread run Python code at a time; the others wait for their turn.",
         "d": "d: the lock guards only the optimizer step (a few microseconds); rollouts never wait.",
@@ -178,9 +170,7 @@ def check_backend_statements(answer) -> bool:
         "f": "f: with more busy processes than cores they take turns on the cores (you measured it: "
              "4 processes on 2 cores are not faster than 2).",
     }
-    wrong = sorted(picked - _BACKEND_TRUE)
-    if wrong:
-        return report(False, hints[wrong[0]])
-    missing = sorted(_BACKEND_TRUE - picked)
-    return report(False, f"one more is true: look again at {missing[0]} (see the backends table in "
-                   "rlteach.workers).")
+    return check_choices(answer, BACKEND_CHOICES, _BACKEND_TRUE,
+                         "threads share everything but take turns at the GIL; processes each have "
+                         "their own, so they run truly in parallel, one per core.",
+                         hints, see=" (see the backends table in rlteach.workers)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rlteach.apex import epsilon_ladder
-from rlteach.exercises.check import NOT_ATTEMPTED, as_array, choice_letters, report
+from rlteach.exercises.check import NOT_ATTEMPTED, as_array, check_choices, report
 from rlteach.replay import NStepBuilder, PrioritizedReplay
 
 # ---------------------------------------------------------------------------------------------------------
@@ -204,15 +204,6 @@ _APEX_TRUE = {"a", "c", "e"}
 
 def check_apex_statements(answer) -> bool:
     """Exercise: the letters of the TRUE statements in ``APEX_CHOICES``."""
-    if answer is ...:
-        return report(False, NOT_ATTEMPTED)
-    picked = choice_letters(answer, APEX_CHOICES)
-    if isinstance(picked, str):
-        return report(False, picked)
-    if picked == _APEX_TRUE:
-        return report(True, "the sum-tree makes sampling and updating by priority cheap; the actors' own "
-                      "|delta| gives new transitions a meaningful first priority; beta sets how much of the "
-                      "sampling bias the weights undo.")
     hints = {
         "b": "b: sampling follows the priorities (that is what the sum-tree is for); the oldest transition is "
              "overwritten first, whatever its priority.",
@@ -220,8 +211,8 @@ def check_apex_statements(answer) -> bool:
              "of every sampled transition back (learner_step: replay.update_priorities).",
         "f": "f: Ape-X's epsilons are fixed; the spread over actors replaces a schedule over time.",
     }
-    wrong = sorted(picked - _APEX_TRUE)
-    if wrong:
-        return report(False, hints[wrong[0]])
-    missing = sorted(_APEX_TRUE - picked)
-    return report(False, f"one more is true: look again at {missing[0]}.")
+    return check_choices(answer, APEX_CHOICES, _APEX_TRUE,
+                         "the sum-tree makes sampling and updating by priority cheap; the actors' own "
+                         "|delta| gives new transitions a meaningful first priority; beta sets how much of the "
+                         "sampling bias the weights undo.",
+                         hints)

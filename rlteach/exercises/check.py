@@ -32,3 +32,20 @@ def choice_letters(answer, choices):
     if unknown:
         return f"{sorted(unknown)} are not among the choices {sorted(choices)}."
     return picked
+
+
+def check_choices(answer, choices, true, praise, hints, see=""):
+    """A multiple-choice checker: "Not attempted" on ``...``; the praise when exactly the ``true`` letters
+    are picked; else the hint of the first (alphabetically) false letter picked, or the first true one
+    missing (followed by ``see``)."""
+    if answer is ...:
+        return report(False, NOT_ATTEMPTED)
+    picked = choice_letters(answer, choices)
+    if isinstance(picked, str):
+        return report(False, picked)
+    if picked == true:
+        return report(True, praise)
+    wrong = sorted(picked - true)
+    if wrong:
+        return report(False, hints[wrong[0]])
+    return report(False, f"one more is true: look again at {sorted(true - picked)[0]}{see}.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rlteach.exercises.check import NOT_ATTEMPTED, as_array, choice_letters, report
+from rlteach.exercises.check import NOT_ATTEMPTED, as_array, check_choices, report
 from rlteach.impala import vtrace
 
 # ---------------------------------------------------------------------------------------------------------
@@ -213,15 +213,6 @@ _IMPALA_TRUE = {"a", "c", "e"}
 
 def check_impala_statements(answer) -> bool:
     """Exercise: the letters of the TRUE statements in ``IMPALA_CHOICES``."""
-    if answer is ...:
-        return report(False, NOT_ATTEMPTED)
-    picked = choice_letters(answer, IMPALA_CHOICES)
-    if isinstance(picked, str):
-        return report(False, picked)
-    if picked == _IMPALA_TRUE:
-        return report(True, "rho-bar sets the fixed point, c-bar the speed (variance); on-policy V-trace is the "
-                      "n-step return; and E_mu[pi/mu] = sum_a pi(a) = 1, so the spread of the ratios, not their "
-                      "mean, shows how far the policies drifted apart.")
     hints = {
         "b": "b: it is the other way round. rho_t weights the TD errors themselves and so sets the fixed point; "
              "c_t only weights how much of later corrections flows back.",
@@ -229,8 +220,8 @@ def check_impala_statements(answer) -> bool:
              "step's reward: the target still bootstraps, from the observation the actor kept.",
         "f": "f: vtrace=False keeps every unroll and takes every ratio as 1, as if the data were on-policy.",
     }
-    wrong = sorted(picked - _IMPALA_TRUE)
-    if wrong:
-        return report(False, hints[wrong[0]])
-    missing = sorted(_IMPALA_TRUE - picked)
-    return report(False, f"one more is true: look again at {missing[0]}.")
+    return check_choices(answer, IMPALA_CHOICES, _IMPALA_TRUE,
+                         "rho-bar sets the fixed point, c-bar the speed (variance); on-policy V-trace is the "
+                         "n-step return; and E_mu[pi/mu] = sum_a pi(a) = 1, so the spread of the ratios, not their "
+                         "mean, shows how far the policies drifted apart.",
+                         hints)
