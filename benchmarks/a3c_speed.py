@@ -10,8 +10,9 @@ each rate and its ratio to one worker on the same backend. It measures; it never
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
+
+from report import write_report
 
 from rlteach.a3c import measure_speed
 from rlteach.workers import BACKENDS
@@ -38,11 +39,7 @@ def main(argv=None):
             lines.append(f"| {backend} | {n} | {rate:,.0f} | {rate / one:.2f}x |" if one else
                          f"| {backend} | {n} | {rate:,.0f} | - |")
     table = "\n".join(lines)
-    print("\n" + table)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "a3c_speed.md").write_text(table + "\n")
-    (out / "a3c_speed.json").write_text(json.dumps(rates, indent=1))
+    write_report(args.out, "a3c_speed", table, rates)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,10 @@ benchmarks/results/impala_speed.md and .json. It measures; it never asserts.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
+from report import write_report
 
 from rlteach import impala
 from rlteach.workers import BACKENDS
@@ -49,11 +49,7 @@ def main(argv=None):
         lines.append(f"| {backend} | {r['baseline']:,.0f} | {r['actors']:,.0f} | {r['ratio']:.2f} | "
                      f"{r['learner']:,.0f} | {r['mean_lag']:.2f} |")
     table = "\n".join(lines)
-    print("\n" + table)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "impala_speed.md").write_text(table + "\n")
-    (out / "impala_speed.json").write_text(json.dumps(rows, indent=1))
+    write_report(args.out, "impala_speed", table, rows)
 
 
 if __name__ == "__main__":

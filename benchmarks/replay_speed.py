@@ -14,13 +14,13 @@ rlteach/cpprb. It measures; it never asserts.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
+from report import write_report
 
 from rlteach.replay import PrioritizedReplay
 
@@ -106,13 +106,9 @@ def main(argv=None):
         lines.append(f"| {r['capacity']:,} | {r['batch_size']} | {r['rlteach_it_s']:,.0f} | {r['cpprb_it_s']:,.0f} "
                      f"| {r['ratio']:.2f}x |")
     table = "\n".join(lines)
-    print("\n" + table)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "replay_speed.md").write_text(table + "\n")
     meta = {"alpha": args.alpha, "beta": args.beta, "iters": args.iters, "repeats": args.repeats,
             "cpprb": version("cpprb"), "numpy": np.__version__}
-    (out / "replay_speed.json").write_text(json.dumps({"settings": meta, "results": results}, indent=1))
+    write_report(args.out, "replay_speed", table, {"settings": meta, "results": results})
 
 
 if __name__ == "__main__":

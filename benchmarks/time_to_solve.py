@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import statistics
 import time
 from pathlib import Path
 
 import torch
+from report import write_report
 
 from rlteach.monitor import ALGORITHMS, evaluate, reward_threshold
 
@@ -142,11 +142,7 @@ def main(argv=None):
                      f"{med_steps if med_steps is None else f'{med_steps:,.0f}'} | "
                      f"{med_s if med_s is None else f'{med_s:.1f}'} | {ratios} | {per_seed} |")
     table = "\n".join(lines)
-    print("\n" + table)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "time_to_solve.md").write_text(table + "\n")
-    (out / "time_to_solve.json").write_text(json.dumps(rows, indent=1))
+    write_report(args.out, "time_to_solve", table, rows)
 
 
 if __name__ == "__main__":
