@@ -131,6 +131,9 @@ def _run_worker(work, index, stop_event, results, errors, weights, args, is_proc
 class WorkerPool:
     """N workers running ``work(ctx, *args)`` on ``backend`` ("thread" or "process")."""
 
+    def __new__(cls, work=None, num_workers=1, backend="thread", *args, **kwargs):
+        return super().__new__(RayPool if cls is WorkerPool and backend == "ray" else cls)
+
     def __init__(self, work, num_workers, backend="thread", args=(), weights=None, max_queue=0, join_timeout=5.0):
         if backend not in BACKENDS:
             raise ValueError(f"backend={backend!r} is not allowed; choose one of {BACKENDS}")
@@ -253,3 +256,144 @@ class _Counter:
 
     def __init__(self):
         self.value = 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The "ray" backend: the same worker functions as Ray actors (work in progress, issue 8)
+# ---------------------------------------------------------------------------------------------------------
+
+
+class _RayHub:
+    """What a Ray pool shares with its workers, held by one Ray actor: the stop flag and the published
+    weights with their version."""
+
+    def __init__(self, template):
+        self.stopping, self.version, self.state = False, 0, template
+
+    def publish(self, state):
+        self.state, self.version = state, self.version + 1
+        return self.version
+
+    def status(self):
+        return self.stopping, self.version
+
+    def weights_after(self, version):
+        return (self.version, self.state) if self.version > version else (version, None)
+
+    def stop(self):
+        self.stopping = True
+
+
+class RayWorkerContext(WorkerContext):
+    """WorkerContext for a Ray actor. ``should_stop`` and ``version`` are called every env step, so they
+    read a local copy of the hub's status, refreshed at most every ``refresh`` seconds (one remote call)."""
+
+    def __init__(self, index, hub, results, refresh=0.05):
+        self.index, self._hub, self._results, self._refresh = index, hub, results, refresh
+        self._status, self._checked = (False, 0), float("-inf")
+
+    def _poll(self):
+        import ray
+
+        if time.monotonic() - self._checked > self._refresh:
+            self._status, self._checked = ray.get(self._hub.status.remote()), time.monotonic()
+        return self._status
+
+    def should_stop(self) -> bool:
+        return self._poll()[0]
+
+    def version(self) -> int:
+        return self._poll()[1]
+
+    def weights(self, model, version=-1) -> int:
+        import ray
+
+        new_version, state = ray.get(self._hub.weights_after.remote(version))
+        if state is not None:
+            model.load_state_dict(state)
+        return new_version
+
+
+class _RayWorker:
+    def run(self, work, index, hub, results, args):
+        torch.set_num_threads(1)
+        work(RayWorkerContext(index, hub, results), *args)
+
+
+class RayPool(WorkerPool):
+    """``WorkerPool(..., backend="ray")``: workers are Ray actors; ``ray.init()`` locally unless Ray is
+    already initialised (e.g. ``ray.init(address=...)`` to join a cluster). Each worker asks for
+    ``num_cpus`` (a fraction lets more workers than cores start instead of waiting PENDING)."""
+
+    def __init__(self, work, num_workers, backend="ray", args=(), weights=None, max_queue=0, join_timeout=5.0,
+                 num_cpus=0.5):
+        import os
+
+        import ray
+        from ray.util.queue import Queue
+
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        if not ray.is_initialized():
+            ray.init(include_dashboard=False, log_to_driver=True)
+        self.work, self.num_workers, self.backend, self.args = work, num_workers, "ray", tuple(args)
+        self.join_timeout, self.num_cpus = join_timeout, num_cpus
+        self.hub = ray.remote(_RayHub).remote(None if weights is None else {k: v.cpu() for k, v in weights.items()})
+        self.has_weights = weights is not None
+        self.results = Queue(maxsize=max_queue)
+        self.workers, self.refs, self.leftovers, self.stopped = [], [], [], False
+
+    def start(self):
+        import ray
+
+        actor_class = ray.remote(num_cpus=self.num_cpus)(_RayWorker)
+        for i in range(self.num_workers):
+            worker = actor_class.options(name=None).remote()
+            self.workers.append(worker)
+            self.refs.append(worker.run.remote(self.work, i, self.hub, self.results, self.args))
+        return self
+
+    def stop(self):
+        import ray
+
+        self.hub.stop.remote()
+        deadline = time.monotonic() + self.join_timeout
+        while self.alive() and time.monotonic() < deadline:
+            self._collect_leftovers(timeout=0.05)
+        for worker in self.workers:
+            ray.kill(worker)
+        self._collect_leftovers(timeout=0)
+        self.stopped = True
+
+    def _collect_leftovers(self, timeout):
+        while True:
+            try:
+                self.leftovers.append(self.results.get(timeout=timeout) if timeout else self.results.get_nowait())
+            except queue.Empty:
+                return
+
+    def check(self):
+        import ray
+
+        ready, _ = ray.wait(self.refs, num_returns=len(self.refs), timeout=0)
+        for index, ref in enumerate(self.refs):
+            if ref in ready:
+                try:
+                    ray.get(ref)
+                except Exception as exc:  # noqa: BLE001 - a worker's failure, with its traceback
+                    self.stop()
+                    raise WorkerError(f"worker {index} (ray backend) failed; its traceback:\n{exc}") from None
+
+    def publish(self, state_dict) -> int:
+        import ray
+
+        if not self.has_weights:
+            raise RuntimeError("this pool was made without weights=...: nothing to publish into")
+        return ray.get(self.hub.publish.remote({k: v.detach().cpu() for k, v in state_dict.items()}))
+
+    def alive(self) -> int:
+        import ray
+
+        if not self.refs:
+            return 0
+        ready, _ = ray.wait(self.refs, num_returns=len(self.refs), timeout=0)
+        return len(self.refs) - len(ready)
