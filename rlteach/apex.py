@@ -48,7 +48,7 @@ import torch.nn.functional as F
 from rlteach.monitor import Run, TrainResult, check_common, check_number, env_dims, torch_threads
 from rlteach.nets import QNetwork
 from rlteach.replay import NStepBuilder, PrioritizedReplay, priorities_from_td, stack
-from rlteach.workers import BACKENDS, WorkerPool
+from rlteach.workers import ALL_BACKENDS, WorkerPool
 
 
 @dataclass
@@ -86,8 +86,8 @@ class Config:
     def __post_init__(self):
         check_common(self)
         check_number("num_actors", self.num_actors, 1, integer=True)
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend={self.backend!r} is not allowed; choose one of {BACKENDS}")
+        if self.backend not in ALL_BACKENDS:
+            raise ValueError(f"backend={self.backend!r} is not allowed; choose one of {ALL_BACKENDS}")
         check_number("epsilon", self.epsilon, 0, 1)
         check_number("epsilon_alpha", self.epsilon_alpha, 0)
         check_number("n_step", self.n_step, 1, integer=True)

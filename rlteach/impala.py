@@ -45,7 +45,7 @@ import torch
 from rlteach.monitor import Run, TrainResult, check_common, check_number, env_dims, torch_threads
 from rlteach.nets import ActorCritic
 from rlteach.policy_gradient import actor_critic_loss
-from rlteach.workers import BACKENDS, WorkerPool
+from rlteach.workers import ALL_BACKENDS, WorkerPool
 
 
 @dataclass
@@ -81,8 +81,8 @@ class Config:
     def __post_init__(self):
         check_common(self)
         check_number("num_actors", self.num_actors, 1, integer=True)
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend={self.backend!r} is not allowed; choose one of {BACKENDS}")
+        if self.backend not in ALL_BACKENDS:
+            raise ValueError(f"backend={self.backend!r} is not allowed; choose one of {ALL_BACKENDS}")
         for name in ("envs_per_actor", "unroll_length", "batch_size", "weight_pull_every", "max_queue"):
             check_number(name, getattr(self, name), 1, integer=True)
         check_number("gamma", self.gamma, 0, 1)

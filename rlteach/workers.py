@@ -44,6 +44,7 @@ import torch
 import torch.multiprocessing as tmp
 
 BACKENDS = ("thread", "process")
+ALL_BACKENDS = BACKENDS + ("ray",)      # "ray": for algorithms whose workers share nothing but the pool API
 
 
 def new_lock(backend):
