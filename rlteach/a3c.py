@@ -26,8 +26,18 @@ shared m, v and step count the same way.
 Settings reported for Atari reproductions: lr 7e-4, alpha 0.99, eps 0.1, t_max 5, entropy 0.01, 16
 workers. The defaults below are for CartPole-v1 on a 2-core laptop.
 
-Backends (``rlteach.workers``): "thread" shares the model object itself; "process" puts the model and the
-optimizer statistics in shared memory (``share_memory_()``), so every process writes the same weights.
+Where theta_shared lives (steps 1 and 4 are the only places a worker touches it)
+-------------------------------------------------------------------------------
+``SharedModel`` (backends "thread" and "process"): in this machine's memory. Threads share the model object
+itself; processes map the model and the optimizer statistics from shared memory (``share_memory_()``), so
+every worker reads and writes the same numbers, with no messages at all.
+
+``ParameterServer`` (backend "ray"): machines share no memory, so theta and the optimizer live in one more
+actor, the parameter server (Li et al. 2014), on any node of a Ray cluster. Step 1 is a pull (the server
+sends its weights), step 4 a push (the worker sends its gradient; the server applies it). The server
+handles one message at a time, so its updates never collide: the price is that every update is a round
+trip over the network. ``sync=True`` makes it synchronous: the server waits for one gradient from every
+worker, applies their mean once, and the workers wait for that before they go on (staleness 0, like A2C).
 """
 
 from __future__ import annotations
@@ -43,7 +53,7 @@ from rlteach.advantage import discounted_returns
 from rlteach.monitor import Run, TrainResult, check_common, check_number, env_dims, torch_threads
 from rlteach.nets import ActorCritic
 from rlteach.policy_gradient import actor_critic_loss, check_actor_critic
-from rlteach.workers import BACKENDS, WorkerPool, new_lock
+from rlteach.workers import WorkerPool, check_backend, new_lock, ray_init, ray_options
 
 
 @dataclass
@@ -58,8 +68,10 @@ class Config:
     stop_when_solved: bool = True
     device: str = "cpu"
     num_workers: int = 2            # workers, each with its own env and network copy
-    backend: str = "thread"         # "thread" or "process" (rlteach.workers)
-    lock: bool = False              # True: lock only the shared optimizer step (Hogwild when False)
+    backend: str = "thread"         # "thread", "process" (shared memory) or "ray" (a parameter server)
+    ray_address: str | None = None  # backend "ray": None starts Ray here; "auto" or "ray://host:10001" joins a cluster
+    lock: bool = False              # True: lock only the shared optimizer step (Hogwild when False; thread/process)
+    sync: bool = False              # backend "ray": the server applies the mean of one gradient per worker at once
     t_max: int = 50                 # steps per worker between updates (or to the episode end)
     gamma: float = 0.99
     lr: float = 1e-3
@@ -76,10 +88,12 @@ class Config:
         if self.device != "cpu":
             raise ValueError(f"device={self.device!r} is not supported by A3C: its workers share one CPU model")
         check_number("num_workers", self.num_workers, 1, integer=True)
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend={self.backend!r} is not allowed; choose one of {BACKENDS}")
-        if not isinstance(self.lock, bool):
-            raise TypeError(f"lock must be True or False, got {self.lock!r}")
+        check_backend(self.backend, self.ray_address)
+        for name in ("lock", "sync"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.sync and self.backend != "ray":
+            raise ValueError("sync=True needs backend='ray': synchronous updates go through the parameter server")
         check_number("t_max", self.t_max, 1, integer=True)
         if self.optimizer not in ("rmsprop", "adam"):
             raise ValueError(f"optimizer={self.optimizer!r} is not allowed; choose 'rmsprop' or 'adam'")
@@ -133,17 +147,130 @@ def build_model(config: Config) -> ActorCritic:
     return ActorCritic(*env_dims(config.env_id), config.hidden)
 
 
+def make_optimizer(config: Config, params):
+    if config.optimizer == "rmsprop":
+        return SharedRMSprop(params, config.lr, config.rms_alpha, config.rms_eps)
+    return SharedAdam(params, config.lr)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Where theta_shared lives: shared memory (thread/process) or a parameter server (Ray). Same two methods:
+#   copy_to(local) -> version       step 1: theta_local <- theta_shared; version = updates applied so far
+#   apply(grads, seen) -> staleness step 4: apply a gradient computed on weights of version ``seen``
+# ---------------------------------------------------------------------------------------------------------
+
+
+class SharedModel:
+    """theta in this machine's memory, shared by threads or processes; workers write their gradients into it
+    directly (Hogwild), or holding ``lock`` for the optimizer step only (``Config(lock=True)``)."""
+
+    def __init__(self, config: Config):
+        torch.manual_seed(config.seed)
+        self.model = build_model(config).share_memory()
+        self.optimizer = make_optimizer(config, list(self.model.parameters()))
+        self.lock = new_lock(config.backend) if config.lock else None
+        self.updates = torch.zeros(1, dtype=torch.int64).share_memory_()     # how many updates were applied
+        self.counter_lock = new_lock(config.backend)
+
+    def copy_to(self, local, should_stop=None) -> int:
+        local.load_state_dict(self.model.state_dict())
+        return int(self.updates.item())
+
+    def apply(self, grads, seen) -> int:
+        params = list(self.model.parameters())
+        if self.lock is not None:
+            with self.lock:
+                self.optimizer.step(params, grads)
+        else:
+            self.optimizer.step(params, grads)
+        with self.counter_lock:
+            staleness = int(self.updates.item()) - seen    # updates others applied since our copy
+            self.updates += 1
+        return staleness
+
+    def close(self, model) -> int:
+        return self.copy_to(model)
+
+
+class ParameterServer:
+    """theta and its optimizer in one Ray actor. It runs one call at a time, so updates never collide.
+
+    ``pull(newer_than)`` -> (version, state_dict, or None while version <= newer_than)
+    ``push(grads, seen)`` -> staleness; with ``sync`` the gradient waits until every worker has pushed one,
+    then their mean is applied once."""
+
+    def __init__(self, config: Config):
+        torch.set_num_threads(1)
+        torch.manual_seed(config.seed)
+        self.model = build_model(config)
+        self.optimizer = make_optimizer(config, list(self.model.parameters()))
+        self.updates, self.sync, self.num_workers, self.waiting = 0, config.sync, config.num_workers, []
+
+    def pull(self, newer_than=-1):
+        return self.updates, (self.model.state_dict() if self.updates > newer_than else None)
+
+    def push(self, grads, seen) -> int:
+        staleness = self.updates - seen
+        if self.sync:
+            self.waiting.append(grads)
+            if len(self.waiting) < self.num_workers:
+                return staleness
+            grads = [torch.stack(g).mean(0) for g in zip(*self.waiting, strict=True)]
+            self.waiting = []
+        self.optimizer.step(list(self.model.parameters()), grads)
+        self.updates += 1
+        return staleness
+
+
+class ParameterServerClient:
+    """What a worker (or train) holds of the parameter server: its Ray handle, behind the SharedModel API.
+    With ``sync``, ``copy_to`` waits until the update its last push belongs to has been applied."""
+
+    def __init__(self, config: Config):
+        import ray
+
+        ray_init(config.ray_address)
+        self.server = ray.remote(num_cpus=0)(ParameterServer).remote(config)
+        self.sync, self.pushed_at = config.sync, -1
+
+    def copy_to(self, local, should_stop=None) -> int:
+        import ray
+
+        while True:
+            version, state = ray.get(self.server.pull.remote(self.pushed_at if self.sync else -1))
+            if state is not None:
+                local.load_state_dict(state)
+                return version
+            if should_stop is not None and should_stop():
+                return version
+            time.sleep(0.001)                  # sync: the other workers' gradients are still on their way
+
+    def apply(self, grads, seen) -> int:
+        import ray
+
+        self.pushed_at = seen
+        return ray.get(self.server.push.remote(grads, seen))
+
+    def close(self, model) -> int:
+        """Copy the final weights into ``model``, then end the server; returns the number of updates."""
+        import ray
+
+        try:
+            return self.copy_to(model)
+        finally:
+            ray.kill(self.server)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The worker: copy, roll out, compute, apply (runs on a thread or in a process)
 # ---------------------------------------------------------------------------------------------------------
 
 
-def worker(ctx, config, shared_model, optimizer, lock, counter, t0):
-    """One A3C worker (see the module docstring). Reports one record per update through ``ctx.put``:
-    (worker, t_copy, t_rolled_out, t_computed, t_applied, staleness, env_steps, finished episode returns),
-    times in seconds since ``t0`` (time.time() when train() started). ``counter`` is (a shared count of the
-    updates applied so far, its lock)."""
-    updates, counter_lock = counter
+def worker(ctx, config, shared, t0):
+    """One A3C worker (see the module docstring); ``shared`` is a SharedModel or a ParameterServerClient.
+    Reports one record per update through ``ctx.put``: (worker, t_copy, t_rolled_out, t_computed, t_applied,
+    staleness, env_steps, finished episode returns), times in seconds since ``t0`` (time.time() when train()
+    started)."""
     torch.manual_seed(config.seed * 1000 + ctx.index)
     env = gym.make(config.env_id)
     obs, _ = env.reset(seed=config.seed * 1000 + ctx.index)
@@ -152,8 +279,7 @@ def worker(ctx, config, shared_model, optimizer, lock, counter, t0):
     while not ctx.should_stop():
         # 1. copy the shared weights, and remember how many updates the shared model had then
         t_copy = time.time() - t0
-        local.load_state_dict(shared_model.state_dict())
-        seen_updates = int(updates.item())
+        seen_updates = shared.copy_to(local, ctx.should_stop)
         # 2. roll out up to t_max steps with the local copy
         batch = {"obs": [], "actions": [], "rewards": [], "terminated": [], "truncated": []}
         finished = []
@@ -186,15 +312,8 @@ def worker(ctx, config, shared_model, optimizer, lock, counter, t0):
         norm = torch.sqrt(sum((g**2).sum() for g in grads))
         grads = [g * min(1.0, config.max_grad_norm / (norm.item() + 1e-6)) for g in grads]
         t_computed = time.time() - t0
-        # 4. apply to the shared weights: Hogwild, or holding the lock for this step only
-        if lock is not None:
-            with lock:
-                optimizer.step(list(shared_model.parameters()), grads)
-        else:
-            optimizer.step(list(shared_model.parameters()), grads)
-        with counter_lock:
-            staleness = int(updates.item()) - seen_updates   # updates others applied since our copy
-            updates += 1
+        # 4. apply to the shared weights (SharedModel.apply or a push to the parameter server)
+        staleness = shared.apply(grads, seen_updates)
         ctx.put((ctx.index, t_copy, t_rolled, t_computed, time.time() - t0, staleness, len(batch["rewards"]),
                  finished))
     env.close()
@@ -212,22 +331,15 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
     with torch_threads(1):
         run = Run(config, progress, callback)
         t0 = time.time()
-        torch.manual_seed(config.seed)
-        shared_model = build_model(config).share_memory()
-        params = list(shared_model.parameters())
-        if config.optimizer == "rmsprop":
-            optimizer = SharedRMSprop(params, config.lr, config.rms_alpha, config.rms_eps)
-        else:
-            optimizer = SharedAdam(params, config.lr)
-        lock = new_lock(config.backend) if config.lock else None     # guards the optimizer step only
-        updates = torch.zeros(1, dtype=torch.int64).share_memory_()   # shared count of applied updates
-        counter = (updates, new_lock(config.backend))
-        pool = WorkerPool(worker, config.num_workers, config.backend,
-                          args=(config, shared_model, optimizer, lock, counter, t0))
-        timeline = run.result.records.setdefault("timeline", [])
+        shared = ParameterServerClient(config) if config.backend == "ray" else SharedModel(config)
+        model = build_model(config)              # train's own copy of theta_shared: evaluated, returned
+        pool = WorkerPool(worker, config.num_workers, config.backend, args=(config, shared, t0),
+                          **ray_options(config))
+        records = run.result.records
+        timeline = records.setdefault("timeline", [])
 
         def act_greedy(obs):
-            return shared_model.greedy(obs).numpy()
+            return model.greedy(obs).numpy()
 
         def record(item):
             index, t_copy, t_rolled, t_computed, t_applied, staleness, steps, finished = item
@@ -239,18 +351,23 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         interrupted = False
         try:
             with pool:
+                records["workers"] = pool.describe()    # where they run (Ray: actor names, nodes)
                 while not run.done:
                     item = pool.get(timeout=0.1)
                     if item is not None:
                         record(item)
-                    run.maybe_evaluate(act_greedy)
+                    if run.eval_due():
+                        shared.copy_to(model)
+                        run.maybe_evaluate(act_greedy)
         except KeyboardInterrupt:
             interrupted = True
+        finally:
+            records["updates"] = shared.close(model)     # the final theta_shared, copied into model
         for item in pool.drain():           # updates applied while the workers were stopping
             record(item)
-        run.result.records["staleness"] = [row[5] for row in timeline]
-        run.result.records["updates"] = int(updates.item())
-        return run.finish(shared_model, interrupted)
+        records["workers"] = pool.describe()            # now with the final count of restarts (Ray)
+        records["staleness"] = [row[5] for row in timeline]
+        return run.finish(model, interrupted)
 
 
 def overlap_seconds(timeline) -> float:

@@ -45,7 +45,7 @@ import torch
 from rlteach.monitor import Run, TrainResult, check_common, check_number, env_dims, torch_threads
 from rlteach.nets import ActorCritic
 from rlteach.policy_gradient import actor_critic_loss
-from rlteach.workers import ALL_BACKENDS, WorkerPool
+from rlteach.workers import WorkerPool, check_backend, ray_options
 
 
 @dataclass
@@ -60,7 +60,8 @@ class Config:
     stop_when_solved: bool = True
     device: str = "cpu"             # the learner's device; actors always act on the CPU
     num_actors: int = 2
-    backend: str = "thread"         # "thread" or "process" (rlteach.workers)
+    backend: str = "thread"         # "thread", "process" or "ray" (rlteach.workers)
+    ray_address: str | None = None  # backend "ray": None starts Ray here; "auto" or "ray://host:10001" joins a cluster
     envs_per_actor: int = 4         # envs each actor steps together (one batched forward per step)
     unroll_length: int = 20         # steps per unroll (n of the V-trace targets)
     batch_size: int = 2             # unrolls per learner update: [unroll_length, batch_size * envs_per_actor]
@@ -81,8 +82,7 @@ class Config:
     def __post_init__(self):
         check_common(self)
         check_number("num_actors", self.num_actors, 1, integer=True)
-        if self.backend not in ALL_BACKENDS:
-            raise ValueError(f"backend={self.backend!r} is not allowed; choose one of {ALL_BACKENDS}")
+        check_backend(self.backend, self.ray_address)
         for name in ("envs_per_actor", "unroll_length", "batch_size", "weight_pull_every", "max_queue"):
             check_number(name, getattr(self, name), 1, integer=True)
         check_number("gamma", self.gamma, 0, 1)
@@ -255,7 +255,8 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         records = run.result.records
         records.update(policy_lag=[], rho_mean=[], queue=[], timeline=[], updates=0)
         pool = WorkerPool(actor, config.num_actors, config.backend, args=(config, t0),
-                          weights={k: v.cpu() for k, v in model.state_dict().items()}, max_queue=config.max_queue)
+                          weights={k: v.cpu() for k, v in model.state_dict().items()}, max_queue=config.max_queue,
+                          **ray_options(config))
         pending, version, learner_seconds = [], 0, 0.0
 
         def receive(unroll):
@@ -287,6 +288,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         interrupted = False
         try:
             with pool:
+                records["workers"] = pool.describe()    # where they run (Ray: actor names, nodes)
                 while not run.done:
                     unroll = pool.get(timeout=0.05)
                     if unroll is not None:
@@ -299,6 +301,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
             interrupted = True
         for unroll in pool.drain():          # unrolls sent while the actors were stopping: count their episodes
             receive(unroll)
+        records["workers"] = pool.describe()        # now with the final count of restarts (Ray)
         actor_rows = [row for row in records["timeline"] if row[0] >= 0]
         busy = sum(end - start for _, start, end in actor_rows) / max(config.num_actors, 1)
         records["actor_steps_per_second"] = run.result.env_steps / busy if busy > 0 else float("nan")
