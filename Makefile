@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 	else \
 		$(BIN)/python -m pip install torch==2.13.0 || $(BIN)/python -m pip install "torch>=2.2"; \
 	fi
-	$(BIN)/python -m pip install -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install -c constraints.txt -e ".[dev,ray]"
 	@touch $(STAMP)
 
 # Localhost only, token kept. Jupyter refuses to run as root unless told; containers often are root.

@@ -13,7 +13,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-CONDA_TO_PIP = {"pytorch": "torch"}
+CONDA_TO_PIP = {"pytorch": "torch", "ray-core": "ray"}
 CONDA_ONLY = {"python", "pip"}
 ENV_PYTHON = {"python_version": "3.11", "python_full_version": "3.11.0"}
 
@@ -24,7 +24,8 @@ def norm(name):
 
 def pyproject_packages():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    reqs = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]]
+    reqs = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]
+            + project["optional-dependencies"]["ray"]]
     return {norm(r.name): str(r.specifier) for r in reqs if r.marker is None or r.marker.evaluate(ENV_PYTHON)}
 
 
@@ -50,12 +51,12 @@ def test_same_packages_and_bounds():
         assert conda_side[name] == spec, f"{name}: pyproject says {spec!r}, environment.yml says {conda_side[name]!r}"
 
 
-def test_environment_installs_the_package_with_dev_extras():
+def test_environment_installs_the_package_with_dev_and_ray_extras():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert env["channels"] == ["conda-forge"]
     assert "python=3.11" in env["dependencies"]
     _, pip_section = conda_packages()
-    assert pip_section == ["-e .[dev]"]
+    assert pip_section == ["-e .[dev,ray]"]
 
 
 def test_constraints_pin_every_dependency():
