@@ -1,5 +1,8 @@
 """Command line: ``python -m rlteach train a2c --env CartPole-v1 --seed 0 [--total-steps N] [--out DIR]``.
 
+A3C, Ape-X and IMPALA also take ``--backend thread|process|ray`` and, for Ray, ``--ray-address auto`` (join
+the cluster this machine belongs to, started with ``ray start``).
+
 Trains one algorithm with its default Config (overridden by the flags), prints one summary line
 (solved at X steps / Y s, or not) and, with --out, saves the result (see ``rlteach.monitor``).
 """
@@ -7,10 +10,12 @@ Trains one algorithm with its default Config (overridden by the flags), prints o
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import sys
 
 from rlteach.monitor import ALGORITHMS
+from rlteach.workers import ALL_BACKENDS
 
 
 def main(argv=None) -> int:
@@ -22,6 +27,9 @@ def main(argv=None) -> int:
     tr.add_argument("--env", default="CartPole-v1", help="Gymnasium environment id (default: CartPole-v1)")
     tr.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     tr.add_argument("--total-steps", type=int, default=None, help="env step budget (default: the algorithm's)")
+    tr.add_argument("--backend", default=None, choices=ALL_BACKENDS,
+                    help="where the workers run (a3c, apex, impala; default: the algorithm's)")
+    tr.add_argument("--ray-address", default=None, help="with --backend ray: a cluster to join, e.g. 'auto'")
     tr.add_argument("--out", default=None, help="folder to save config, history and model into")
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = parser.parse_args(argv)
@@ -30,6 +38,11 @@ def main(argv=None) -> int:
     overrides = {"env_id": args.env, "seed": args.seed}
     if args.total_steps is not None:
         overrides["total_steps"] = args.total_steps
+    for flag, name in (("--backend", "backend"), ("--ray-address", "ray_address")):
+        if getattr(args, name) is not None:
+            if name not in {f.name for f in dataclasses.fields(module.Config)}:
+                tr.error(f"{args.algorithm} has no {flag}: it runs in one process")
+            overrides[name] = getattr(args, name)
     try:
         config = module.Config(**overrides)
     except (TypeError, ValueError) as exc:

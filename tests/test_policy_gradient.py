@@ -284,6 +284,10 @@ def test_cli_help_and_bad_input():
     assert out.returncode == 2 and "discrete actions" in out.stderr
     out = run_cli("train", "nope")
     assert out.returncode == 2 and "invalid choice" in out.stderr
+    out = run_cli("train", "a2c", "--backend", "ray")
+    assert out.returncode == 2 and "a2c has no --backend" in out.stderr
+    out = run_cli("train", "impala", "--backend", "thread", "--ray-address", "auto")
+    assert out.returncode == 2 and "needs backend='ray'" in out.stderr
 
 
 def test_cli_trains_and_saves(tmp_path):

@@ -234,7 +234,7 @@ def test_parameter_server_sync_applies_the_mean_once_per_round():
             assert server.push(g, seen=round_) == 0            # staleness 0: everyone worked on this round
             version, state = server.pull(newer_than=round_)
             assert (version, state is None) == ((round_, True) if worker < 2 else (round_ + 1, False))
-        optimizer.step(list(reference.parameters()), [torch.stack(g).mean(0) for g in zip(*grads)])
+        optimizer.step(list(reference.parameters()), [torch.stack(g).mean(0) for g in zip(*grads, strict=True)])
         for name, value in reference.state_dict().items():
             torch.testing.assert_close(state[name], value)
 
