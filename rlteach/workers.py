@@ -289,15 +289,16 @@ class _Counter:
 
 
 def ray_init(address=None) -> bool:
-    """Start Ray on this machine, or join the cluster at ``address`` ("auto", "ray://host:10001", ...), unless
-    Ray is already running in this process. True if this call started it. Usage statistics stay off."""
+    """Start a Ray of our own on this machine, or join the cluster at ``address`` ("auto": the one this
+    machine joined with ``ray start``; "ray://host:10001"), unless Ray is already initialised in this process.
+    True if this call started it. Usage statistics stay off."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
 
     if ray.is_initialized():
         return False
-    if address is None:
-        ray.init(include_dashboard=False, configure_logging=True, logging_level="ERROR")
+    if address is None:     # "local": a new Ray of our own, even where another one runs on this machine
+        ray.init(address="local", include_dashboard=False, configure_logging=True, logging_level="ERROR")
     else:
         ray.init(address=address)
     return True
