@@ -40,14 +40,27 @@ def cluster():
     """A head node and one more node, 2 CPUs each, and this process connected to it as the driver."""
     if ray.is_initialized():
         ray.shutdown()
-    nodes = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "object_store_memory": 150 * 2**20,
-                                                          "include_dashboard": False})
-    nodes.add_node(num_cpus=2, object_store_memory=150 * 2**20)
-    nodes.wait_for_nodes()
+    nodes = start_cluster()
     ray.init(address=nodes.address)
     yield nodes
     ray.shutdown()
     nodes.shutdown()
+
+
+def start_cluster(attempts=3):
+    """Ray gives a starting node a fixed 30 s to register; on a machine busy with other work that can run
+    out ("The current node timed out during startup"). Then start the cluster again, up to ``attempts``."""
+    for attempt in range(attempts):
+        nodes = Cluster()
+        try:
+            nodes.add_node(num_cpus=2, object_store_memory=150 * 2**20, include_dashboard=False)   # the head
+            nodes.add_node(num_cpus=2, object_store_memory=150 * 2**20)
+            nodes.wait_for_nodes()
+            return nodes
+        except Exception:
+            nodes.shutdown()
+            if attempt == attempts - 1:
+                raise
 
 
 def node_ids():
