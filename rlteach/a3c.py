@@ -53,7 +53,8 @@ from rlteach.advantage import discounted_returns
 from rlteach.monitor import Run, TrainResult, check_common, check_number, env_dims, torch_threads
 from rlteach.nets import ActorCritic
 from rlteach.policy_gradient import actor_critic_loss, check_actor_critic
-from rlteach.workers import WorkerPool, check_backend, new_lock, ray_init, ray_options
+from rlteach.ray_backend import ray_init
+from rlteach.workers import WorkerPool, check_backend, new_lock, ray_options
 
 
 @dataclass

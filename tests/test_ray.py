@@ -23,7 +23,8 @@ ray = pytest.importorskip("ray", reason="the 'ray' extra is not installed (make 
 from ray.cluster_utils import Cluster  # noqa: E402
 
 from rlteach import a3c, apex, impala  # noqa: E402
-from rlteach.workers import RayPool, WorkerError, WorkerPool, fit_num_cpus  # noqa: E402
+from rlteach.ray_backend import RayPool, fit_num_cpus  # noqa: E402
+from rlteach.workers import WorkerError, WorkerPool  # noqa: E402
 
 # Ray workers import functions by module name; this module is not importable on them, so send its
 # functions by value.
