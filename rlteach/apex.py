@@ -48,7 +48,7 @@ import torch.nn.functional as F
 from rlteach.monitor import Run, TrainResult, check_common, check_number, env_dims, torch_threads
 from rlteach.nets import QNetwork
 from rlteach.replay import NStepBuilder, PrioritizedReplay, priorities_from_td, stack
-from rlteach.workers import ALL_BACKENDS, WorkerPool
+from rlteach.workers import WorkerPool, check_backend, ray_options
 
 
 @dataclass
@@ -63,7 +63,8 @@ class Config:
     stop_when_solved: bool = True
     device: str = "cpu"             # the learner's device; actors always act on the CPU
     num_actors: int = 2             # actors, each with its own env, epsilon and copy of Q
-    backend: str = "thread"         # "thread" or "process" (rlteach.workers)
+    backend: str = "thread"         # "thread", "process" or "ray" (rlteach.workers)
+    ray_address: str | None = None  # backend "ray": None starts Ray here; "auto" or "ray://host:10001" joins a cluster
     epsilon: float = 0.4            # eps of the ladder eps_i = eps ** (1 + i/(N-1) * epsilon_alpha)
     epsilon_alpha: float = 7.0      # how steeply the ladder falls from actor 0 to actor N-1
     n_step: int = 3                 # n of the n-step return
@@ -86,8 +87,7 @@ class Config:
     def __post_init__(self):
         check_common(self)
         check_number("num_actors", self.num_actors, 1, integer=True)
-        if self.backend not in ALL_BACKENDS:
-            raise ValueError(f"backend={self.backend!r} is not allowed; choose one of {ALL_BACKENDS}")
+        check_backend(self.backend, self.ray_address)
         check_number("epsilon", self.epsilon, 0, 1)
         check_number("epsilon_alpha", self.epsilon_alpha, 0)
         check_number("n_step", self.n_step, 1, integer=True)
@@ -153,14 +153,18 @@ def build_model(config: Config) -> QNetwork:
 
 def allowed_steps(config: Config, learner_version: int) -> float:
     """Flow control: the env steps one actor may have taken once the learner published ``learner_version``
-    (the learner publishes after every update, so the version counts its updates)."""
+    (the learner publishes after every update, so the version counts its updates). The slack is a message
+    plus the n - 1 steps whose transitions still wait in the actor's NStepBuilder: the learner has not been
+    told of those, and without room for them a small ``send_every`` (1 or 2) would leave actor and learner
+    each waiting for the other."""
     total = config.learning_starts + learner_version * config.env_steps_per_update
-    return total / config.num_actors + config.send_every
+    return total / config.num_actors + config.send_every + config.n_step - 1
 
 
 def actor(ctx, config):
     """One Ape-X actor: eps_i-greedy in its own env (i = ctx.index). Every ``send_every`` transitions it
-    sends (index, transitions, initial priorities, env steps, finished episode returns, weight version)."""
+    sends (index, transitions, initial priorities, env steps, finished episode returns, weight version,
+    weight copies); env steps, returns and weight copies are those since its previous message."""
     epsilon = epsilon_ladder(config.num_actors, config.epsilon, config.epsilon_alpha)[ctx.index]
     seed = config.seed * 1000 + ctx.index
     rng = np.random.default_rng(seed)
@@ -170,15 +174,15 @@ def actor(ctx, config):
     q = build_model(config)
     version = ctx.weights(q)
     builder = NStepBuilder(config.n_step, config.gamma)
-    outbox, finished, episode_return, steps, sent_steps = [], [], 0.0, 0, 0
+    outbox, finished, episode_return, steps, sent_steps, pulls = [], [], 0.0, 0, 0, 1   # 1: the first copy
 
     def send():
-        nonlocal outbox, finished, sent_steps
+        nonlocal outbox, finished, sent_steps, pulls
         batch = stack(outbox)
         with torch.no_grad():                       # initial priorities from the actor's own |delta|
             priorities = priorities_from_td(n_step_td(q, q, as_tensors(batch)), config.priority_eps)
-        ctx.put((ctx.index, batch, priorities, steps - sent_steps, finished, version))
-        outbox, finished, sent_steps = [], [], steps
+        ctx.put((ctx.index, batch, priorities, steps - sent_steps, finished, version, pulls))
+        outbox, finished, sent_steps, pulls = [], [], steps, 0
 
     while not ctx.should_stop():
         if steps >= allowed_steps(config, ctx.version()):     # ahead of the learner: hand over, then wait
@@ -188,7 +192,9 @@ def actor(ctx, config):
                 time.sleep(0.001)                           # until half a message's worth of steps is allowed
             continue
         if steps % config.weight_sync_every == 0:
-            version = ctx.weights(q, version)
+            pulled = ctx.weights(q, version)
+            pulls += pulled != version              # a copy happened only if newer weights were there
+            version = pulled
         if rng.random() < epsilon:
             action = int(env.action_space.sample())
         else:
@@ -234,8 +240,9 @@ def learner_step(q, target, optimizer, replay, config) -> float:
 def train(config: Config, *, progress=True, callback=None) -> TrainResult:
     """Ape-X DQN with ``config.num_actors`` actors. Records: ``epsilons``; ``actor_returns`` (actor index,
     env steps, return) per finished episode; ``losses`` (update, loss) every 50 updates; ``policy_lag``
-    (learner updates minus the version an actor acted with) per message; ``updates``. Ctrl-C returns the
-    partial result; an exception in an actor stops all of them and is re-raised here."""
+    (learner updates minus the version an actor acted with) per message; ``messages`` (messages received);
+    ``weight_pulls`` (weight copies the actors made, as their messages report them); ``updates``. Ctrl-C
+    returns the partial result; an exception in an actor stops all of them and is re-raised here."""
     with torch_threads(1):
         run = Run(config, progress, callback)
         torch.manual_seed(config.seed)
@@ -245,12 +252,16 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         replay = PrioritizedReplay(config.buffer_size, config.priority_alpha, seed=config.seed)
         epsilons = epsilon_ladder(config.num_actors, config.epsilon, config.epsilon_alpha)
         records = run.result.records
-        records.update(epsilons=epsilons.tolist(), actor_returns=[], losses=[], policy_lag=[], updates=0)
-        pool = WorkerPool(actor, config.num_actors, config.backend, args=(config,), weights=q.state_dict())
+        records.update(epsilons=epsilons.tolist(), actor_returns=[], losses=[], policy_lag=[], updates=0,
+                       messages=0, weight_pulls=0)
+        pool = WorkerPool(actor, config.num_actors, config.backend, args=(config,), weights=q.state_dict(),
+                          **ray_options(config))
         updates = 0
 
         def receive(item):
-            index, batch, priorities, steps, finished, version = item
+            index, batch, priorities, steps, finished, version, pulls = item
+            records["messages"] += 1
+            records["weight_pulls"] += pulls
             if len(priorities):
                 replay.add_batch(batch, priorities)
             run.add_steps(steps)
@@ -269,6 +280,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         interrupted = False
         try:
             with pool:
+                records["workers"] = pool.describe()    # where they run (Ray: actor names, nodes)
                 while not run.done:
                     item = pool.get(timeout=0 if updates_owed() else 0.05)
                     if item is not None:
@@ -286,5 +298,6 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
             interrupted = True
         for item in pool.drain():           # messages sent while the actors were stopping
             receive(item)
+        records["workers"] = pool.describe()        # now with the final count of restarts (Ray)
         records["updates"] = updates
         return run.finish(q, interrupted)

@@ -106,7 +106,8 @@ def test_actor_sends_n_step_transitions_with_priorities_from_its_own_td_errors()
     ctx = FakeContext(0, net.state_dict())
     apex.actor(ctx, config)
     assert len(ctx.sent) == 3
-    for index, batch, priorities, steps, finished, version in ctx.sent:
+    for i, (index, batch, priorities, steps, finished, version, pulls) in enumerate(ctx.sent):
+        assert pulls == (1 if i == 0 else 0)           # weight copies: version 7 arrives once, at the start
         assert all(episode_return >= 1 for episode_return in finished)
         assert index == 0 and version == 7 and steps >= 1 and len(priorities) == len(batch["obs"]) >= 20
         assert set(batch) == {"obs", "action", "reward", "discount", "next_obs", "done"}
@@ -147,7 +148,22 @@ def test_a_short_run_on_each_backend(backend):
     owed = (result.env_steps - config.learning_starts) / config.env_steps_per_update
     assert owed - 30 <= r["updates"] <= owed + 1
     assert max(r["policy_lag"]) >= 1 and min(r["policy_lag"]) >= 0
+    assert r["messages"] == len(r["policy_lag"])
+    # each actor copies at start, then at most once per weight_sync_every env steps
+    assert 2 <= r["weight_pulls"] <= 2 + result.env_steps / config.weight_sync_every
     assert live_children() == [] and worker_threads() == []
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("send_every, n_step", [(1, 3), (2, 3), (1, 5)])
+def test_flow_control_leaves_room_for_the_steps_inside_the_n_step_builder(send_every, n_step):
+    """An actor that is ahead holds up to n - 1 steps the learner has not heard of; with no slack for them
+    a small send_every left actor and learner waiting for each other for ever (seen with send_every=1)."""
+    config = apex.Config(num_actors=2, total_steps=1500, learning_starts=200, send_every=send_every,
+                         n_step=n_step, stop_when_solved=False, eval_every=10**9)
+    assert apex.allowed_steps(config, 0) == 200 / 2 + send_every + n_step - 1
+    result = apex.train(config, progress=False)
+    assert result.env_steps >= 1500 and result.records["updates"] > 0
 
 
 # --- bad input -----------------------------------------------------------------------------------------------
