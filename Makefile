@@ -58,9 +58,12 @@ test-full: lint
 # Timing goals live here, not in tests: SB3 is installed for the benchmark only.
 bench: setup
 	$(BIN)/python -m pip install -c constraints.txt -r benchmarks/requirements.txt
-	$(BIN)/python benchmarks/time_to_solve.py a2c a3c:thread a3c:process apex:thread apex:process --seeds 0 1 2 3 4
+	$(BIN)/python benchmarks/time_to_solve.py a2c a3c:thread a3c:process a3c:ray apex:thread apex:process \
+		impala:thread impala:process impala:ray --peers sb3-a2c sb3-ppo sb3-dqn --seeds 0 1 2 3 4
 	$(BIN)/python benchmarks/a3c_speed.py --workers 1 2 4
 	$(BIN)/python benchmarks/replay_speed.py
+	$(BIN)/python benchmarks/impala_speed.py
+	$(BIN)/python benchmarks/comm_lab.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
