@@ -40,13 +40,18 @@ def ray_init(address=None) -> bool:
     return True
 
 
-def fit_num_cpus(num_workers, num_cpus=None) -> float:
+def fit_num_cpus(num_workers, num_cpus=None, settle=10.0) -> float:
     """CPUs each Ray worker asks for. Ray starts an actor only where its CPUs are free; one that asks for
     more than the cluster has waits PENDING, silently, for ever. So: ``None`` shares the free CPUs out (at
     most 1 each, so 4 workers on 2 cores ask for 0.5 each), and an explicit request that cannot fit is a
-    ValueError now instead of a hang later."""
+    ValueError now instead of a hang later. Ray frees a stopped pool's CPUs a moment after its actors die,
+    so first wait up to ``settle`` seconds for the CPUs this pool would like to become free."""
     import ray
 
+    wanted = min(ray.cluster_resources().get("CPU", 0.0), num_workers * (1.0 if num_cpus is None else num_cpus))
+    deadline = time.monotonic() + settle
+    while ray.available_resources().get("CPU", 0.0) < wanted - 1e-9 and time.monotonic() < deadline:
+        time.sleep(0.05)
     free = ray.available_resources().get("CPU", 0.0)
     if num_cpus is None:
         num_cpus = min(1.0, math.floor(free / num_workers * 1e4) / 1e4)

@@ -162,6 +162,15 @@ def test_cpus_are_shared_out_or_refused_up_front(cluster):
         WorkerPool(report_node, 0, backend="ray")
 
 
+def test_a_pool_started_right_after_another_gets_the_cpus_back(cluster):
+    """Ray frees a killed actor's CPUs a moment later; the next run in a notebook must not find 0 free."""
+    for _ in range(3):
+        pool = WorkerPool(report_node, 2, backend="ray")
+        with pool:
+            assert pool.get(timeout=30) is not None
+        assert pool.describe()["num_cpus"] == 1.0
+
+
 def test_a_worker_that_fits_no_node_is_an_error_not_a_hang(cluster):
     """3 CPUs fit the cluster's 4 in total, but no single node has 3: the actor would wait for ever."""
     pool = WorkerPool(report_node, 1, backend="ray", num_cpus=3, start_timeout=3)
