@@ -281,6 +281,8 @@ def worker(ctx, config, shared, t0):
         # 1. copy the shared weights, and remember how many updates the shared model had then
         t_copy = time.time() - t0
         seen_updates = shared.copy_to(local, ctx.should_stop)
+        if ctx.should_stop():               # (a sync server's wait ends early when the pool stops)
+            break
         # 2. roll out up to t_max steps with the local copy
         batch = {"obs": [], "actions": [], "rewards": [], "terminated": [], "truncated": []}
         finished = []
