@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from rlteach.advantage import gae
 from rlteach.mdp import ChainMDP
 from rlteach.plotting import plot_learning_curves, plot_priorities, plot_vtrace, priority_table, vtrace_table
-from rlteach.workers import BACKENDS
+from rlteach.workers import ALL_BACKENDS, BACKENDS
 
 
 class AdvantageExplorer:
@@ -335,11 +335,23 @@ class TrainExplorer:
 
     ``module`` is an algorithm module (e.g. ``rlteach.policy_gradient``); ``total_steps`` caps each run so
     a click costs seconds, not minutes. ``results`` keeps each run's TrainResult, labelled by its settings.
+    ``backends`` replaces the choices of the backend toggle: the default offers ``"thread"`` and
+    ``"process"``; ``backends=rlteach.workers.ALL_BACKENDS`` adds ``"ray"`` (Ray must be installed; it starts
+    on the first Ray run unless it runs already).
     """
 
-    def __init__(self, module, total_steps=20_000, seed=0, sliders=None, x="steps"):
+    def __init__(self, module, total_steps=20_000, seed=0, sliders=None, x="steps", backends=None):
         self.module, self.total_steps, self.seed, self.x = module, total_steps, seed, x
         self.sliders = sliders if sliders is not None else SLIDERS[module.__name__]()
+        if backends is not None:
+            backends = list(backends)
+            if "backend" not in self.sliders:
+                raise ValueError(f"backends={backends!r}: {module.__name__} has no backend to choose")
+            if not backends or set(backends) - set(ALL_BACKENDS):
+                raise ValueError(f"backends={backends!r} is not allowed: a non-empty list from {ALL_BACKENDS}")
+            toggle = self.sliders["backend"]
+            toggle.options = backends
+            toggle.value = toggle.value if toggle.value in backends else backends[0]
         self.train_button = w.Button(description="Train", button_style="primary", icon="play")
         self.clear_button = w.Button(description="Clear runs")
         self.status = w.HTML(f"Set the sliders and press Train (a run stops at {total_steps:,} env steps).")
