@@ -128,7 +128,7 @@ def overlap(intervals_a, intervals_b) -> float:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_actors_and_learner_overlap_and_lag_grows_with_the_pull_delay(backend):
     lag = {}
-    for pull_every in (1, 8):
+    for pull_every in (1, 32):   # 32: about 16 updates of added lag, far above the queue's load-dependent share
         config = impala.Config(backend=backend, weight_pull_every=pull_every, total_steps=12_000,
                                stop_when_solved=False, eval_every=10**6)
         result = impala.train(config, progress=False)
@@ -142,7 +142,7 @@ def test_actors_and_learner_overlap_and_lag_grows_with_the_pull_delay(backend):
         assert impala.steady_steps_per_second(result) > 0
         lag[pull_every] = np.mean(r["policy_lag"])
         assert live_children() == [] and worker_threads() == []
-    assert lag[8] > lag[1] + 1.0, lag
+    assert lag[32] > lag[1] + 4.0, lag
 
 
 def test_the_no_learning_baseline_steps_every_env():
