@@ -21,7 +21,7 @@ import uuid
 
 import torch
 
-from rlteach.workers import WorkerContext, WorkerError, WorkerPool
+from rlteach.workers import WorkerContext, WorkerError, WorkerPool, check_num_workers
 
 
 def ray_init(address=None) -> bool:
@@ -159,8 +159,7 @@ class RayPool(WorkerPool):
         import ray
         from ray.util.queue import Queue
 
-        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
-            raise ValueError(f"num_workers={num_workers!r} is not allowed: an integer >= 1")
+        check_num_workers(num_workers)
         self.started_ray = ray_init(ray_address)
         self.work, self.num_workers, self.backend, self.args = work, num_workers, "ray", tuple(args)
         self.join_timeout, self.max_restarts, self.start_timeout = join_timeout, max_restarts, start_timeout

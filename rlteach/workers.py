@@ -72,6 +72,12 @@ def new_lock(backend):
     return threading.Lock() if backend == "thread" else tmp.get_context("spawn").Lock()
 
 
+def check_num_workers(num_workers):
+    """Every backend's pool needs an integer number of workers, at least 1."""
+    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
+        raise ValueError(f"num_workers={num_workers!r} is not allowed: an integer >= 1")
+
+
 class WorkerError(RuntimeError):
     """A worker raised; the message holds its index and its traceback."""
 
@@ -160,8 +166,7 @@ class WorkerPool:
     def __init__(self, work, num_workers, backend="thread", args=(), weights=None, max_queue=0, join_timeout=5.0):
         if backend not in BACKENDS:
             raise ValueError(f"backend={backend!r} is not allowed; choose one of {BACKENDS}")
-        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
-            raise ValueError(f"num_workers={num_workers!r} is not allowed: an integer >= 1")
+        check_num_workers(num_workers)
         self.work, self.num_workers, self.backend, self.args = work, num_workers, backend, tuple(args)
         self.join_timeout = join_timeout
         if backend == "thread":
