@@ -188,8 +188,9 @@ def actor(ctx, config):
         if steps >= allowed_steps(config, ctx.version()):     # ahead of the learner: hand over, then wait
             if outbox:
                 send()
-            while steps + config.send_every // 2 > allowed_steps(config, ctx.version()) and not ctx.should_stop():
-                time.sleep(0.001)                           # until half a message's worth of steps is allowed
+            resume = max(1, config.send_every // 2)         # half a message's worth of steps, at least one
+            while steps + resume > allowed_steps(config, ctx.version()) and not ctx.should_stop():
+                time.sleep(0.001)                           # until that many more steps are allowed
             continue
         if steps % config.weight_sync_every == 0:
             pulled = ctx.weights(q, version)
