@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from report import write_report
+from report import markdown_table, write_report
 
 from rlteach.a3c import measure_speed
 from rlteach.workers import BACKENDS
@@ -30,15 +30,14 @@ def main(argv=None):
         for n in args.workers:
             rates[f"{backend}:{n}"] = measure_speed(backend, n, args.env_steps)
             print(f"{backend:<8} {n} workers: {rates[f'{backend}:{n}']:,.0f} env steps/s", flush=True)
-    lines = [f"# A3C steady-state env steps/s ({args.env_steps:,} env steps per setting)", "",
-             "| backend | workers | env steps/s | vs 1 worker |", "|---|---|---|---|"]
+    cells = []
     for backend in args.backends:
         one = rates.get(f"{backend}:1")
         for n in args.workers:
             rate = rates[f"{backend}:{n}"]
-            lines.append(f"| {backend} | {n} | {rate:,.0f} | {rate / one:.2f}x |" if one else
-                         f"| {backend} | {n} | {rate:,.0f} | - |")
-    table = "\n".join(lines)
+            cells.append([backend, str(n), f"{rate:,.0f}", f"{rate / one:.2f}x" if one else "-"])
+    table = "\n".join([f"# A3C steady-state env steps/s ({args.env_steps:,} env steps per setting)", "",
+                       markdown_table(["backend", "workers", "env steps/s", "vs 1 worker"], cells)])
     write_report(args.out, "a3c_speed", table, rates)
 
 

@@ -36,7 +36,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from report import write_report
+from report import markdown_table, write_report
 
 TRANSPORTS = ("mp_queue", "shared_memory", "ray")
 
@@ -523,36 +523,30 @@ def _fmt_bytes(n) -> str:
 
 
 def transport_table(rows) -> str:
-    lines = ["| transport | payload | data | pickled | round trip (median) | round trip (min) | streaming | "
-             "messages/s | exact |", "|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['transport']} | {r['payload']} | {_fmt_bytes(r['payload_bytes'])} | "
-                     f"{_fmt_bytes(r['pickled_bytes'])} | {r['latency_s'] * 1e3:.3g} ms | "
-                     f"{r['latency_min_s'] * 1e3:.3g} ms | {_fmt_bytes(r['bytes_per_s'])}/s | "
-                     f"{r['messages_per_s']:,.0f} | {'yes' if r['verified'] else 'NO'} |")
-    return "\n".join(lines)
+    header = ["transport", "payload", "data", "pickled", "round trip (median)", "round trip (min)", "streaming",
+              "messages/s", "exact"]
+    return markdown_table(header, [
+        [r["transport"], r["payload"], _fmt_bytes(r["payload_bytes"]), _fmt_bytes(r["pickled_bytes"]),
+         f"{r['latency_s'] * 1e3:.3g} ms", f"{r['latency_min_s'] * 1e3:.3g} ms", f"{_fmt_bytes(r['bytes_per_s'])}/s",
+         f"{r['messages_per_s']:,.0f}", "yes" if r["verified"] else "NO"] for r in rows])
 
 
 def knob_table(rows) -> str:
-    lines = ["| varied | weight_sync_every | send_every | env steps/s (wall) | steady env steps/s | updates | "
-             "lag mean | lag p90 | messages | weight copies | message bytes | weight bytes | bytes/env step |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['varied']} | {r['weight_sync_every']} | {r['send_every']} | {r['steps_per_s']:,.0f} | "
-                     f"{r['steady_steps_per_s']:,.0f} | {r['updates']:,} | {r['lag_mean']:.1f} | "
-                     f"{r['lag_p90']:.0f} | {r['messages']:,} | {r['weight_pulls']:,} | "
-                     f"{_fmt_bytes(r['message_bytes'])} | {_fmt_bytes(r['weight_bytes'])} | "
-                     f"{_fmt_bytes(r['bytes_per_env_step'])} |")
-    return "\n".join(lines)
+    header = ["varied", "weight_sync_every", "send_every", "env steps/s (wall)", "steady env steps/s", "updates",
+              "lag mean", "lag p90", "messages", "weight copies", "message bytes", "weight bytes", "bytes/env step"]
+    return markdown_table(header, [
+        [r["varied"], str(r["weight_sync_every"]), str(r["send_every"]), f"{r['steps_per_s']:,.0f}",
+         f"{r['steady_steps_per_s']:,.0f}", f"{r['updates']:,}", f"{r['lag_mean']:.1f}", f"{r['lag_p90']:.0f}",
+         f"{r['messages']:,}", f"{r['weight_pulls']:,}", _fmt_bytes(r["message_bytes"]),
+         _fmt_bytes(r["weight_bytes"]), _fmt_bytes(r["bytes_per_env_step"])] for r in rows])
 
 
 def sync_table(rows) -> str:
-    lines = ["| mode | env steps/s (steady) | server updates | env steps per update | staleness mean / max "
-             "| pull-to-push median |", "|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['mode']} | {r['steps_per_s']:,.0f} | {r['updates']} | {r['steps_per_update']:.1f} "
-                     f"| {r['staleness_mean']:.2f} / {r['staleness_max']} | {r['cycle_median_s'] * 1e3:.1f} ms |")
-    return "\n".join(lines)
+    header = ["mode", "env steps/s (steady)", "server updates", "env steps per update", "staleness mean / max",
+              "pull-to-push median"]
+    return markdown_table(header, [
+        [r["mode"], f"{r['steps_per_s']:,.0f}", str(r["updates"]), f"{r['steps_per_update']:.1f}",
+         f"{r['staleness_mean']:.2f} / {r['staleness_max']}", f"{r['cycle_median_s'] * 1e3:.1f} ms"] for r in rows])
 
 
 def plot_transport(rows):

@@ -16,7 +16,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from report import write_report
+from report import markdown_table, write_report
 
 from rlteach import impala
 from rlteach.workers import BACKENDS
@@ -41,14 +41,12 @@ def main(argv=None):
         print(f"{backend:<8} baseline {baseline:,.0f}, actors {rate:,.0f} env steps/s ({rate / baseline:.2f}x)",
               flush=True)
     c = impala.Config()
-    lines = [f"# IMPALA actor throughput ({c.num_actors} actors x {c.envs_per_actor} envs, {args.env_steps:,} "
-             "env steps per run)", "",
-             "| backend | no-learning baseline (steps/s) | IMPALA actors (steps/s) | actors / baseline | "
-             "learner (steps/s) | mean policy lag |", "|---|---|---|---|---|---|"]
-    for backend, r in rows.items():
-        lines.append(f"| {backend} | {r['baseline']:,.0f} | {r['actors']:,.0f} | {r['ratio']:.2f} | "
-                     f"{r['learner']:,.0f} | {r['mean_lag']:.2f} |")
-    table = "\n".join(lines)
+    header = ["backend", "no-learning baseline (steps/s)", "IMPALA actors (steps/s)", "actors / baseline",
+              "learner (steps/s)", "mean policy lag"]
+    cells = [[backend, f"{r['baseline']:,.0f}", f"{r['actors']:,.0f}", f"{r['ratio']:.2f}", f"{r['learner']:,.0f}",
+              f"{r['mean_lag']:.2f}"] for backend, r in rows.items()]
+    table = "\n".join([f"# IMPALA actor throughput ({c.num_actors} actors x {c.envs_per_actor} envs, "
+                       f"{args.env_steps:,} env steps per run)", "", markdown_table(header, cells)])
     write_report(args.out, "impala_speed", table, rows)
 
 

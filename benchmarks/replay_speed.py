@@ -20,7 +20,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
-from report import write_report
+from report import markdown_table, write_report
 
 from rlteach.replay import PrioritizedReplay
 
@@ -101,10 +101,9 @@ def main(argv=None):
     lines = [f"# Prioritized replay: sample + update_priorities iterations/s (alpha {args.alpha}, beta {args.beta},"
              f" {args.iters:,} iterations, median of {args.repeats} rounds, cpprb {version('cpprb')},"
              f" numpy {np.__version__}, {platform.processor() or platform.machine()})", "",
-             "| capacity | batch | rlteach it/s | cpprb it/s | rlteach / cpprb |", "|---|---|---|---|---|"]
-    for r in results:
-        lines.append(f"| {r['capacity']:,} | {r['batch_size']} | {r['rlteach_it_s']:,.0f} | {r['cpprb_it_s']:,.0f} "
-                     f"| {r['ratio']:.2f}x |")
+             markdown_table(["capacity", "batch", "rlteach it/s", "cpprb it/s", "rlteach / cpprb"],
+                            [[f"{r['capacity']:,}", str(r["batch_size"]), f"{r['rlteach_it_s']:,.0f}",
+                              f"{r['cpprb_it_s']:,.0f}", f"{r['ratio']:.2f}x"] for r in results])]
     table = "\n".join(lines)
     meta = {"alpha": args.alpha, "beta": args.beta, "iters": args.iters, "repeats": args.repeats,
             "cpprb": version("cpprb"), "numpy": np.__version__}

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import torch
-from report import write_report
+from report import markdown_table, write_report
 
 from rlteach.monitor import ALGORITHMS, evaluate, reward_threshold
 
@@ -129,19 +129,19 @@ def main(argv=None):
     peers = [p for p in PEERS if p in rows]
     references = {p: median_or_none([r["seconds"] for r in rows[p]]) for p in peers}
     lines = [f"# Time to solve {ENV_ID} (seeds {args.seeds}, torch threads {args.threads})", "",
-             "Medians count an unsolved run as slower than every solved one.", "",
-             "| algorithm | solved | median steps | median seconds | "
-             + " | ".join(f"seconds / {p}" for p in peers) + " | per seed (steps / s) |",
-             "|---|---|---|---|" + "---|" * len(peers) + "---|"]
+             "Medians count an unsolved run as slower than every solved one.", ""]
+    header = ["algorithm", "solved", "median steps", "median seconds", *(f"seconds / {p}" for p in peers),
+              "per seed (steps / s)"]
+    cells = []
     for name, rs in rows.items():
         med_steps = median_or_none([r["steps"] for r in rs])
         med_s = median_or_none([r["seconds"] for r in rs])
-        ratios = " | ".join(f"{med_s / references[p]:.2f}" if med_s and references[p] else "-" for p in peers)
+        ratios = [f"{med_s / references[p]:.2f}" if med_s and references[p] else "-" for p in peers]
         per_seed = "; ".join(f"{r['steps']:,} / {r['seconds']:.1f}" if r["steps"] else "not solved" for r in rs)
-        lines.append(f"| {name} | {sum(r['steps'] is not None for r in rs)}/{len(rs)} | "
-                     f"{med_steps if med_steps is None else f'{med_steps:,.0f}'} | "
-                     f"{med_s if med_s is None else f'{med_s:.1f}'} | {ratios} | {per_seed} |")
-    table = "\n".join(lines)
+        cells.append([name, f"{sum(r['steps'] is not None for r in rs)}/{len(rs)}",
+                      f"{med_steps if med_steps is None else f'{med_steps:,.0f}'}",
+                      f"{med_s if med_s is None else f'{med_s:.1f}'}", *ratios, per_seed])
+    table = "\n".join([*lines, markdown_table(header, cells)])
     write_report(args.out, "time_to_solve", table, rows)
 
 
