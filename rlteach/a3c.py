@@ -6,9 +6,19 @@ without waiting for each other (agent-parallelism). Each worker repeats:
     1. copy      theta_local <- theta_shared
     2. roll out  up to t_max steps in its own env with pi(.|s; theta_local)
     3. compute   R_t = r_t + gamma R_{t+1}, bootstrapped with V(s_last) unless the episode terminated
-                 (``advantage.discounted_returns``); A_t = R_t - V(s_t); the actor-critic loss
-                 (``policy_gradient.actor_critic_loss``); its gradient on theta_local
+                 (``advantage.discounted_returns``); A_t = R_t - V(s_t); the actor-critic loss SUMMED over
+                 the rollout's steps (``policy_gradient.actor_critic_loss``); its gradient on theta_local
+                 (``rollout_gradients``), clipped to a global norm of ``max_grad_norm``
     4. apply     that gradient to theta_shared through the SHARED optimizer
+
+Sum, not mean (step 3). A rollout ends early when the episode does, so its length varies from 1 to t_max.
+The paper's Algorithm S3 ACCUMULATES the gradient step by step (d theta <- d theta + ...), a sum: every step
+weighs the same. A mean, as A2C takes over its fixed-size [n_steps, num_envs] batch, would weigh each step
+1/len, so a step's weight would depend on when the pole fell. The sum grows with the rollout's length and
+with the returns, so the clip ``max_grad_norm`` is set high: a safety net against a rare huge gradient
+that leaves ordinary updates unscaled (a clip that binds on every update would scale every rollout's
+gradient to the same length, and the weights would differ again). RMSProp's division by the running
+root-mean-square takes care of the overall scale.
 
 Hogwild (Recht et al. 2011): step 4 takes no lock by default. Two workers may write the same weights at
 once; with small, sparse-enough updates that costs little and removes all waiting. ``lock=True`` locks
@@ -50,7 +60,18 @@ import numpy as np
 import torch
 
 from rlteach.advantage import discounted_returns
-from rlteach.monitor import Run, TrainResult, check_common, check_number, env_dims, torch_threads
+from rlteach.monitor import (
+    MAX_PARALLEL,
+    MAX_ROLLOUT,
+    Run,
+    TrainResult,
+    check_bool,
+    check_choice,
+    check_common,
+    check_number,
+    env_dims,
+    torch_threads,
+)
 from rlteach.nets import ActorCritic
 from rlteach.policy_gradient import actor_critic_loss, check_actor_critic
 from rlteach.ray_backend import ray_init
@@ -74,30 +95,28 @@ class Config:
     lock: bool = False              # True: lock only the shared optimizer step (Hogwild when False; thread/process)
     sync: bool = False              # backend "ray": the server applies the mean of one gradient per worker at once
     t_max: int = 50                 # steps per worker between updates (or to the episode end)
-    gamma: float = 0.99
-    lr: float = 1e-3
+    gamma: float = 0.99             # discount
+    lr: float = 1e-3                # learning rate of the shared optimizer
     optimizer: str = "rmsprop"      # "rmsprop" (shared statistics, eps inside the root) or "adam"
-    rms_alpha: float = 0.99
-    rms_eps: float = 1e-5
-    value_coef: float = 0.5
-    entropy_coef: float = 0.01
-    max_grad_norm: float = 0.5
-    hidden: tuple = (64, 64)
+    rms_alpha: float = 0.99         # RMSProp decay of the squared-gradient average g
+    rms_eps: float = 1e-5           # RMSProp eps, inside the square root
+    value_coef: float = 0.5         # weight of the critic's squared error in the loss
+    entropy_coef: float = 0.01      # weight of the entropy bonus
+    max_grad_norm: float = 10_000.0  # clip of the SUMMED gradient's global norm: a safety net (docstring)
+    hidden: tuple = (64, 64)        # hidden layer sizes; () = a linear policy and value
 
     def __post_init__(self):
         check_common(self)
         if self.device != "cpu":
             raise ValueError(f"device={self.device!r} is not supported by A3C: its workers share one CPU model")
-        check_number("num_workers", self.num_workers, 1, integer=True)
+        check_number("num_workers", self.num_workers, 1, MAX_PARALLEL, integer=True)
         check_backend(self.backend, self.ray_address)
-        for name in ("lock", "sync"):
-            if not isinstance(getattr(self, name), bool):
-                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        check_bool("lock", self.lock)
+        check_bool("sync", self.sync)
         if self.sync and self.backend != "ray":
             raise ValueError("sync=True needs backend='ray': synchronous updates go through the parameter server")
-        check_number("t_max", self.t_max, 1, integer=True)
-        if self.optimizer not in ("rmsprop", "adam"):
-            raise ValueError(f"optimizer={self.optimizer!r} is not allowed; choose 'rmsprop' or 'adam'")
+        check_number("t_max", self.t_max, 1, MAX_ROLLOUT, integer=True)
+        check_choice("optimizer", self.optimizer, ("rmsprop", "adam"))
         check_actor_critic(self)
 
 
@@ -267,14 +286,43 @@ class ParameterServerClient:
 # ---------------------------------------------------------------------------------------------------------
 
 
+def rollout_gradients(local, batch, next_obs, config):
+    """Step 3 of a worker: the gradient of the rollout's loss on theta_local, one tensor per parameter.
+
+    R_t = r_t + gamma R_{t+1}, bootstrapped with V(next_obs) unless the episode terminated; A_t = R_t - V(s_t)
+    (both constants). The loss is SUMMED over the rollout's steps (``reduction="sum"``), as Algorithm S3 of
+    the paper accumulates d theta step by step: every step weighs the same, whether the pole fell after 3
+    steps or the rollout ran its full t_max. (A mean would give each step the weight 1/len instead.)"""
+    logits, values = local(torch.as_tensor(np.array(batch["obs"]), dtype=torch.float32))
+    with torch.no_grad():
+        bootstrap = local(torch.as_tensor(next_obs, dtype=torch.float32))[1].item()
+    next_values = np.r_[values.detach().numpy()[1:], bootstrap]
+    returns = torch.as_tensor(discounted_returns(np.array(batch["rewards"]), next_values,
+                                                 np.array(batch["terminated"]), np.array(batch["truncated"]),
+                                                 config.gamma), dtype=torch.float32)
+    dist = torch.distributions.Categorical(logits=logits)
+    loss = actor_critic_loss(dist.log_prob(torch.as_tensor(batch["actions"])), dist.entropy(), values,
+                             returns - values.detach(), returns, config.value_coef, config.entropy_coef,
+                             reduction="sum")
+    return torch.autograd.grad(loss.total, list(local.parameters()))
+
+
+def clip_by_global_norm(grads, max_norm):
+    """Scale all gradients by min(1, max_norm / ||grads||), ||.|| the norm of them all as one vector."""
+    norm = torch.sqrt(sum((g**2).sum() for g in grads))
+    return [g * min(1.0, max_norm / (norm.item() + 1e-6)) for g in grads]
+
+
 def worker(ctx, config, shared, t0):
     """One A3C worker (see the module docstring); ``shared`` is a SharedModel or a ParameterServerClient.
     Reports one record per update through ``ctx.put``: (worker, t_copy, t_rolled_out, t_computed, t_applied,
     staleness, env_steps, finished episode returns), times in seconds since ``t0`` (time.time() when train()
-    started)."""
-    torch.manual_seed(config.seed * 1000 + ctx.index)
+    started). Its actions come from its own generator, seeded ``seed * 1000 + index``: on threads too, where
+    every worker shares the process's global torch generator."""
+    seed = config.seed * 1000 + ctx.index
+    generator = torch.Generator().manual_seed(seed)
     env = gym.make(config.env_id)
-    obs, _ = env.reset(seed=config.seed * 1000 + ctx.index)
+    obs, _ = env.reset(seed=seed)
     local = build_model(config)
     episode_return = 0.0
     while not ctx.should_stop():
@@ -287,7 +335,7 @@ def worker(ctx, config, shared, t0):
         batch = {"obs": [], "actions": [], "rewards": [], "terminated": [], "truncated": []}
         finished = []
         for _ in range(config.t_max):
-            action = local.sample(obs).item()
+            action = local.sample(obs, generator).item()
             next_obs, reward, terminated, truncated, _ = env.step(action)
             for key, value in (("obs", obs), ("actions", action), ("rewards", reward),
                                ("terminated", terminated), ("truncated", truncated)):
@@ -300,20 +348,8 @@ def worker(ctx, config, shared, t0):
                 obs, _ = env.reset()
                 break                       # an update never spans two episodes
         t_rolled = time.time() - t0
-        # 3. returns (bootstrapped with V(last obs) unless terminated), advantages, loss, local gradient
-        logits, values = local(torch.as_tensor(np.array(batch["obs"]), dtype=torch.float32))
-        with torch.no_grad():
-            bootstrap = local(torch.as_tensor(next_obs, dtype=torch.float32))[1].item()
-        next_values = np.r_[values.detach().numpy()[1:], bootstrap]
-        returns = torch.as_tensor(discounted_returns(np.array(batch["rewards"]), next_values,
-                                                     np.array(batch["terminated"]), np.array(batch["truncated"]),
-                                                     config.gamma), dtype=torch.float32)
-        dist = torch.distributions.Categorical(logits=logits)
-        loss = actor_critic_loss(dist.log_prob(torch.as_tensor(batch["actions"])), dist.entropy(), values,
-                                 returns - values.detach(), returns, config.value_coef, config.entropy_coef)
-        grads = torch.autograd.grad(loss.total, list(local.parameters()))
-        norm = torch.sqrt(sum((g**2).sum() for g in grads))
-        grads = [g * min(1.0, config.max_grad_norm / (norm.item() + 1e-6)) for g in grads]
+        # 3. returns, advantages, the summed loss and its gradient on theta_local, clipped
+        grads = clip_by_global_norm(rollout_gradients(local, batch, next_obs, config), config.max_grad_norm)
         t_computed = time.time() - t0
         # 4. apply to the shared weights (SharedModel.apply or a push to the parameter server)
         staleness = shared.apply(grads, seen_updates)

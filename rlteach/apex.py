@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import gymnasium as gym
@@ -45,7 +46,21 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rlteach.monitor import Run, TrainResult, check_common, check_number, env_dims, torch_threads
+from rlteach.monitor import (
+    MAX_BATCH,
+    MAX_BUFFER,
+    MAX_PARALLEL,
+    MAX_QUEUE,
+    MAX_ROLLOUT,
+    Run,
+    TrainResult,
+    check_bool,
+    check_common,
+    check_hidden,
+    check_number,
+    env_dims,
+    torch_threads,
+)
 from rlteach.nets import QNetwork
 from rlteach.replay import NStepBuilder, PrioritizedReplay, priorities_from_td, stack
 from rlteach.workers import WorkerPool, check_backend, ray_options
@@ -81,32 +96,30 @@ class Config:
     weight_sync_every: int = 100    # env steps between an actor's weight pulls (the paper: 400)
     send_every: int = 50            # transitions per message at most (the paper: 50); fewer when waiting
     max_grad_norm: float = 10.0
-    hidden: tuple = (256, 256)      # as the rl-zoo DQN for CartPole (lr 2.3e-3 too)
+    hidden: tuple = (256, 256)      # as the rl-zoo DQN for CartPole (lr 2.3e-3 too); at least one layer
     dueling: bool = False           # dueling head: Q = V + A - mean A (nets.QNetwork)
 
     def __post_init__(self):
         check_common(self)
-        check_number("num_actors", self.num_actors, 1, integer=True)
+        check_number("num_actors", self.num_actors, 1, MAX_PARALLEL, integer=True)
         check_backend(self.backend, self.ray_address)
         check_number("epsilon", self.epsilon, 0, 1)
         check_number("epsilon_alpha", self.epsilon_alpha, 0)
-        check_number("n_step", self.n_step, 1, integer=True)
+        check_number("n_step", self.n_step, 1, MAX_ROLLOUT, integer=True)
         check_number("gamma", self.gamma, 0, 1)
-        check_number("buffer_size", self.buffer_size, 1, integer=True)
-        check_number("priority_alpha", self.priority_alpha, 0)
+        check_number("buffer_size", self.buffer_size, 1, MAX_BUFFER, integer=True)
+        check_number("priority_alpha", self.priority_alpha, 0, 1)
         check_number("priority_beta", self.priority_beta, 0, 1)
         check_number("priority_eps", self.priority_eps, 0, low_open=True)
-        check_number("batch_size", self.batch_size, 1, integer=True)
+        check_number("batch_size", self.batch_size, 1, MAX_BATCH, integer=True)
         check_number("lr", self.lr, 0, low_open=True)
         check_number("learning_starts", self.learning_starts, 0, integer=True)
-        for name in ("env_steps_per_update", "target_update_every", "weight_sync_every", "send_every"):
+        for name in ("env_steps_per_update", "target_update_every", "weight_sync_every"):
             check_number(name, getattr(self, name), 1, integer=True)
+        check_number("send_every", self.send_every, 1, MAX_QUEUE, integer=True)
         check_number("max_grad_norm", self.max_grad_norm, 0, low_open=True)
-        if not (isinstance(self.hidden, tuple | list) and self.hidden
-                and all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in self.hidden)):
-            raise ValueError(f"hidden={self.hidden!r} is not allowed: a non-empty tuple of layer sizes >= 1")
-        if not isinstance(self.dueling, bool):
-            raise TypeError(f"dueling must be True or False, got {self.dueling!r}")
+        self.hidden = check_hidden(self.hidden, allow_empty=False)
+        check_bool("dueling", self.dueling)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -163,8 +176,10 @@ def allowed_steps(config: Config, learner_version: int) -> float:
 
 def actor(ctx, config):
     """One Ape-X actor: eps_i-greedy in its own env (i = ctx.index). Every ``send_every`` transitions it
-    sends (index, transitions, initial priorities, env steps, finished episode returns, weight version,
-    weight copies); env steps, returns and weight copies are those since its previous message."""
+    sends (index, transitions, initial priorities, env steps, finished episode returns, versions, weight
+    copies); env steps, returns and weight copies are those since its previous message, and ``versions``
+    holds, per transition, the weight version its first action was chosen with. When the pool stops, it
+    sends what it still holds (``NStepBuilder.flush``), so every step it took reaches the learner."""
     epsilon = epsilon_ladder(config.num_actors, config.epsilon, config.epsilon_alpha)[ctx.index]
     seed = config.seed * 1000 + ctx.index
     rng = np.random.default_rng(seed)
@@ -174,15 +189,22 @@ def actor(ctx, config):
     q = build_model(config)
     version = ctx.weights(q)
     builder = NStepBuilder(config.n_step, config.gamma)
-    outbox, finished, episode_return, steps, sent_steps, pulls = [], [], 0.0, 0, 0, 1   # 1: the first copy
+    acted_with = deque()                # the version of each step still inside the builder, oldest first
+    outbox, versions, finished, episode_return = [], [], [], 0.0
+    steps, sent_steps, pulls = 0, 0, 1              # pulls: 1 for the first copy
+
+    def post(transitions):
+        nonlocal outbox, versions
+        outbox += transitions
+        versions += [acted_with.popleft() for _ in transitions]    # a transition is its first step's
 
     def send():
-        nonlocal outbox, finished, sent_steps, pulls
+        nonlocal outbox, versions, finished, sent_steps, pulls
         batch = stack(outbox)
         with torch.no_grad():                       # initial priorities from the actor's own |delta|
             priorities = priorities_from_td(n_step_td(q, q, as_tensors(batch)), config.priority_eps)
-        ctx.put((ctx.index, batch, priorities, steps - sent_steps, finished, version, pulls))
-        outbox, finished, sent_steps, pulls = [], [], steps, 0
+        ctx.put((ctx.index, batch, priorities, steps - sent_steps, finished, np.array(versions), pulls))
+        outbox, versions, finished, sent_steps, pulls = [], [], [], steps, 0
 
     while not ctx.should_stop():
         if steps >= allowed_steps(config, ctx.version()):     # ahead of the learner: hand over, then wait
@@ -203,7 +225,8 @@ def actor(ctx, config):
         next_obs, reward, terminated, truncated, _ = env.step(action)
         steps += 1
         episode_return += reward
-        outbox += builder.add(obs, action, reward, next_obs, terminated, truncated)
+        acted_with.append(version)
+        post(builder.add(obs, action, reward, next_obs, terminated, truncated))
         obs = next_obs
         if terminated or truncated:
             finished.append(episode_return)
@@ -211,6 +234,9 @@ def actor(ctx, config):
             obs, _ = env.reset()
         if len(outbox) >= config.send_every:
             send()
+    post(builder.flush(obs))                        # stopping: the steps still inside the builder
+    if outbox:
+        send()
     env.close()
 
 
@@ -241,9 +267,10 @@ def learner_step(q, target, optimizer, replay, config) -> float:
 def train(config: Config, *, progress=True, callback=None) -> TrainResult:
     """Ape-X DQN with ``config.num_actors`` actors. Records: ``epsilons``; ``actor_returns`` (actor index,
     env steps, return) per finished episode; ``losses`` (update, loss) every 50 updates; ``policy_lag``
-    (learner updates minus the version an actor acted with) per message; ``messages`` (messages received);
-    ``weight_pulls`` (weight copies the actors made, as their messages report them); ``updates``. Ctrl-C
-    returns the partial result; an exception in an actor stops all of them and is re-raised here."""
+    (learner updates minus the version the message's oldest transition was acted with) per message;
+    ``messages`` (messages received); ``weight_pulls`` (weight copies the actors made, as their messages
+    report them); ``updates``. Ctrl-C returns the partial result; an exception in an actor stops all of
+    them and is re-raised here."""
     with torch_threads(1):
         run = Run(config, progress, callback)
         torch.manual_seed(config.seed)
@@ -260,13 +287,12 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         updates = 0
 
         def receive(item):
-            index, batch, priorities, steps, finished, version, pulls = item
+            index, batch, priorities, steps, finished, versions, pulls = item
             records["messages"] += 1
             records["weight_pulls"] += pulls
-            if len(priorities):
-                replay.add_batch(batch, priorities)
+            replay.add_batch(batch, priorities)
             run.add_steps(steps)
-            records["policy_lag"].append(updates - version)
+            records["policy_lag"].append(updates - int(versions.min()))     # the message's oldest transition
             for episode_return in finished:
                 records["actor_returns"].append((index, run.result.env_steps, episode_return))
                 run.add_episode(episode_return)

@@ -42,7 +42,19 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rlteach.monitor import Run, TrainResult, check_common, check_number, env_dims, torch_threads
+from rlteach.monitor import (
+    MAX_PARALLEL,
+    MAX_QUEUE,
+    MAX_ROLLOUT,
+    Run,
+    TrainResult,
+    check_bool,
+    check_common,
+    check_hidden,
+    check_number,
+    env_dims,
+    torch_threads,
+)
 from rlteach.nets import ActorCritic
 from rlteach.policy_gradient import actor_critic_loss
 from rlteach.workers import WorkerPool, check_backend, ray_options
@@ -77,14 +89,17 @@ class Config:
     clip_pg_rho: float | None = 1.0
     lam: float = 1.0
     vtrace: bool = True             # False: no off-policy correction (every pi/mu taken as 1; c_t = lam)
-    hidden: tuple = (64, 64)
+    hidden: tuple = (64, 64)        # hidden layer sizes; () = a linear policy and value
 
     def __post_init__(self):
         check_common(self)
-        check_number("num_actors", self.num_actors, 1, integer=True)
+        check_number("num_actors", self.num_actors, 1, MAX_PARALLEL, integer=True)
         check_backend(self.backend, self.ray_address)
-        for name in ("envs_per_actor", "unroll_length", "batch_size", "weight_pull_every", "max_queue"):
-            check_number(name, getattr(self, name), 1, integer=True)
+        for name in ("envs_per_actor", "batch_size"):
+            check_number(name, getattr(self, name), 1, MAX_PARALLEL, integer=True)
+        check_number("unroll_length", self.unroll_length, 1, MAX_ROLLOUT, integer=True)
+        check_number("weight_pull_every", self.weight_pull_every, 1, integer=True)
+        check_number("max_queue", self.max_queue, 1, MAX_QUEUE, integer=True)
         check_number("gamma", self.gamma, 0, 1)
         check_number("lr", self.lr, 0, low_open=True)
         check_number("value_coef", self.value_coef, 0)
@@ -94,8 +109,8 @@ class Config:
             if getattr(self, name) is not None:
                 check_number(name, getattr(self, name), 0, low_open=True)
         check_number("lam", self.lam, 0, 1)
-        if not isinstance(self.vtrace, bool):
-            raise TypeError(f"vtrace must be True or False, got {self.vtrace!r}")
+        check_bool("vtrace", self.vtrace)
+        self.hidden = check_hidden(self.hidden)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -136,10 +151,11 @@ def build_model(config: Config) -> ActorCritic:
 
 
 @torch.no_grad()
-def sample_actions(model, obs):
-    """One batched forward for every env: actions a ~ mu(.|x) and their log-probs log mu(a|x), numpy [E]."""
+def sample_actions(model, obs, generator=None):
+    """One batched forward for every env: actions a ~ mu(.|x) and their log-probs log mu(a|x), numpy [E].
+    Draws from ``generator`` (an actor's own) when given, else from torch's global generator."""
     log_probs = torch.log_softmax(model.policy_logits(torch.as_tensor(obs, dtype=torch.float32)), -1)
-    actions = torch.multinomial(log_probs.exp(), 1)
+    actions = torch.multinomial(log_probs.exp(), 1, generator=generator)
     return actions.squeeze(-1).numpy(), log_probs.gather(-1, actions).squeeze(-1).numpy()
 
 
@@ -151,9 +167,10 @@ def sample_actions(model, obs):
 def actor(ctx, config, t0):
     """One IMPALA actor. Puts one dict per unroll: obs, actions, behaviour_log_probs, rewards, terminated,
     truncated, final_obs ([T, E, ...], time-major), last_obs [E, ...], version, actor, t_start, t_end
-    (seconds since ``t0``), episode_returns (episodes finished in this unroll)."""
+    (seconds since ``t0``), episode_returns (episodes finished in this unroll). Its actions come from its
+    own generator, seeded like its envs: on threads too, where actors share the global torch generator."""
     seed = config.seed * 1000 + ctx.index * config.envs_per_actor
-    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
     envs = gym.vector.SyncVectorEnv([lambda: gym.make(config.env_id)] * config.envs_per_actor,
                                     autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     obs, _ = envs.reset(seed=[seed + i for i in range(config.envs_per_actor)])
@@ -167,7 +184,7 @@ def actor(ctx, config, t0):
         keys = ("obs", "actions", "behaviour_log_probs", "rewards", "terminated", "truncated", "final_obs")
         unroll, finished = {k: [] for k in keys}, []
         for _ in range(config.unroll_length):
-            actions, behaviour_log_probs = sample_actions(model, obs)
+            actions, behaviour_log_probs = sample_actions(model, obs, generator)
             next_obs, rewards, terminated, truncated, info = envs.step(actions)
             final_obs = np.zeros_like(obs)                  # the real last observation where an episode ended
             for i in np.flatnonzero(terminated | truncated):

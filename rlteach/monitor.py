@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import importlib
 import json
+import math
 import numbers
 import os
 import threading
@@ -47,16 +48,56 @@ EVAL_SEED_BASE = 10_000
 # ---------------------------------------------------------------------------------------------------------
 
 
+# Upper bounds for sizes: far above what one machine ever needs, low enough that a typo (10**12 envs) is an
+# error at once instead of a machine that runs out of memory or a run that never starts.
+MAX_SEED = 2**32 - 1            # numpy's and gymnasium's seeds are 32-bit
+MAX_PARALLEL = 1024             # envs, workers, actors, envs per actor, unrolls per batch
+MAX_EVAL_EPISODES = 1000
+MAX_ROLLOUT = 10_000            # steps in one rollout or unroll (n_steps, t_max, unroll_length)
+MAX_BUFFER = 10_000_000         # replay entries (Ape-X's paper used 2 million)
+MAX_BATCH = 65_536              # transitions per learner batch
+MAX_QUEUE = 10_000              # messages waiting, transitions per message
+MAX_HIDDEN = 4096               # units in one hidden layer
+MAX_LAYERS = 16                 # hidden layers
+
+
 def check_number(name, value, low=None, high=None, *, integer=False, low_open=False):
-    """A number in [low, high] (or (low, high] with ``low_open``), else a TypeError/ValueError naming it."""
+    """A finite number in [low, high] (or (low, high] with ``low_open``), else a TypeError/ValueError that
+    names it, its value and what is allowed. NaN and +-inf are never allowed; nor are True/False."""
     kind = numbers.Integral if integer else numbers.Real
+    lo = "-inf" if low is None else low
+    hi = "inf" if high is None else high
+    allowed = f"{'an integer' if integer else 'a finite number'} in {'(' if low_open else '['}{lo}, {hi}]"
     if isinstance(value, bool) or not isinstance(value, kind):
-        raise TypeError(f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}")
+        raise TypeError(f"{name}={value!r} is not allowed: {name} must be {allowed}")
     too_low = low is not None and (value <= low if low_open else value < low)
-    if too_low or (high is not None and value > high):
-        lo = "-inf" if low is None else low
-        hi = "inf" if high is None else high
-        raise ValueError(f"{name}={value!r} is not allowed: it must be in {'(' if low_open else '['}{lo}, {hi}]")
+    if not math.isfinite(value) or too_low or (high is not None and value > high):
+        raise ValueError(f"{name}={value!r} is not allowed: {name} must be {allowed}")
+
+
+def check_bool(name, value):
+    """True or False, nothing else (not 0/1, not "True")."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}={value!r} is not allowed: {name} must be True or False")
+
+
+def check_choice(name, value, choices):
+    """One of ``choices`` (strings)."""
+    if not (isinstance(value, str) and value in choices):
+        raise ValueError(f"{name}={value!r} is not allowed: choose one of {tuple(choices)}")
+
+
+def check_hidden(hidden, allow_empty=True) -> tuple:
+    """Hidden layer sizes: a tuple (or list) of at most MAX_LAYERS integers in [1, MAX_HIDDEN]. Returned as a
+    tuple. An empty tuple (no hidden layer: a linear policy and value) only where ``allow_empty``."""
+    allowed = (f"a tuple of at most {MAX_LAYERS} layer sizes, each an integer in [1, {MAX_HIDDEN}]"
+               + (", or () for no hidden layer" if allow_empty else ", at least one"))
+    if not isinstance(hidden, tuple | list):
+        raise TypeError(f"hidden={hidden!r} is not allowed: hidden must be {allowed}")
+    ok = all(isinstance(h, numbers.Integral) and not isinstance(h, bool) and 1 <= h <= MAX_HIDDEN for h in hidden)
+    if not ok or len(hidden) > MAX_LAYERS or (not hidden and not allow_empty):
+        raise ValueError(f"hidden={hidden!r} is not allowed: hidden must be {allowed}")
+    return tuple(int(h) for h in hidden)
 
 
 def env_spec(env_id):
@@ -77,7 +118,10 @@ def check_env(env_id, *, discrete=True):
     except (gym.error.Error, ImportError) as exc:
         raise ValueError(f"env_id={env_id!r} is not a registered Gymnasium environment "
                          f"(e.g. 'CartPole-v1', 'Acrobot-v1'): {exc}") from None
-    env = gym.make(env_id)
+    try:
+        env = gym.make(env_id)
+    except gym.error.DependencyNotInstalled as exc:
+        raise ValueError(f"env_id={env_id!r} needs a package that is not installed: {exc}") from None
     try:
         obs, act = env.observation_space, env.action_space
     finally:
@@ -100,26 +144,30 @@ def env_dims(env_id) -> tuple[int, int]:
 
 def check_device(device):
     """'cpu', 'cuda' or 'cuda:N'; a CUDA device must exist."""
+    if not isinstance(device, str):
+        raise TypeError(f"device={device!r} is not allowed: device must be a string, 'cpu', 'cuda' or 'cuda:N'")
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
         raise ValueError(f"device={device!r} is not a torch device; allowed: 'cpu', 'cuda', 'cuda:0', ...") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} but CUDA is not available here; use device='cpu'")
     if dev.type not in ("cpu", "cuda"):
         raise ValueError(f"device={device!r} is not supported; allowed: 'cpu', 'cuda', 'cuda:N'")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} but CUDA is not available here; use device='cpu'")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device={device!r} is not allowed: this machine has {torch.cuda.device_count()} "
+                         "CUDA device(s), 'cuda:0' ... ")
 
 
 def check_common(config):
     """The fields every Config has: env_id, seed, total_steps, eval_every, eval_episodes, stop_when_solved,
     device. Each algorithm's ``__post_init__`` calls this, then checks its own fields."""
     check_env(config.env_id)
-    check_number("seed", config.seed, 0, integer=True)
+    check_number("seed", config.seed, 0, MAX_SEED, integer=True)
     check_number("total_steps", config.total_steps, 1, integer=True)
     check_number("eval_every", config.eval_every, 1, integer=True)
-    check_number("eval_episodes", config.eval_episodes, 1, integer=True)
-    if not isinstance(config.stop_when_solved, bool):
-        raise TypeError(f"stop_when_solved must be True or False, got {config.stop_when_solved!r}")
+    check_number("eval_episodes", config.eval_episodes, 1, MAX_EVAL_EPISODES, integer=True)
+    check_bool("stop_when_solved", config.stop_when_solved)
     check_device(config.device)
 
 

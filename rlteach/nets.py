@@ -68,12 +68,14 @@ class ActorCritic(nn.Module):
         return self.policy_head(self.torso(obs) if self.shared else obs)
 
     @torch.no_grad()
-    def sample(self, obs) -> torch.Tensor:
+    def sample(self, obs, generator: torch.Generator | None = None) -> torch.Tensor:
         """a ~ pi(.|s) for acting, one env step at a time: runs only the policy side and builds no
-        Distribution object, which makes one step about 3x cheaper than ``dist(obs).sample()``."""
+        Distribution object, which makes one step about 3x cheaper than ``dist(obs).sample()``. Draws from
+        ``generator`` (a worker's own) when given, else from torch's global generator."""
         obs = torch.as_tensor(obs, dtype=torch.float32, device=next(self.parameters()).device)
         logits = self.policy_logits(obs)
-        return torch.multinomial(torch.softmax(logits, -1).reshape(-1, logits.shape[-1]), 1).reshape(logits.shape[:-1])
+        probs = torch.softmax(logits, -1).reshape(-1, logits.shape[-1])
+        return torch.multinomial(probs, 1, generator=generator).reshape(logits.shape[:-1])
 
     @torch.no_grad()
     def greedy(self, obs) -> torch.Tensor:

@@ -14,6 +14,7 @@ cuts the variance of the estimate.
                          + value_coef * mean_t (R_t - V(s_t))^2             value (critic) term
                          - entropy_coef * mean_t H(pi(.|s_t))               exploration bonus
                                                                              (actor_critic_loss)
+                     (A3C sums over t instead of averaging: ``reduction="sum"``, see rlteach.a3c)
 with A_t from ``rlteach.advantage.gae`` and R_t = A_t + V(s_t) (the lambda-return) as the critic's target.
 
 Synchronous A2C (the synchronous variant of Mnih et al. 2016, "Asynchronous Methods for Deep RL")
@@ -47,7 +48,19 @@ import numpy as np
 import torch
 
 from rlteach.advantage import discounted_returns, gae
-from rlteach.monitor import Run, TrainResult, check_common, check_env, check_number, env_dims, torch_threads
+from rlteach.monitor import (
+    MAX_PARALLEL,
+    MAX_ROLLOUT,
+    Run,
+    TrainResult,
+    check_bool,
+    check_common,
+    check_env,
+    check_hidden,
+    check_number,
+    env_dims,
+    torch_threads,
+)
 from rlteach.nets import ActorCritic
 
 
@@ -72,21 +85,24 @@ class Config:
     value_coef: float = 0.5         # weight of the critic's squared error in the loss
     entropy_coef: float = 0.0       # weight of the entropy bonus
     max_grad_norm: float = 0.5      # gradients are clipped to this global norm
-    normalize_advantages: bool = False
-    hidden: tuple = (64, 64)        # hidden layer sizes of the MLP(s)
+    normalize_advantages: bool = False  # True: A <- (A - mean) / std over the rollout's real steps
+    hidden: tuple = (64, 64)        # hidden layer sizes of the MLP(s); () = linear (not with shared_torso)
     shared_torso: bool = False      # one torso for policy and value (see rlteach.nets)
 
     def __post_init__(self):
         check_common(self)
-        check_number("num_envs", self.num_envs, 1, integer=True)
-        check_number("n_steps", self.n_steps, 1, integer=True)
+        check_number("num_envs", self.num_envs, 1, MAX_PARALLEL, integer=True)
+        check_number("n_steps", self.n_steps, 1, MAX_ROLLOUT, integer=True)
         check_number("lam", self.lam, 0, 1)
-        check_actor_critic(self)
+        check_bool("normalize_advantages", self.normalize_advantages)
+        check_bool("shared_torso", self.shared_torso)
+        check_actor_critic(self, allow_empty_hidden=not self.shared_torso)
 
 
-def check_actor_critic(config):
+def check_actor_critic(config, allow_empty_hidden=True):
     """The fields every actor-critic Config here shares (A2C, A3C): gamma, lr, RMSprop's alpha and eps,
-    the loss coefficients, the gradient clip and the hidden sizes. Normalises ``hidden`` to a tuple."""
+    the loss coefficients, the gradient clip and the hidden sizes. Normalises ``hidden`` to a tuple; an
+    empty one (a linear policy and value) is allowed unless a shared torso needs a layer."""
     check_number("gamma", config.gamma, 0, 1)
     check_number("lr", config.lr, 0, low_open=True)
     check_number("rms_alpha", config.rms_alpha, 0, 1)
@@ -94,9 +110,7 @@ def check_actor_critic(config):
     check_number("value_coef", config.value_coef, 0)
     check_number("entropy_coef", config.entropy_coef, 0)
     check_number("max_grad_norm", config.max_grad_norm, 0, low_open=True)
-    config.hidden = tuple(config.hidden)
-    for h in config.hidden:
-        check_number("hidden sizes", h, 1, integer=True)
+    config.hidden = check_hidden(config.hidden, allow_empty=allow_empty_hidden)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -106,32 +120,44 @@ def check_actor_critic(config):
 LossTerms = namedtuple("LossTerms", ["total", "policy", "value", "entropy"])
 
 
-def masked_mean(x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean of x over the entries where mask is 1 (all entries when mask is None)."""
+REDUCTIONS = ("mean", "sum")
+
+
+def masked_reduce(x: torch.Tensor, mask: torch.Tensor | None = None, reduction: str = "mean") -> torch.Tensor:
+    """Mean of x over the entries where mask is 1 (all entries when mask is None); ``reduction="sum"``
+    gives their sum instead (every entry then weighs the same, however many there are)."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction={reduction!r} is not allowed; choose one of {REDUCTIONS}")
     if mask is None:
-        return x.mean()
+        return x.mean() if reduction == "mean" else x.sum()
     mask = mask.to(x.dtype)
-    return (x * mask).sum() / mask.sum().clamp(min=1.0)
+    total = (x * mask).sum()
+    return total / mask.sum().clamp(min=1.0) if reduction == "mean" else total
 
 
-def reinforce_loss(log_probs, returns, mask=None) -> torch.Tensor:
+def reinforce_loss(log_probs, returns, mask=None, reduction="mean") -> torch.Tensor:
     """REINFORCE: ``L = -mean_t G_t log pi(a_t|s_t)``, so ``-grad L`` estimates grad J.
 
     ``returns`` are treated as constants (no gradient flows through them); pass ``G_t - b(s_t)`` to use a
-    baseline b. ``mask`` (1 = a real step) drops padding and autoreset steps.
+    baseline b. ``mask`` (1 = a real step) drops padding and autoreset steps. ``reduction="sum"`` sums over
+    the steps instead of averaging them.
     """
-    return -masked_mean(returns.detach() * log_probs, mask)
+    return -masked_reduce(returns.detach() * log_probs, mask, reduction)
 
 
 def actor_critic_loss(log_probs, entropy, values, advantages, returns, value_coef, entropy_coef,
-                      mask=None) -> LossTerms:
-    """The A2C/A3C loss: policy term + value_coef * value term - entropy_coef * entropy (module docstring).
+                      mask=None, reduction="mean") -> LossTerms:
+    """The A2C/A3C/IMPALA loss: policy term + value_coef * value term - entropy_coef * entropy (module
+    docstring).
 
     log_probs, entropy, values: from the network, with gradient. advantages, returns: targets, constants.
+    ``reduction``: "mean" over the steps (A2C and IMPALA, whose batches have a fixed size) or "sum" (A3C,
+    whose rollouts end with the episode: summing makes every step weigh the same, whatever its rollout's
+    length, as the paper's Algorithm S3 accumulates the gradient step by step).
     """
-    policy = reinforce_loss(log_probs, advantages, mask)
-    value = masked_mean((returns.detach() - values) ** 2, mask)
-    ent = masked_mean(entropy, mask)
+    policy = reinforce_loss(log_probs, advantages, mask, reduction)
+    value = masked_reduce((returns.detach() - values) ** 2, mask, reduction)
+    ent = masked_reduce(entropy, mask, reduction)
     return LossTerms(policy + value_coef * value - entropy_coef * ent, policy, value, ent)
 
 
@@ -192,6 +218,16 @@ def rollout_targets(values, last_value, rollout, gamma, lam):
     return advantages, advantages + values
 
 
+def normalized_advantages(advantages, valid):
+    """(A - mean A) / (std A + 1e-8), mean and std over the valid steps only. A rollout with fewer than two
+    valid steps (``num_envs=1`` with ``n_steps`` 1 or 2, where an autoreset step takes one) has no spread
+    to divide by: its advantages are returned unchanged, as SB3 does for a batch of one."""
+    if int(valid.sum()) < 2:
+        return advantages
+    real = advantages[valid]
+    return (advantages - real.mean()) / (real.std() + 1e-8)
+
+
 def train(config: Config, *, progress=True, callback=None) -> TrainResult:
     """Synchronous A2C. Returns a TrainResult (records: ``losses`` = [env_steps, total, policy, value,
     entropy] per update). Ctrl-C (KeyboardInterrupt) returns the result so far with interrupted=True."""
@@ -223,7 +259,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
                 advantages, returns = rollout_targets(values, last_value, rollout, config.gamma, config.lam)
                 valid = torch.as_tensor(rollout["valid"], device=device)
                 if config.normalize_advantages:
-                    advantages = (advantages - advantages[valid].mean()) / (advantages[valid].std() + 1e-8)
+                    advantages = normalized_advantages(advantages, valid)
                 dist = torch.distributions.Categorical(logits=logits)
                 actions = torch.as_tensor(rollout["actions"], device=device)
                 loss = actor_critic_loss(dist.log_prob(actions), dist.entropy(), values, advantages, returns,
@@ -339,7 +375,7 @@ def fit_critic(model, env_id="CartPole-v1", num_episodes=200, gamma=0.99, steps=
 
 
 def gradient_samples(model, env_id="CartPole-v1", num_batches=100, episodes_per_batch=1,
-                     baselines=BASELINES, gamma=0.99, seed=0, critic=None) -> GradientSamples:
+                     baselines=BASELINES, gamma=0.99, seed=0, critic=None, constant_episodes=100) -> GradientSamples:
     """Many independent REINFORCE estimates of one policy's gradient, each from its own batch of episodes.
 
     Plays ``num_batches * episodes_per_batch`` episodes of ``model``'s stochastic policy (``play_episodes``)
@@ -351,10 +387,13 @@ def gradient_samples(model, env_id="CartPole-v1", num_batches=100, episodes_per_
     mean over a number of steps that the actions decide, how long the pole stayed up, would be biased).
 
         "none"      b_t = 0                       plain REINFORCE, G_t from ``episode_returns``
-        "constant"  b_t = mean of every G_t        one number for all steps and batches
+        "constant"  b_t = mean G_t of ``constant_episodes`` OTHER episodes of the policy (held out, played
+                                                   after the batches' own): one number for every step
         "critic"    b_t = V(s_t)                   the value head of ``critic`` (default: ``model``; a fresh
                                                    value head is a random function: ``fit_critic`` fits one)
 
+    A baseline must not depend on the episodes it is subtracted from, or it biases the estimate: a mean
+    taken over the batches themselves would (by about 1/num_batches), hence the held-out episodes.
     Every baseline sees the same episodes, so differences between them are the baseline's alone.
     Returns GradientSamples(grads={baseline: [num_batches, num_params] array}, episode_lengths, constant).
     """
@@ -371,9 +410,12 @@ def gradient_samples(model, env_id="CartPole-v1", num_batches=100, episodes_per_
     check_number("episodes_per_batch", episodes_per_batch, 1, integer=True)
     check_number("gamma", gamma, 0, 1)
     check_number("seed", seed, 0, integer=True)
-    episodes = play_episodes(model, env_id, num_batches * episodes_per_batch, seed)
+    check_number("constant_episodes", constant_episodes, 1, integer=True)
+    num_episodes = num_batches * episodes_per_batch
+    episodes = play_episodes(model, env_id, num_episodes, seed)
     returns = [episode_returns(ep, critic, gamma) for ep in episodes]
-    constant = float(torch.cat(returns).mean())
+    held_out = play_episodes(model, env_id, constant_episodes, seed + num_episodes)    # envs seeded after them
+    constant = float(torch.cat([episode_returns(ep, critic, gamma) for ep in held_out]).mean())
     params = [p for name, p in model.named_parameters() if not name.startswith("value_head")]
     grads = {b: [] for b in baselines}
     for k in range(num_batches):

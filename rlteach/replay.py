@@ -262,9 +262,10 @@ class NStepBuilder:
         done     = 1.0 if the episode TERMINATED at step t+m-1, else 0.0
 
     and the learner (not this class) computes ``target = reward + (1 - done) * discount * Q_target(next_obs)``.
-    When an episode ends, every pending step is flushed with its shorter m. Terminated: done = 1, nothing
-    to bootstrap. Truncated (a time limit): done = 0 and next_obs is the final observation, so the learner
-    bootstraps from its value. Either way the builder is then empty, ready for the next episode.
+    When an episode ends, every pending step is flushed with its shorter m (``flush``). Terminated: done = 1,
+    nothing to bootstrap. Truncated (a time limit): done = 0 and next_obs is the final observation, so the
+    learner bootstraps from its value. Either way the builder is then empty, ready for the next episode.
+    Every step gives exactly one transition, the one that starts at it.
     """
 
     def __init__(self, n: int, gamma: float):
@@ -281,14 +282,22 @@ class NStepBuilder:
     def add(self, obs, action, reward, next_obs, terminated: bool, truncated: bool) -> list[dict]:
         """Record one step; return the transitions it completes (oldest first, possibly none)."""
         self.pending.append((np.array(obs), action, float(reward)))
+        if terminated or truncated:
+            return self.flush(next_obs, terminated=bool(terminated))
+        out = []
+        if len(self.pending) == self.n:
+            out.append(self._transition(self.n, np.array(next_obs), False))
+            self.pending.popleft()
+        return out
+
+    def flush(self, next_obs, terminated: bool = False) -> list[dict]:
+        """Every pending step as a transition with its shorter m = len(pending) .. 1, next_obs the
+        observation the stream stopped at. ``add`` calls it when an episode ends; an actor that stops
+        mid-episode calls it too (done = 0: the learner bootstraps from next_obs, as for a time limit)."""
         next_obs = np.array(next_obs)
         out = []
-        if terminated or truncated:                           # flush every pending step: m = len(pending)..1
-            while self.pending:
-                out.append(self._transition(len(self.pending), next_obs, bool(terminated)))
-                self.pending.popleft()
-        elif len(self.pending) == self.n:
-            out.append(self._transition(self.n, next_obs, False))
+        while self.pending:
+            out.append(self._transition(len(self.pending), next_obs, terminated))
             self.pending.popleft()
         return out
 

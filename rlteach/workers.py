@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import queue
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -141,8 +142,10 @@ class SharedWeights:
             return self.version.value
 
 
-def _run_worker(work, index, stop_event, results, errors, weights, args, is_process):
-    """The body of every worker, on either backend: run ``work``; on an exception report it and stop all."""
+def _run_worker(work, index, stop_event, results, errors, weights, args, is_process, started):
+    """The body of every worker, on either backend: run ``work``; on an exception report it and stop all.
+    ``started[index] = 1`` tells the pool that the worker got this far (a process can die before that)."""
+    started[index] = 1
     if is_process:
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
         torch.set_num_threads(1)
@@ -151,6 +154,26 @@ def _run_worker(work, index, stop_event, results, errors, weights, args, is_proc
     except BaseException:  # noqa: BLE001 - every failure must reach the caller
         errors.put((index, traceback.format_exc()))
         stop_event.set()
+
+
+def died_while_starting(work) -> str:
+    """Why a worker process dies before it runs its first line, and the fix (see ``WorkerPool.check``)."""
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    text = (f"It died while starting, before it ran {getattr(work, '__name__', 'its work')}(): a new process\n"
+            "with the 'spawn' start method first re-imports the main script, then unpickles its work.")
+    if main is None:
+        return text + " Its own error is printed above, on stderr.\n"
+    return text + f"""
+The most common cause: {main} starts the training at its top level, with no main guard. Each worker
+process then re-runs that line while it starts, tries to start workers of its own, and Python stops it
+(its RuntimeError, "An attempt has been made to start a new process before the current process has
+finished its bootstrapping phase", is printed above). The fix: put the script's top-level code under
+
+    if __name__ == "__main__":
+        result = train(config)
+
+Notebooks, `python -m rlteach` and the thread backend need no guard.
+"""
 
 
 class WorkerPool:
@@ -173,11 +196,13 @@ class WorkerPool:
             self._ctx = None
             self.stop_event, self.results, self.errors = threading.Event(), queue.Queue(max_queue), queue.Queue()
             lock, version = threading.Lock(), _Counter()
+            self.started = [0] * num_workers
         else:
             self._ctx = tmp.get_context("spawn")
             self.stop_event, self.errors = self._ctx.Event(), self._ctx.Queue()
             self.results = self._ctx.Queue(max_queue)           # 0: unbounded
             lock, version = self._ctx.Lock(), self._ctx.Value("q", 0)
+            self.started = self._ctx.Array("b", num_workers, lock=False)   # 1 once a worker runs _run_worker
         # weights: a template state_dict for publish()/ctx.weights(), or None when workers need none
         self.shared_weights = None if weights is None else SharedWeights(weights, lock, version)
         self.workers, self.leftovers = [], []
@@ -188,7 +213,7 @@ class WorkerPool:
         is_process = self.backend == "process"
         for i in range(self.num_workers):
             body = (self.work, i, self.stop_event, self.results, self.errors, self.shared_weights, self.args,
-                    is_process)
+                    is_process, self.started)
             if is_process:
                 worker = self._ctx.Process(target=_run_worker, args=body, name=f"rlteach-worker-{i}", daemon=True)
             else:
@@ -249,7 +274,10 @@ class WorkerPool:
                     if self.backend == "process" and w.exitcode not in (None, 0) and not self.stop_event.is_set()]
             if not dead:
                 return
-            index, tb = dead[0], f"the process exited with code {self.workers[dead[0]].exitcode}\n"
+            index = dead[0]
+            tb = f"the process exited with code {self.workers[index].exitcode}\n"
+            if not self.started[index]:
+                tb += died_while_starting(self.work)
         self.stop()
         raise WorkerError(f"worker {index} ({self.backend} backend) failed; its traceback:\n{tb}")
 

@@ -3,6 +3,7 @@
 
 import threading
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -61,6 +62,126 @@ def test_one_set_of_statistics_is_shared_by_threads_and_processes():
     assert int(opt.steps) == 2
     expected = -0.1 / np.sqrt(0.5 + 1e-8) - 0.1 / np.sqrt(0.75 + 1e-8)
     torch.testing.assert_close(theta[0], torch.full((3,), expected, dtype=torch.float32))
+
+
+# --- the loss: summed over the rollout, as Algorithm S3 accumulates it ---------------------------------------
+
+
+def rollout(length, end):
+    """A CartPole rollout of ``length`` steps with random actions; ``end``: "terminated" (the pole fell, found
+    by playing until it does), "truncated" (a time limit at the last step) or "cut" (t_max reached)."""
+    env = gym.make("CartPole-v1")
+    for seed in range(1000):
+        obs, _ = env.reset(seed=seed)
+        rng = np.random.default_rng(seed)
+        batch = {"obs": [], "actions": [], "rewards": [], "terminated": [], "truncated": []}
+        for t in range(length):
+            action = int(rng.integers(2))
+            next_obs, reward, terminated, _, _ = env.step(action)
+            last = t == length - 1
+            for key, value in (("obs", obs), ("actions", action), ("rewards", reward),
+                               ("terminated", terminated), ("truncated", end == "truncated" and last)):
+                batch[key].append(value)
+            obs = next_obs
+            if terminated:
+                break
+        if len(batch["rewards"]) == length and batch["terminated"][-1] == (end == "terminated"):
+            return batch, next_obs
+    raise AssertionError("no such rollout")
+
+
+@pytest.mark.parametrize("length, end", [(1, "cut"), (7, "cut"), (50, "cut"), (3, "truncated"),
+                                         (12, "terminated"), (31, "terminated")])
+def test_one_update_is_the_sum_of_the_per_step_gradients(length, end):
+    """Each step's gradient counts once, whatever the rollout's length: the gradient of one update equals the
+    sum over steps of -A_t grad log pi(a_t|s_t) + c_v grad (R_t - V(s_t))^2 - c_e grad H_t, with R_t from a
+    literal loop (bootstrapped with V(next obs) unless terminated)."""
+    config = a3c.Config(t_max=50, value_coef=0.5, entropy_coef=0.01)
+    torch.manual_seed(length)
+    local = a3c.build_model(config)
+    batch, next_obs = rollout(length, end)
+    grads = a3c.rollout_gradients(local, batch, next_obs, config)
+
+    params = list(local.parameters())
+    with torch.no_grad():
+        R = 0.0 if batch["terminated"][-1] else local(torch.as_tensor(next_obs, dtype=torch.float32))[1].item()
+    targets = []
+    for r in reversed(batch["rewards"]):
+        R = r + config.gamma * R
+        targets.insert(0, R)
+    expected = [torch.zeros_like(p) for p in params]
+    for t in range(length):
+        logits, value = local(torch.as_tensor(batch["obs"][t], dtype=torch.float32))
+        dist = torch.distributions.Categorical(logits=logits)
+        advantage = targets[t] - value.item()
+        loss_t = (-advantage * dist.log_prob(torch.tensor(batch["actions"][t]))
+                  + config.value_coef * (targets[t] - value) ** 2 - config.entropy_coef * dist.entropy())
+        for e, g in zip(expected, torch.autograd.grad(loss_t, params), strict=True):
+            e += g
+    for g, e in zip(grads, expected, strict=True):
+        torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-5)
+
+
+def test_a_worker_samples_from_its_own_generator_whatever_other_threads_do():
+    """On threads every worker shares torch's global generator; a worker's actions must still depend only on
+    its seed: the same with another thread reseeding the global generator all the time, different for
+    another worker index."""
+
+    class Frozen:                                           # theta_shared that never changes
+        def __init__(self, model):
+            self.model = model
+
+        def copy_to(self, local, should_stop=None):
+            local.load_state_dict(self.model.state_dict())
+            return 0
+
+        def apply(self, grads, seen):
+            return 0
+
+    class Context:                                          # stops after 20 updates, keeps the actions taken
+        def __init__(self, index):
+            self.index, self.sent = index, []
+
+        def should_stop(self):
+            return len(self.sent) >= 20
+
+        def put(self, item):
+            self.sent.append(item)
+
+    config = a3c.Config(t_max=5)
+    torch.manual_seed(0)
+    frozen = Frozen(a3c.build_model(config))
+    actions = []
+    original = a3c.ActorCritic.sample
+
+    def spy(self, obs, generator=None):
+        action = original(self, obs, generator)
+        actions.append(int(action))
+        return action
+
+    def run_worker(index, noisy):
+        stop = threading.Event()
+
+        def reseed():
+            while not stop.is_set():
+                torch.manual_seed(123)
+                torch.rand(1)
+
+        noise = threading.Thread(target=reseed, daemon=True)
+        if noisy:
+            noise.start()
+        actions.clear()
+        a3c.worker(Context(index), config, frozen, t0=0.0)
+        stop.set()
+        return list(actions)
+
+    a3c.ActorCritic.sample = spy
+    try:
+        quiet, noisy, other = run_worker(0, False), run_worker(0, True), run_worker(1, False)
+    finally:
+        a3c.ActorCritic.sample = original
+    assert quiet == noisy
+    assert quiet != other[:len(quiet)]
 
 
 # --- asynchrony -------------------------------------------------------------------------------------------

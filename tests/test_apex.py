@@ -105,16 +105,76 @@ def test_actor_sends_n_step_transitions_with_priorities_from_its_own_td_errors()
     net = apex.build_model(config)
     ctx = FakeContext(0, net.state_dict())
     apex.actor(ctx, config)
-    assert len(ctx.sent) == 3
-    for i, (index, batch, priorities, steps, finished, version, pulls) in enumerate(ctx.sent):
+    assert len(ctx.sent) == 4                          # 3 full messages, then what it held when it stopped
+    for i, (index, batch, priorities, _steps, finished, versions, pulls) in enumerate(ctx.sent):
         assert pulls == (1 if i == 0 else 0)           # weight copies: version 7 arrives once, at the start
         assert all(episode_return >= 1 for episode_return in finished)
-        assert index == 0 and version == 7 and steps >= 1 and len(priorities) == len(batch["obs"]) >= 20
+        assert index == 0 and (versions == 7).all() and len(versions) == len(priorities) == len(batch["obs"])
+        assert len(priorities) >= (20 if i < 3 else 1)
         assert set(batch) == {"obs", "action", "reward", "discount", "next_obs", "done"}
         with torch.no_grad():
             delta = apex.n_step_td(net, net, {k: torch.as_tensor(v) for k, v in batch.items()})
         np.testing.assert_allclose(priorities, np.abs(delta.numpy()) + 1e-3, rtol=1e-5)
-        assert np.ptp(priorities) > 0                  # real TD errors, not one default priority
+        assert np.ptp(priorities) > 0 or len(priorities) == 1  # real TD errors, not one default priority
+    # every step reaches the learner: as a step count, and as the one transition that starts at it
+    assert sum(m[3] for m in ctx.sent) == sum(len(m[2]) for m in ctx.sent) >= 61
+
+
+class PullingContext(FakeContext):
+    """A hand-made sequence of weight pulls: pull j (j = 0 at the actor's start, then one per
+    ``weight_sync_every`` steps) returns version ``schedule(j)``. Records the observation before every step."""
+
+    def __init__(self, state_dict, schedule, messages_wanted):
+        super().__init__(0, state_dict, messages_wanted)
+        self.schedule, self.pulls = schedule, 0
+
+    def weights(self, model, version=-1):
+        new = self.schedule(self.pulls)
+        self.pulls += 1
+        if new > version:
+            model.load_state_dict(self.state)
+            return new
+        return version
+
+
+@pytest.mark.parametrize("weight_sync_every, n_step", [(1, 3), (4, 3), (3, 1)])
+def test_each_transition_carries_the_version_its_first_step_was_acted_with(weight_sync_every, n_step,
+                                                                           monkeypatch):
+    """Versions move on mid-message: a message's transitions must not all look as fresh as its newest."""
+    config = apex.Config(send_every=10, n_step=n_step, weight_sync_every=weight_sync_every, epsilon=1.0)
+
+    def schedule(j):
+        return 3 * (j // 2)                              # every second pull brings newer weights
+
+    torch.manual_seed(0)
+    ctx = PullingContext(apex.build_model(config).state_dict(), schedule, messages_wanted=4)
+    starts = []                                          # the observation each step starts from
+    make = apex.gym.make
+
+    class Recorder(apex.gym.Wrapper):
+        def reset(self, **kwargs):
+            self.obs, info = self.env.reset(**kwargs)
+            return self.obs, info
+
+        def step(self, action):
+            starts.append(np.array(self.obs))
+            out = self.env.step(action)
+            self.obs = out[0]
+            return out
+
+    monkeypatch.setattr(apex.gym, "make", lambda *args, **kwargs: Recorder(make(*args, **kwargs)))
+    apex.actor(ctx, config)
+    # the version step t was acted with: that of the last pull at or before it (pull j happens before step
+    # (j - 1) * weight_sync_every, j >= 1; pull 0 before the first step)
+    versions_by_step = [schedule(t // weight_sync_every + 1) for t in range(len(starts))]
+    seen = 0
+    for _, batch, _, _, _, versions, _ in ctx.sent:
+        for obs, version in zip(batch["obs"], versions, strict=True):
+            t = next(i for i, s in enumerate(starts) if np.array_equal(s, obs))
+            assert version == versions_by_step[t], (t, version, versions_by_step[t])
+            seen += 1
+    assert any(m[5].min() < m[5].max() for m in ctx.sent)   # the case that matters: a pull mid-message
+    assert seen == len(starts)                           # one transition per step, none lost at the stop
 
 
 def test_train_stores_the_actors_priorities_not_a_default(monkeypatch):

@@ -119,19 +119,20 @@ def test_ray_transport_delivers_exactly():
 
 @pytest.mark.timeout(300)
 def test_knob_sweep_counts_move_with_the_knobs():
-    rows = comm_lab.knob_sweep(weight_sync_every=(1, 1000), send_every=(1, 200), total_steps=2000,
-                               backend="thread", fixed_send_every=200, fixed_weight_sync_every=1)
+    # messages of 20: the lag of a message's oldest transition then comes from the weight pulls, not the message
+    rows = comm_lab.knob_sweep(weight_sync_every=(1, 1000), send_every=(1, 20), total_steps=2000,
+                               backend="thread", fixed_send_every=20, fixed_weight_sync_every=1)
     assert [(r["varied"], r["weight_sync_every"], r["send_every"]) for r in rows] == [
-        ("weight_sync_every", 1, 200), ("weight_sync_every", 1000, 200), ("send_every", 1, 1), ("send_every", 1, 200)]
+        ("weight_sync_every", 1, 20), ("weight_sync_every", 1000, 20), ("send_every", 1, 1), ("send_every", 1, 20)]
     assert rows[0] == {**rows[3], "varied": "weight_sync_every"}      # a shared setting runs once
-    sync_1, sync_1000, send_1, send_200 = rows
+    sync_1, sync_1000, send_1, send_20 = rows
     for r in rows:
         assert r["env_steps"] >= 2000 and r["updates"] > 0 and r["steps_per_s"] > 0
         assert r["messages"] * (r["send_every"] + 3) >= r["env_steps"]     # at most send_every + n_step steps each
         assert r["bytes_total"] == r["message_bytes"] + r["weight_bytes"] > 0
     # bigger messages: far fewer of them, so fewer bytes (the same transitions, less per-message overhead)
-    assert send_200["messages"] * 10 < send_1["messages"]
-    assert send_200["message_bytes"] < send_1["message_bytes"]
+    assert send_20["messages"] * 10 < send_1["messages"]
+    assert send_20["message_bytes"] < send_1["message_bytes"]
     # rarer weight pulls: fewer copies (at start, then at most one per 1000 env steps per actor), larger lag
     assert sync_1000["weight_pulls"] <= 2 + sync_1000["env_steps"] / 1000 < sync_1["weight_pulls"]
     assert sync_1000["weight_bytes"] < sync_1["weight_bytes"]

@@ -1,6 +1,7 @@
 """IMPALA: V-trace against the paper's equation summed directly, the truncation bootstrap, lag, overlap of
 actors and learner (failures and Ctrl-C: test_stopping.py; learning: test_learning_async.py)."""
 
+import threading
 import zlib
 
 import numpy as np
@@ -160,3 +161,44 @@ def test_the_no_learning_baseline_steps_every_env():
 def test_bad_config(field, value, pattern):
     with pytest.raises(ValueError, match=pattern):
         impala.Config(**{field: value})
+
+
+def test_an_actor_samples_from_its_own_generator_whatever_other_threads_do():
+    """On threads, actors share torch's global generator; an actor's actions must depend on its seed alone."""
+
+    class Context:
+        def __init__(self, index, state):
+            self.index, self.state, self.sent = index, state, []
+
+        def should_stop(self):
+            return len(self.sent) >= 3
+
+        def put(self, item):
+            self.sent.append(item)
+
+        def weights(self, model, version=-1):
+            model.load_state_dict(self.state)
+            return 0
+
+    config = impala.Config(envs_per_actor=2, unroll_length=10)
+    torch.manual_seed(0)
+    state = impala.build_model(config).state_dict()
+
+    def actions(index, noisy):
+        stop = threading.Event()
+
+        def reseed():
+            while not stop.is_set():
+                torch.manual_seed(123)
+                torch.rand(1)
+
+        if noisy:
+            threading.Thread(target=reseed, daemon=True).start()
+        ctx = Context(index, state)
+        impala.actor(ctx, config, 0.0)
+        stop.set()
+        return np.concatenate([u["actions"] for u in ctx.sent])
+
+    quiet = actions(0, False)
+    np.testing.assert_array_equal(actions(0, True), quiet)
+    assert not np.array_equal(actions(1, False), quiet)

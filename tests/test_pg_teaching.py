@@ -55,6 +55,25 @@ def test_gradient_samples_shapes_and_determinism():
     assert set(other.grads) == {"none"} and not np.array_equal(other.grads["none"], s.grads["none"])
 
 
+def test_the_constant_baseline_comes_from_held_out_episodes():
+    """b = mean G_t of other episodes of the same policy, played after the batches' own (envs seeded after
+    theirs): a baseline made from the batches it is applied to would depend on them."""
+    model = fresh_model()
+    s = pg.gradient_samples(model, num_batches=6, episodes_per_batch=2, seed=3, constant_episodes=25,
+                            baselines="constant")
+    held_out = pg.play_episodes(model, "CartPole-v1", 25, seed=3 + 12)
+    expected = torch.cat([pg.episode_returns(ep, model, 0.99) for ep in held_out]).mean().item()
+    assert s.constant == pytest.approx(expected, rel=1e-6)
+    batches = pg.play_episodes(model, "CartPole-v1", 12, seed=3)
+    assert [len(ep["rewards"]) for ep in batches] == list(s.episode_lengths)   # the batches' own episodes
+    own = torch.cat([pg.episode_returns(ep, model, 0.99) for ep in batches]).mean().item()
+    assert s.constant != pytest.approx(own)
+    more = pg.gradient_samples(model, num_batches=6, episodes_per_batch=2, seed=3, constant_episodes=40,
+                               baselines="constant")
+    np.testing.assert_array_equal(more.episode_lengths, s.episode_lengths)   # same batches, other constant
+    assert more.constant != s.constant
+
+
 def test_played_episodes_are_whole_episodes():
     episodes = pg.play_episodes(fresh_model(), "CartPole-v1", num_episodes=6, seed=0)
     for ep in episodes:

@@ -198,6 +198,31 @@ def test_a2c_solves_cartpole(learning_seed):
     assert monitor.evaluate(lambda o: result.model.greedy(o).numpy(), "CartPole-v1", 5, seed_base=77) >= 400
 
 
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("num_envs, n_steps", [(1, 1), (1, 2), (2, 1), (8, 5)])
+def test_normalized_advantages_keep_every_parameter_finite(num_envs, n_steps):
+    """num_envs=1 with n_steps 1 or 2 gives rollouts of 0 or 1 real steps (an autoreset step takes one):
+    no spread to normalise by. Those rollouts must leave the advantages as they are, not make NaN."""
+    config = pg.Config(num_envs=num_envs, n_steps=n_steps, normalize_advantages=True, total_steps=3000,
+                       stop_when_solved=False, eval_every=10**9)
+    result = pg.train(config, progress=False)
+    assert result.env_steps >= 3000
+    for name, p in result.model.named_parameters():
+        assert torch.isfinite(p).all(), name
+    assert all(np.isfinite(row[1:]).all() for row in result.records["losses"])
+
+
+def test_normalized_advantages_by_hand():
+    adv = torch.tensor([[1.0, 5.0], [3.0, 100.0]])
+    valid = torch.tensor([[True, True], [True, False]])
+    real = torch.tensor([1.0, 5.0, 3.0])
+    expected = (adv - real.mean()) / (real.std() + 1e-8)
+    torch.testing.assert_close(pg.normalized_advantages(adv, valid), expected)
+    one = torch.tensor([[True, False], [False, False]])             # one real step: left as it is
+    torch.testing.assert_close(pg.normalized_advantages(adv, one), adv)
+    torch.testing.assert_close(pg.normalized_advantages(adv, torch.zeros_like(one)), adv)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The run API: config checks, interrupt, save/load, CLI
 # ---------------------------------------------------------------------------------------------------------

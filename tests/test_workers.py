@@ -2,6 +2,8 @@
 
 import multiprocessing as mp
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -153,3 +155,18 @@ def test_bad_arguments():
         WorkerPool(count_up, 0)
     with pytest.raises(RuntimeError, match="without weights"):
         WorkerPool(count_up, 1).publish({})
+
+
+@pytest.mark.timeout(300)
+def test_a_script_without_a_main_guard_gets_an_error_that_shows_the_fix(tmp_path):
+    """spawn re-imports the main script in every worker process: without ``if __name__ == "__main__":`` each
+    worker dies while it starts. The error must say so and show the guard, not only an exit code."""
+    script = tmp_path / "train_without_guard.py"
+    script.write_text("from rlteach import a3c\n\n"
+                      "result = a3c.train(a3c.Config(backend='process', total_steps=2000, eval_every=10**9),\n"
+                      "                   progress=False)\nprint('trained')\n")
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert done.returncode != 0 and "trained" not in done.stdout
+    last = done.stderr[done.stderr.rindex("Traceback"):]          # the parent's own error, after the workers'
+    assert "WorkerError" in last and "died while starting" in last, last
+    assert str(script) in last and 'if __name__ == "__main__":' in last, last
