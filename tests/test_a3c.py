@@ -1,6 +1,7 @@
 """A3C: the shared optimizer's formula and shared state, asynchrony (staleness, overlap)
 (failures and Ctrl-C: test_stopping.py; learning: test_learning_async.py)."""
 
+import contextlib
 import threading
 
 import gymnasium as gym
@@ -9,6 +10,7 @@ import pytest
 import torch
 import torch.multiprocessing as tmp
 from procs import live_children
+from rng_noise import global_generator_noise
 
 from rlteach import a3c
 
@@ -122,7 +124,7 @@ def test_one_update_is_the_sum_of_the_per_step_gradients(length, end):
         torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-5)
 
 
-def test_a_worker_samples_from_its_own_generator_whatever_other_threads_do():
+def test_a_worker_samples_from_its_own_generator_whatever_other_threads_do(monkeypatch):
     """On threads every worker shares torch's global generator; a worker's actions must still depend only on
     its seed: the same with another thread reseeding the global generator all the time, different for
     another worker index."""
@@ -160,26 +162,13 @@ def test_a_worker_samples_from_its_own_generator_whatever_other_threads_do():
         return action
 
     def run_worker(index, noisy):
-        stop = threading.Event()
-
-        def reseed():
-            while not stop.is_set():
-                torch.manual_seed(123)
-                torch.rand(1)
-
-        noise = threading.Thread(target=reseed, daemon=True)
-        if noisy:
-            noise.start()
         actions.clear()
-        a3c.worker(Context(index), config, frozen, t0=0.0)
-        stop.set()
+        with global_generator_noise() if noisy else contextlib.nullcontext():
+            a3c.worker(Context(index), config, frozen, t0=0.0)
         return list(actions)
 
-    a3c.ActorCritic.sample = spy
-    try:
-        quiet, noisy, other = run_worker(0, False), run_worker(0, True), run_worker(1, False)
-    finally:
-        a3c.ActorCritic.sample = original
+    monkeypatch.setattr(a3c.ActorCritic, "sample", spy)
+    quiet, noisy, other = run_worker(0, False), run_worker(0, True), run_worker(1, False)
     assert quiet == noisy
     assert quiet != other[:len(quiet)]
 

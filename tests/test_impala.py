@@ -1,13 +1,14 @@
 """IMPALA: V-trace against the paper's equation summed directly, the truncation bootstrap, lag, overlap of
 actors and learner (failures and Ctrl-C: test_stopping.py; learning: test_learning_async.py)."""
 
-import threading
+import contextlib
 import zlib
 
 import numpy as np
 import pytest
 import torch
 from procs import live_children, worker_threads
+from rng_noise import global_generator_noise
 
 from rlteach import impala
 from rlteach.advantage import discounted_returns
@@ -185,18 +186,9 @@ def test_an_actor_samples_from_its_own_generator_whatever_other_threads_do():
     state = impala.build_model(config).state_dict()
 
     def actions(index, noisy):
-        stop = threading.Event()
-
-        def reseed():
-            while not stop.is_set():
-                torch.manual_seed(123)
-                torch.rand(1)
-
-        if noisy:
-            threading.Thread(target=reseed, daemon=True).start()
         ctx = Context(index, state)
-        impala.actor(ctx, config, 0.0)
-        stop.set()
+        with global_generator_noise() if noisy else contextlib.nullcontext():
+            impala.actor(ctx, config, 0.0)
         return np.concatenate([u["actions"] for u in ctx.sent])
 
     quiet = actions(0, False)

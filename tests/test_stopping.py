@@ -3,6 +3,7 @@ and Ctrl-C returns the partial result; either way no process or worker thread is
 
 import _thread
 
+import counting_env
 import pytest
 from procs import live_children, worker_threads
 
@@ -34,3 +35,20 @@ def test_interrupt_returns_the_partial_result_and_stops_every_worker(module, bac
     assert result.interrupted and result.env_steps >= 3000 and result.records["updates"] > 0
     assert len(result.evals) == 1 and result.model is not None
     assert live_children() == [] and worker_threads() == []
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("module, extra", [(a3c, {}), (apex, {"learning_starts": 100_000}), (impala, {})],
+                         ids=["a3c", "apex", "impala"])
+def test_every_step_and_episode_the_workers_saw_reaches_the_result(module, extra):
+    """When the run stops, each worker hands over what it still holds: the env steps counted by the env itself
+    equal the result's env_steps, and every episode that ended is in episode_returns (thread backend, where
+    the env's counters live in this process; no evaluation, which would step the env too). Ape-X's actors
+    are kept from waiting on the learner (no learning before the stop), so they stop mid-message."""
+    counting_env.reset_counts()
+    config = module.Config(env_id="counting_env:RlteachCountingCartPole-v0", total_steps=5000,
+                           stop_when_solved=False, eval_every=10**9, **extra)
+    result = module.train(config, progress=False)
+    assert result.env_steps >= 5000
+    assert result.env_steps == counting_env.COUNTS["steps"]
+    assert len(result.episode_returns) == counting_env.COUNTS["episodes"] > 0
