@@ -335,7 +335,7 @@ def transport_benchmark(sizes=None, repeats=10, transports=TRANSPORTS, stream_se
         raise ValueError(f"unknown transports {sorted(unknown)}; choose from {TRANSPORTS}")
     if repeats < 1:
         raise ValueError(f"repeats={repeats!r} is not allowed: at least 1")
-    from rlteach.monitor import torch_threads
+    from rlteach.nets import torch_threads
 
     payloads = _select_payloads(sizes)
     arrays_by_name = {name: arrays for name, (_, arrays) in payloads.items()}
@@ -442,7 +442,7 @@ def knob_sweep(weight_sync_every=(1, 100, 1000), send_every=(1, 50, 200), total_
     from rlteach import apex
 
     base = apex.Config(backend=backend, seed=seed, total_steps=total_steps, num_actors=num_actors,
-                       stop_when_solved=False, eval_every=10**12)
+                       stop_when_solved=False, eval_every=None)
     plan = [("weight_sync_every", w, fixed_send_every) for w in weight_sync_every]
     plan += [("send_every", fixed_weight_sync_every, s) for s in send_every]
     for _, w, s in plan:
@@ -498,7 +498,7 @@ def sync_vs_async(total_steps=20_000, num_workers=2, seed=0):
     rows = []
     for flag in (False, True):
         config = a3c.Config(backend="ray", sync=flag, num_workers=num_workers, total_steps=total_steps,
-                            stop_when_solved=False, eval_every=10**9, seed=seed)
+                            stop_when_solved=False, eval_every=None, seed=seed)
         result = a3c.train(config, progress=False)
         r = result.records
         cycle = [row[4] - row[1] for row in r["timeline"]]        # t_applied - t_copy, per update

@@ -31,7 +31,7 @@ def main(argv=None):
     rows = {}
     for backend in args.backends:
         config = impala.Config(backend=backend, total_steps=args.env_steps, stop_when_solved=False,
-                               eval_every=10**9)
+                               eval_every=None)
         baseline = impala.no_learning_steps_per_second(config, env_steps=args.env_steps // 3)
         result = impala.train(config, progress=False)
         rate = impala.steady_steps_per_second(result)

@@ -30,7 +30,8 @@ from pathlib import Path
 import torch
 from report import markdown_table, write_report
 
-from rlteach.monitor import ALGORITHMS, evaluate, reward_threshold
+from rlteach.envs import reward_threshold
+from rlteach.monitor import ALGORITHMS, evaluate
 
 ENV_ID = "CartPole-v1"
 PEERS = ["sb3-a2c", "sb3-ppo", "sb3-dqn"]

@@ -60,22 +60,22 @@ import numpy as np
 import torch
 
 from rlteach.advantage import discounted_returns
-from rlteach.monitor import (
+from rlteach.checks import (
     MAX_PARALLEL,
     MAX_ROLLOUT,
-    Run,
-    TrainResult,
+    check_actor_critic,
+    check_backend,
     check_bool,
     check_choice,
     check_common,
     check_number,
-    env_dims,
-    torch_threads,
 )
-from rlteach.nets import ActorCritic
-from rlteach.policy_gradient import actor_critic_loss, check_actor_critic
+from rlteach.envs import env_dims
+from rlteach.monitor import Run, TrainResult
+from rlteach.nets import ActorCritic, torch_threads
+from rlteach.policy_gradient import actor_critic_loss
 from rlteach.ray_backend import ray_init
-from rlteach.workers import WorkerPool, check_backend, new_lock, ray_options
+from rlteach.workers import WorkerPool, new_lock, ray_options
 
 
 @dataclass
@@ -85,7 +85,7 @@ class Config:
     env_id: str = "CartPole-v1"
     seed: int = 0
     total_steps: int = 500_000
-    eval_every: int = 2000
+    eval_every: int | None = 2000   # env steps between greedy evaluations (the solved check); None: none
     eval_episodes: int = 10
     stop_when_solved: bool = True
     device: str = "cpu"
@@ -436,5 +436,5 @@ def steady_steps_per_second(timeline) -> float:
 def measure_speed(backend, num_workers, env_steps=20_000, seed=0) -> float:
     """Steady-state env steps/s of A3C (acting AND learning) with ``num_workers`` workers on ``backend``."""
     config = Config(backend=backend, num_workers=num_workers, total_steps=env_steps, seed=seed,
-                    stop_when_solved=False, eval_every=10**9)
+                    stop_when_solved=False, eval_every=None)
     return steady_steps_per_second(train(config, progress=False).records["timeline"])

@@ -42,10 +42,10 @@ Each function loops over time only; every operation inside the loop is vectorise
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import torch
+
+from rlteach.checks import check_int, check_real
 
 __all__ = ["td_errors", "discounted_returns", "n_step_returns", "gae"]
 
@@ -53,16 +53,6 @@ __all__ = ["td_errors", "discounted_returns", "n_step_returns", "gae"]
 # ---------------------------------------------------------------------------------------------------------
 # Input checks and numpy/torch plumbing
 # ---------------------------------------------------------------------------------------------------------
-
-
-def _check_unit(name: str, value) -> float:
-    """A discount-like number in [0, 1], or a ValueError that says so."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number in [0, 1], got {value!r} ({type(value).__name__})")
-    value = float(value)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name}={value!r} is outside the allowed range [0, 1]")
-    return value
 
 
 def _prepare(**arrays):
@@ -126,7 +116,7 @@ def td_errors(rewards, values, next_values, terminated, gamma):
     The simplest advantage estimate: it uses one real reward and trusts the critic for the rest.
     ``truncated`` is not an argument: a truncated step bootstraps from ``next_values[t]`` like any other.
     """
-    gamma = _check_unit("gamma", gamma)
+    gamma = check_real("gamma", gamma, 0, 1)
     _, _, a = _prepare(rewards=rewards, values=values, next_values=next_values, terminated=terminated)
     return a["rewards"] + gamma * (1 - a["terminated"]) * a["next_values"] - a["values"]
 
@@ -138,7 +128,7 @@ def discounted_returns(rewards, next_values, terminated, truncated, gamma):
     ``next_values[t]``; at ``terminated[t]`` there is no future (d_t = 0). With every episode complete
     and terminated this is the Monte-Carlo return.
     """
-    gamma = _check_unit("gamma", gamma)
+    gamma = check_real("gamma", gamma, 0, 1)
     _, _, a = _prepare(rewards=rewards, next_values=next_values, terminated=terminated, truncated=truncated)
     r, v_next, term, trunc = a["rewards"], a["next_values"], a["terminated"], a["truncated"]
     T = r.shape[0]
@@ -159,9 +149,8 @@ def n_step_returns(rewards, next_values, terminated, truncated, gamma, n):
     the last step used, j = t + m - 1, bootstraps the rest unless step j terminated. n = 1 gives
     ``r_t + gamma * d_t * next_values[t]`` (the TD target); n >= T gives ``discounted_returns``.
     """
-    gamma = _check_unit("gamma", gamma)
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"n={n!r} is not allowed: n must be an integer >= 1")
+    gamma = check_real("gamma", gamma, 0, 1)
+    n = check_int("n", n, 1)
     is_torch, dtype, a = _prepare(rewards=rewards, next_values=next_values, terminated=terminated,
                                   truncated=truncated)
     r, v_next, term, trunc = a["rewards"], a["next_values"], a["terminated"], a["truncated"]
@@ -192,8 +181,8 @@ def gae(rewards, values, next_values, terminated, truncated, gamma, lam):
     episode ``next_values[t]`` is ``values[t+1]``). Add ``values`` to get the lambda-returns
     a critic is trained towards.
     """
-    gamma = _check_unit("gamma", gamma)
-    lam = _check_unit("lam", lam)
+    gamma = check_real("gamma", gamma, 0, 1)
+    lam = check_real("lam", lam, 0, 1)
     _, _, a = _prepare(rewards=rewards, values=values, next_values=next_values, terminated=terminated,
                        truncated=truncated)
     delta = td_errors(a["rewards"], a["values"], a["next_values"], a["terminated"], gamma)

@@ -46,24 +46,23 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rlteach.monitor import (
+from rlteach.checks import (
     MAX_BATCH,
     MAX_BUFFER,
     MAX_PARALLEL,
     MAX_QUEUE,
     MAX_ROLLOUT,
-    Run,
-    TrainResult,
+    check_backend,
     check_bool,
     check_common,
     check_hidden,
     check_number,
-    env_dims,
-    torch_threads,
 )
-from rlteach.nets import QNetwork
+from rlteach.envs import env_dims
+from rlteach.monitor import Run, TrainResult
+from rlteach.nets import QNetwork, torch_threads
 from rlteach.replay import NStepBuilder, PrioritizedReplay, priorities_from_td, stack
-from rlteach.workers import WorkerPool, check_backend, ray_options
+from rlteach.workers import WorkerPool, ray_options
 
 
 @dataclass
@@ -73,7 +72,7 @@ class Config:
     env_id: str = "CartPole-v1"
     seed: int = 0
     total_steps: int = 300_000
-    eval_every: int = 2000
+    eval_every: int | None = 2000   # env steps between greedy evaluations (the solved check); None: none
     eval_episodes: int = 10
     stop_when_solved: bool = True
     device: str = "cpu"             # the learner's device; actors always act on the CPU

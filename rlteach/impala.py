@@ -42,22 +42,21 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rlteach.monitor import (
+from rlteach.checks import (
     MAX_PARALLEL,
     MAX_QUEUE,
     MAX_ROLLOUT,
-    Run,
-    TrainResult,
+    check_backend,
     check_bool,
     check_common,
     check_hidden,
     check_number,
-    env_dims,
-    torch_threads,
 )
-from rlteach.nets import ActorCritic
+from rlteach.envs import env_dims
+from rlteach.monitor import Run, TrainResult
+from rlteach.nets import ActorCritic, torch_threads
 from rlteach.policy_gradient import actor_critic_loss
-from rlteach.workers import WorkerPool, check_backend, ray_options
+from rlteach.workers import WorkerPool, ray_options
 
 
 @dataclass
@@ -67,7 +66,7 @@ class Config:
     env_id: str = "CartPole-v1"
     seed: int = 0
     total_steps: int = 500_000
-    eval_every: int = 2000
+    eval_every: int | None = 2000   # env steps between greedy evaluations (the solved check); None: none
     eval_episodes: int = 10
     stop_when_solved: bool = True
     device: str = "cpu"             # the learner's device; actors always act on the CPU

@@ -22,12 +22,10 @@ and the model (``torch.load(..., weights_only=True)``: no pickled code is run).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import importlib
 import json
 import math
-import numbers
 import os
 import threading
 import time
@@ -41,155 +39,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from rlteach.checks import check_env, check_number
+from rlteach.envs import reward_threshold
+
 EVAL_SEED_BASE = 10_000
-
-# ---------------------------------------------------------------------------------------------------------
-# Config checks shared by every algorithm's Config.__post_init__
-# ---------------------------------------------------------------------------------------------------------
-
-
-# Upper bounds for sizes: far above what one machine ever needs, low enough that a typo (10**12 envs) is an
-# error at once instead of a machine that runs out of memory or a run that never starts.
-MAX_SEED = 2**32 - 1            # numpy's and gymnasium's seeds are 32-bit
-MAX_PARALLEL = 1024             # envs, workers, actors, envs per actor, unrolls per batch
-MAX_EVAL_EPISODES = 1000
-MAX_ROLLOUT = 10_000            # steps in one rollout or unroll (n_steps, t_max, unroll_length)
-MAX_BUFFER = 10_000_000         # replay entries (Ape-X's paper used 2 million)
-MAX_BATCH = 65_536              # transitions per learner batch
-MAX_QUEUE = 10_000              # messages waiting, transitions per message
-MAX_HIDDEN = 4096               # units in one hidden layer
-MAX_LAYERS = 16                 # hidden layers
-
-
-def check_number(name, value, low=None, high=None, *, integer=False, low_open=False):
-    """A finite number in [low, high] (or (low, high] with ``low_open``), else a TypeError/ValueError that
-    names it, its value and what is allowed. NaN and +-inf are never allowed; nor are True/False."""
-    kind = numbers.Integral if integer else numbers.Real
-    lo = "-inf" if low is None else low
-    hi = "inf" if high is None else high
-    allowed = f"{'an integer' if integer else 'a finite number'} in {'(' if low_open else '['}{lo}, {hi}]"
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise TypeError(f"{name}={value!r} is not allowed: {name} must be {allowed}")
-    too_low = low is not None and (value <= low if low_open else value < low)
-    if not math.isfinite(value) or too_low or (high is not None and value > high):
-        raise ValueError(f"{name}={value!r} is not allowed: {name} must be {allowed}")
-
-
-def check_bool(name, value):
-    """True or False, nothing else (not 0/1, not "True")."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name}={value!r} is not allowed: {name} must be True or False")
-
-
-def check_choice(name, value, choices):
-    """One of ``choices`` (strings)."""
-    if not (isinstance(value, str) and value in choices):
-        raise ValueError(f"{name}={value!r} is not allowed: choose one of {tuple(choices)}")
-
-
-def check_hidden(hidden, allow_empty=True) -> tuple:
-    """Hidden layer sizes: a tuple (or list) of at most MAX_LAYERS integers in [1, MAX_HIDDEN]. Returned as a
-    tuple. An empty tuple (no hidden layer: a linear policy and value) only where ``allow_empty``."""
-    allowed = (f"a tuple of at most {MAX_LAYERS} layer sizes, each an integer in [1, {MAX_HIDDEN}]"
-               + (", or () for no hidden layer" if allow_empty else ", at least one"))
-    if not isinstance(hidden, tuple | list):
-        raise TypeError(f"hidden={hidden!r} is not allowed: hidden must be {allowed}")
-    ok = all(isinstance(h, numbers.Integral) and not isinstance(h, bool) and 1 <= h <= MAX_HIDDEN for h in hidden)
-    if not ok or len(hidden) > MAX_LAYERS or (not hidden and not allow_empty):
-        raise ValueError(f"hidden={hidden!r} is not allowed: hidden must be {allowed}")
-    return tuple(int(h) for h in hidden)
-
-
-def env_spec(env_id):
-    """gymnasium's EnvSpec for ``env_id``. Like ``gym.make``, an id "module:Name-v0" imports ``module`` first
-    (where a custom env registers itself): the form to use for envs that worker processes must find too."""
-    if ":" in env_id:
-        module, env_id = env_id.split(":", 1)
-        importlib.import_module(module)
-    return gym.spec(env_id)
-
-
-def check_env(env_id, *, discrete=True):
-    """The env id is registered, its observations are a flat Box and (if ``discrete``) its actions Discrete."""
-    if not isinstance(env_id, str):
-        raise TypeError(f"env_id must be a string such as 'CartPole-v1', got {env_id!r}")
-    try:
-        env_spec(env_id)
-    except (gym.error.Error, ImportError) as exc:
-        raise ValueError(f"env_id={env_id!r} is not a registered Gymnasium environment "
-                         f"(e.g. 'CartPole-v1', 'Acrobot-v1'): {exc}") from None
-    try:
-        env = gym.make(env_id)
-    except gym.error.DependencyNotInstalled as exc:
-        raise ValueError(f"env_id={env_id!r} needs a package that is not installed: {exc}") from None
-    try:
-        obs, act = env.observation_space, env.action_space
-    finally:
-        env.close()
-    if not (isinstance(obs, gym.spaces.Box) and len(obs.shape) == 1):
-        raise ValueError(f"env_id={env_id!r} has observations {obs}; allowed: a flat Box (a vector of numbers)")
-    if discrete and not isinstance(act, gym.spaces.Discrete):
-        raise ValueError(f"env_id={env_id!r} has actions {act}; this algorithm needs discrete actions "
-                         "(gymnasium.spaces.Discrete)")
-
-
-def env_dims(env_id) -> tuple[int, int]:
-    """(observation size, number of actions) of a flat-Box, Discrete-action env: what a network is built for."""
-    env = gym.make(env_id)
-    try:
-        return env.observation_space.shape[0], int(env.action_space.n)
-    finally:
-        env.close()
-
-
-def check_device(device):
-    """'cpu', 'cuda' or 'cuda:N'; a CUDA device must exist."""
-    if not isinstance(device, str):
-        raise TypeError(f"device={device!r} is not allowed: device must be a string, 'cpu', 'cuda' or 'cuda:N'")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device={device!r} is not a torch device; allowed: 'cpu', 'cuda', 'cuda:0', ...") from None
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device={device!r} is not supported; allowed: 'cpu', 'cuda', 'cuda:N'")
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} but CUDA is not available here; use device='cpu'")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ValueError(f"device={device!r} is not allowed: this machine has {torch.cuda.device_count()} "
-                         "CUDA device(s), 'cuda:0' ... ")
-
-
-def check_common(config):
-    """The fields every Config has: env_id, seed, total_steps, eval_every, eval_episodes, stop_when_solved,
-    device. Each algorithm's ``__post_init__`` calls this, then checks its own fields."""
-    check_env(config.env_id)
-    check_number("seed", config.seed, 0, MAX_SEED, integer=True)
-    check_number("total_steps", config.total_steps, 1, integer=True)
-    check_number("eval_every", config.eval_every, 1, integer=True)
-    check_number("eval_episodes", config.eval_episodes, 1, MAX_EVAL_EPISODES, integer=True)
-    check_bool("stop_when_solved", config.stop_when_solved)
-    check_device(config.device)
-
-
-def reward_threshold(env_id) -> float:
-    threshold = env_spec(env_id).reward_threshold
-    return float("inf") if threshold is None else float(threshold)
-
-
-@contextlib.contextmanager
-def torch_threads(n: int = 1):
-    """Run a block with torch using ``n`` intra-op threads, then restore the caller's setting.
-
-    rlteach's networks are tiny: splitting a 64-unit layer over threads costs more than it saves, and
-    on a 2-core machine the extra thread fights the environments (and other workers) for a core. Measured
-    here: A2C on CartPole took 0.8 s to solve with one thread and 4-28 s with torch's default of two."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
 
 # ---------------------------------------------------------------------------------------------------------
 # Evaluation: greedy episodes on their own envs, all stepped together with one batched forward
@@ -354,7 +207,7 @@ class Run:
         self.config, self.callback = config, callback
         self.result = TrainResult(config=config)
         self.threshold = reward_threshold(config.env_id)
-        self.next_eval = config.eval_every
+        self.next_eval = math.inf if config.eval_every is None else config.eval_every   # None: never
         self.lock = threading.Lock()
         self.bar = tqdm(total=config.total_steps, disable=not progress, unit="step", dynamic_ncols=True,
                         desc=f"{algorithm_name(config)} {config.env_id}")

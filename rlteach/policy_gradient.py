@@ -48,20 +48,18 @@ import numpy as np
 import torch
 
 from rlteach.advantage import discounted_returns, gae
-from rlteach.monitor import (
+from rlteach.checks import (
     MAX_PARALLEL,
     MAX_ROLLOUT,
-    Run,
-    TrainResult,
+    check_actor_critic,
     check_bool,
     check_common,
     check_env,
-    check_hidden,
     check_number,
-    env_dims,
-    torch_threads,
 )
-from rlteach.nets import ActorCritic
+from rlteach.envs import env_dims
+from rlteach.monitor import Run, TrainResult
+from rlteach.nets import ActorCritic, torch_threads
 
 
 @dataclass
@@ -71,7 +69,7 @@ class Config:
     env_id: str = "CartPole-v1"
     seed: int = 0
     total_steps: int = 500_000      # env steps at most (a run usually stops earlier, when solved)
-    eval_every: int = 2000          # env steps between greedy evaluations (monitor's solved criterion)
+    eval_every: int | None = 2000   # env steps between greedy evaluations (the solved check); None: none
     eval_episodes: int = 10
     stop_when_solved: bool = True
     device: str = "cpu"
@@ -97,20 +95,6 @@ class Config:
         check_bool("normalize_advantages", self.normalize_advantages)
         check_bool("shared_torso", self.shared_torso)
         check_actor_critic(self, allow_empty_hidden=not self.shared_torso)
-
-
-def check_actor_critic(config, allow_empty_hidden=True):
-    """The fields every actor-critic Config here shares (A2C, A3C): gamma, lr, RMSprop's alpha and eps,
-    the loss coefficients, the gradient clip and the hidden sizes. Normalises ``hidden`` to a tuple; an
-    empty one (a linear policy and value) is allowed unless a shared torso needs a layer."""
-    check_number("gamma", config.gamma, 0, 1)
-    check_number("lr", config.lr, 0, low_open=True)
-    check_number("rms_alpha", config.rms_alpha, 0, 1)
-    check_number("rms_eps", config.rms_eps, 0, low_open=True)
-    check_number("value_coef", config.value_coef, 0)
-    check_number("entropy_coef", config.entropy_coef, 0)
-    check_number("max_grad_norm", config.max_grad_norm, 0, low_open=True)
-    config.hidden = check_hidden(config.hidden, allow_empty=allow_empty_hidden)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -231,7 +215,7 @@ def normalized_advantages(advantages, valid):
 def train(config: Config, *, progress=True, callback=None) -> TrainResult:
     """Synchronous A2C. Returns a TrainResult (records: ``losses`` = [env_steps, total, policy, value,
     entropy] per update). Ctrl-C (KeyboardInterrupt) returns the result so far with interrupted=True."""
-    with torch_threads(1):  # tiny networks run fastest on one thread (monitor.torch_threads)
+    with torch_threads(1):  # tiny networks run fastest on one thread (nets.torch_threads)
         run = Run(config, progress, callback)
         torch.manual_seed(config.seed)
         device = torch.device(config.device)

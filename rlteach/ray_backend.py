@@ -21,7 +21,8 @@ import uuid
 
 import torch
 
-from rlteach.workers import WorkerContext, WorkerError, WorkerPool, check_num_workers
+from rlteach.checks import check_num_workers
+from rlteach.workers import WorkerContext, WorkerError, WorkerPool
 
 
 def ray_init(address=None) -> bool:

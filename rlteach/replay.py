@@ -22,34 +22,14 @@ uses the double DQN form of the bootstrap term: ``apex.n_step_td``).
 
 from __future__ import annotations
 
-import numbers
 from collections import deque
 
 import numpy as np
 import torch
 
+from rlteach.checks import check_int, check_nonnegative_array, check_real
+
 __all__ = ["SumTree", "PrioritizedReplay", "priorities_from_td", "NStepBuilder", "stack"]
-
-
-def _check_int(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name}={value!r} is not allowed: {name} must be an integer >= {low}")
-    return int(value)
-
-
-def _check_real(name: str, value, low: float, high: float = np.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not low <= value <= high:
-        allowed = f"[{low}, {high}]" if high < np.inf else f">= {low}"
-        raise ValueError(f"{name}={value!r} is not allowed: {name} must be a real number {allowed}")
-    return float(value)
-
-
-def _check_priorities(name: str, p) -> np.ndarray:
-    p = np.asarray(p, dtype=np.float64)
-    if not np.isfinite(p).all() or (p < 0).any():
-        bad = p[~np.isfinite(p) | (p < 0)].ravel()[0]
-        raise ValueError(f"{name} contains {float(bad)}; {name} must be finite and >= 0")
-    return p
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -72,7 +52,7 @@ class SumTree:
     """
 
     def __init__(self, capacity: int):
-        self.capacity = _check_int("capacity", capacity, 1)
+        self.capacity = check_int("capacity", capacity, 1)
         self.depth = int(capacity - 1).bit_length()          # P = 2**depth leaves, P >= capacity
         self.leaf0 = 1 << self.depth                          # index of leaf 0 in tree
         self.tree = np.zeros(2 * self.leaf0, dtype=np.float64)
@@ -103,7 +83,7 @@ class SumTree:
         """Set leaf ``indices[j]`` to ``values[j]`` (scalars broadcast); when an index repeats, the last
         value wins. Then recompute the ancestors of the changed leaves, one tree level at a time."""
         idx = self._check_indices(indices).ravel()
-        values = _check_priorities("values", values)
+        values = check_nonnegative_array("values", values)
         if values.size not in (1, idx.size):
             raise ValueError(f"values has {values.size} entries for {idx.size} indices; allowed: 1 or {idx.size}")
         values = np.broadcast_to(values.ravel(), idx.shape)
@@ -147,7 +127,7 @@ class SumTree:
 def priorities_from_td(td_errors, eps: float = 1e-6) -> np.ndarray:
     """Priorities ``p = |delta| + eps`` from TD errors (numpy or torch), as a float64 numpy array.
     eps > 0 keeps every transition sampleable after its TD error reaches 0."""
-    eps = _check_real("eps", eps, 0.0)
+    eps = check_real("eps", eps, 0.0)
     if isinstance(td_errors, torch.Tensor):
         td_errors = td_errors.detach().cpu().numpy()
     return np.abs(np.asarray(td_errors, dtype=np.float64)) + eps
@@ -165,8 +145,8 @@ class PrioritizedReplay:
     """
 
     def __init__(self, capacity: int, alpha: float = 0.6, seed: int | np.random.Generator | None = None):
-        self.capacity = _check_int("capacity", capacity, 1)
-        self.alpha = _check_real("alpha", alpha, 0.0)
+        self.capacity = check_int("capacity", capacity, 1)
+        self.alpha = check_real("alpha", alpha, 0.0)
         self.tree = SumTree(self.capacity)
         self.rng = np.random.default_rng(seed)
         self.storage: dict[str, np.ndarray] | None = None
@@ -197,7 +177,7 @@ class PrioritizedReplay:
             if v.shape[1:] != self.storage[k].shape[1:] or len(v) != B:
                 raise ValueError(f"transitions[{k!r}] has shape {v.shape}; allowed: [B, *{self.storage[k].shape[1:]}]"
                                  f" with the same B = {B} for every key")
-        p = np.full(B, self.max_priority) if priorities is None else _check_priorities("priorities", priorities)
+        p = np.full(B, self.max_priority) if priorities is None else check_nonnegative_array("priorities", priorities)
         if p.shape != (B,):
             raise ValueError(f"priorities has shape {p.shape}; allowed: ({B},), one per transition")
         keep = min(B, self.capacity)                          # writing B > capacity: only the last ones stay
@@ -222,8 +202,8 @@ class PrioritizedReplay:
         weights): batch a dict of arrays [batch_size, ...] (copies), weights float32
         w_j = (N * P(j))^(-beta) / max over the batch, N = len(self).
         """
-        batch_size = _check_int("batch_size", batch_size, 1)
-        beta = _check_real("beta", beta, 0.0, 1.0)
+        batch_size = check_int("batch_size", batch_size, 1)
+        beta = check_real("beta", beta, 0.0, 1.0)
         total = self.tree.total
         if total <= 0:
             raise ValueError("cannot sample: " + ("the buffer is empty" if self._size == 0 else "every priority is 0"))
@@ -239,7 +219,7 @@ class PrioritizedReplay:
     def update_priorities(self, indices, priorities) -> None:
         """Set the priorities p of stored transitions, e.g. to ``priorities_from_td(new TD errors)``.
         An index whose transition was overwritten since it was sampled just gets the new priority."""
-        p = _check_priorities("priorities", priorities)
+        p = check_nonnegative_array("priorities", priorities)
         idx = np.asarray(indices)
         if idx.shape != p.shape:
             raise ValueError(f"indices has shape {idx.shape} but priorities has shape {p.shape}; they must match")
@@ -269,8 +249,8 @@ class NStepBuilder:
     """
 
     def __init__(self, n: int, gamma: float):
-        self.n = _check_int("n", n, 1)
-        self.gamma = _check_real("gamma", gamma, 0.0, 1.0)
+        self.n = check_int("n", n, 1)
+        self.gamma = check_real("gamma", gamma, 0.0, 1.0)
         self.pending: deque = deque()                         # (obs, action, reward) of unfinished steps
 
     def _transition(self, m: int, next_obs, done: bool) -> dict:

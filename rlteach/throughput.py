@@ -51,7 +51,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from rlteach.monitor import torch_threads
+from rlteach.checks import check_env, check_int
+from rlteach.nets import torch_threads
 
 MODES = ("single", "sync", "async", "processes")
 DEFAULT_STEPS = 10_000  # per measurement; a default ``compare`` takes ~20 s on a 2-core laptop
@@ -142,34 +143,12 @@ def _stop(processes: list) -> None:
 
 # --- checking the arguments before any work starts ------------------------------------------------------
 
-def _check_int(name: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r} ({type(value).__name__})")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {name}={value}")
-
-
-def _check_env(env_id: str) -> None:
-    """Make the env once: it must exist, with a 1-D Box observation and a Discrete action (our MLP's)."""
-    try:
-        env = gym.make(env_id)
-    except (gym.error.Error, ImportError) as error:
-        raise ValueError(f"env_id={env_id!r} is not a registered gymnasium env ({error}); "
-                         "allowed: any id in gymnasium.registry, e.g. 'CartPole-v1'") from error
-    obs_space, action_space = env.observation_space, env.action_space
-    env.close()
-    if not (isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 1
-            and isinstance(action_space, gym.spaces.Discrete)):
-        raise ValueError(f"env_id={env_id!r} has observation space {obs_space} and action space "
-                         f"{action_space}; allowed: a 1-D Box observation and a Discrete action")
-
-
 def _check(mode: str, num_envs: int, steps: int, seed: int) -> None:
     if mode not in MODES:
         raise ValueError(f"mode={mode!r} is not known; allowed: {', '.join(map(repr, MODES))}")
-    _check_int("num_envs", num_envs, 1)
-    _check_int("steps", steps, 1)
-    _check_int("seed", seed, 0)
+    check_int("num_envs", num_envs, 1)
+    check_int("steps", steps, 1)
+    check_int("seed", seed, 0)
     if mode == "single" and num_envs != 1:
         raise ValueError(f"num_envs={num_envs} with mode='single'; allowed: num_envs=1 (one env)")
     if steps < num_envs:
@@ -329,7 +308,7 @@ def measure(mode: str, env_id: str = "CartPole-v1", num_envs: int = 1, steps: in
     Ctrl-C (KeyboardInterrupt) at any moment stops every process this call started, then reaches you.
     """
     _check(mode, num_envs, steps, seed)
-    _check_env(env_id)
+    check_env(env_id)
     if mode == "processes":
         taken, seconds, pids = _process_loop(env_id, num_envs, steps, seed)
     else:
@@ -354,6 +333,6 @@ def compare(env_id: str = "CartPole-v1", num_envs=(1, 2, 4), steps: int = DEFAUL
     jobs = [(mode, n) for mode in modes for n in ((1,) if mode == "single" else num_envs)]
     for mode, n in jobs:
         _check(mode, n, steps, seed)
-    _check_env(env_id)
+    check_env(env_id)
     return [measure(mode, env_id, n, steps, seed)
             for mode, n in tqdm(jobs, desc="measuring", disable=not progress)]

@@ -48,17 +48,10 @@ import traceback
 import torch
 import torch.multiprocessing as tmp
 
-BACKENDS = ("thread", "process")
-ALL_BACKENDS = BACKENDS + ("ray",)      # "ray": for algorithms whose workers share nothing but the pool API
+from rlteach.checks import ALL_BACKENDS, LOCAL_BACKENDS, check_num_workers
 
-
-def check_backend(backend, ray_address=None):
-    """A Config's ``backend`` is one of ALL_BACKENDS, and ``ray_address`` (None or a string) goes with "ray"."""
-    if backend not in ALL_BACKENDS:
-        raise ValueError(f"backend={backend!r} is not allowed; choose one of {ALL_BACKENDS}")
-    if ray_address is not None and (backend != "ray" or not isinstance(ray_address, str)):
-        raise ValueError(f"ray_address={ray_address!r} needs backend='ray' and a string such as 'auto' or "
-                         "'ray://head-node:10001'")
+BACKENDS = LOCAL_BACKENDS       # the two this module runs; ALL_BACKENDS adds "ray" (rlteach.ray_backend)
+__all__ = ["ALL_BACKENDS", "BACKENDS", "WorkerContext", "WorkerError", "WorkerPool", "new_lock", "ray_options"]
 
 
 def ray_options(config) -> dict:
@@ -71,12 +64,6 @@ def new_lock(backend):
     if backend not in BACKENDS:
         raise ValueError(f"backend={backend!r} is not allowed; choose one of {BACKENDS}")
     return threading.Lock() if backend == "thread" else tmp.get_context("spawn").Lock()
-
-
-def check_num_workers(num_workers):
-    """Every backend's pool needs an integer number of workers, at least 1."""
-    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
-        raise ValueError(f"num_workers={num_workers!r} is not allowed: an integer >= 1")
 
 
 class WorkerError(RuntimeError):

@@ -186,7 +186,7 @@ def test_train_stores_the_actors_priorities_not_a_default(monkeypatch):
         return original(self, transitions, priorities)
 
     monkeypatch.setattr(apex.PrioritizedReplay, "add_batch", spy)
-    apex.train(apex.Config(total_steps=600, learning_starts=300, stop_when_solved=False, eval_every=10**6),
+    apex.train(apex.Config(total_steps=600, learning_starts=300, stop_when_solved=False, eval_every=None),
                progress=False)
     assert calls and all(p is not None and np.ptp(p) > 0 for p in calls if len(p) > 1)
 
@@ -220,7 +220,7 @@ def test_flow_control_leaves_room_for_the_steps_inside_the_n_step_builder(send_e
     """An actor that is ahead holds up to n - 1 steps the learner has not heard of; with no slack for them
     a small send_every left actor and learner waiting for each other for ever (seen with send_every=1)."""
     config = apex.Config(num_actors=2, total_steps=1500, learning_starts=200, send_every=send_every,
-                         n_step=n_step, stop_when_solved=False, eval_every=10**9)
+                         n_step=n_step, stop_when_solved=False, eval_every=None)
     assert apex.allowed_steps(config, 0) == 200 / 2 + send_every + n_step - 1
     result = apex.train(config, progress=False)
     assert result.env_steps >= 1500 and result.records["updates"] > 0

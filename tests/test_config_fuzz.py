@@ -1,7 +1,7 @@
 """Every field of every Config: a bad value is refused, before any work starts, with an error that names it.
 
 The allowed values of each field are written out here, independently of the checks in the package (only the
-upper bounds of sizes are read from ``rlteach.monitor``, where they are documented). Hypothesis draws a Config
+upper bounds of sizes are read from ``rlteach.checks``, where they are documented). Hypothesis draws a Config
 with a bad value in ONE random field, the rest valid, and requires a ValueError or TypeError whose message
 names that field; a second test draws whole valid Configs and requires that they construct. The draws are
 derandomized, so CI runs the same examples every time.
@@ -17,15 +17,15 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rlteach import a3c, apex, impala, monitor
+from rlteach import a3c, apex, checks, impala
 from rlteach import policy_gradient as a2c
 
-M = monitor
+M = checks
 NONE_OK = "None allowed"
 
 
-def Int(lo, hi=None):
-    return ("int", lo, hi)
+def Int(lo, hi=None, none_ok=False):
+    return ("int", lo, hi, none_ok)
 
 
 def Float(lo, hi=None, low_open=False, none_ok=False):
@@ -34,7 +34,7 @@ def Float(lo, hi=None, low_open=False, none_ok=False):
 
 BOOL, HIDDEN, HIDDEN_NONEMPTY = ("bool",), ("hidden", True), ("hidden", False)
 COMMON = {
-    "env_id": ("env",), "seed": Int(0, M.MAX_SEED), "total_steps": Int(1), "eval_every": Int(1),
+    "env_id": ("env",), "seed": Int(0, M.MAX_SEED), "total_steps": Int(1), "eval_every": Int(1, none_ok=True),
     "eval_episodes": Int(1, M.MAX_EVAL_EPISODES), "stop_when_solved": BOOL, "device": ("device", False),
 }
 DISTRIBUTED = {"backend": ("choice", ("thread", "process", "ray")), "ray_address": ("ray_address",)}
@@ -77,8 +77,9 @@ REGISTERED = set(gym.registry)
 def bad_values(kind):
     name = kind[0]
     if name == "int":
-        _, lo, hi = kind
-        out = [st.integers(max_value=lo - 1), st.floats(), st.booleans(), JUNK]
+        _, lo, hi, none_ok = kind
+        out = [st.integers(max_value=lo - 1), st.floats(), st.booleans(),
+               JUNK.filter(lambda v: v is not None) if none_ok else JUNK]
         if hi is not None:
             out.append(st.integers(min_value=hi + 1, max_value=10**15))
         return st.one_of(out)
@@ -154,8 +155,9 @@ VALID_ENVS = ["CartPole-v1", "Acrobot-v1", "MountainCar-v0"]
 def good_values(kind):
     name = kind[0]
     if name == "int":
-        _, lo, hi = kind
-        return st.integers(lo, hi if hi is not None else lo + 10**9)
+        _, lo, hi, none_ok = kind
+        value = st.integers(lo, hi if hi is not None else lo + 10**9)
+        return st.one_of(value, st.none()) if none_ok else value
     if name == "float":
         _, lo, hi, low_open, none_ok = kind
         value = st.floats(lo, hi if hi is not None else 1e6, exclude_min=low_open, allow_nan=False)

@@ -132,7 +132,7 @@ def test_actors_and_learner_overlap_and_lag_grows_with_the_pull_delay(backend):
     lag = {}
     for pull_every in (1, 32):   # 32: about 16 updates of added lag, far above the queue's load-dependent share
         config = impala.Config(backend=backend, weight_pull_every=pull_every, total_steps=12_000,
-                               stop_when_solved=False, eval_every=10**6)
+                               stop_when_solved=False, eval_every=None)
         result = impala.train(config, progress=False)
         r = result.records
         assert r["updates"] >= 50 and len(r["policy_lag"]) == r["updates"] * config.batch_size

@@ -204,7 +204,7 @@ def test_normalized_advantages_keep_every_parameter_finite(num_envs, n_steps):
     """num_envs=1 with n_steps 1 or 2 gives rollouts of 0 or 1 real steps (an autoreset step takes one):
     no spread to normalise by. Those rollouts must leave the advantages as they are, not make NaN."""
     config = pg.Config(num_envs=num_envs, n_steps=n_steps, normalize_advantages=True, total_steps=3000,
-                       stop_when_solved=False, eval_every=10**9)
+                       stop_when_solved=False, eval_every=None)
     result = pg.train(config, progress=False)
     assert result.env_steps >= 3000
     for name, p in result.model.named_parameters():

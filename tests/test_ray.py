@@ -185,7 +185,7 @@ def test_a_worker_that_fits_no_node_is_an_error_not_a_hang(cluster):
 
 
 def test_apex_runs_on_both_nodes(cluster):
-    config = apex.Config(backend="ray", seed=0, total_steps=3000, eval_every=10**9, stop_when_solved=False)
+    config = apex.Config(backend="ray", seed=0, total_steps=3000, eval_every=None, stop_when_solved=False)
     result = apex.train(config, progress=False)
     assert result.env_steps >= 3000 and result.records["updates"] > 0
     assert set(result.records["workers"]["nodes"]) == node_ids()

@@ -47,7 +47,7 @@ def test_every_step_and_episode_the_workers_saw_reaches_the_result(module, extra
     are kept from waiting on the learner (no learning before the stop), so they stop mid-message."""
     counting_env.reset_counts()
     config = module.Config(env_id="counting_env:RlteachCountingCartPole-v0", total_steps=5000,
-                           stop_when_solved=False, eval_every=10**9, **extra)
+                           stop_when_solved=False, eval_every=None, **extra)
     result = module.train(config, progress=False)
     assert result.env_steps >= 5000
     assert result.env_steps == counting_env.COUNTS["steps"]

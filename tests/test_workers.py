@@ -163,7 +163,7 @@ def test_a_script_without_a_main_guard_gets_an_error_that_shows_the_fix(tmp_path
     worker dies while it starts. The error must say so and show the guard, not only an exit code."""
     script = tmp_path / "train_without_guard.py"
     script.write_text("from rlteach import a3c\n\n"
-                      "result = a3c.train(a3c.Config(backend='process', total_steps=2000, eval_every=10**9),\n"
+                      "result = a3c.train(a3c.Config(backend='process', total_steps=2000, eval_every=None),\n"
                       "                   progress=False)\nprint('trained')\n")
     done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=240)
     assert done.returncode != 0 and "trained" not in done.stdout

@@ -8,7 +8,8 @@ import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rlteach.monitor import algorithm_name, env_spec
+from rlteach.envs import env_spec
+from rlteach.monitor import algorithm_name
 
 # --- 00 start here: throughput and diagrams --------------------------------------------------------------
 
