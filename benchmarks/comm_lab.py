@@ -373,26 +373,6 @@ def transport_benchmark(sizes=None, repeats=10, transports=TRANSPORTS, stream_se
 # ---------------------------------------------------------------------------------------------------------
 
 
-class _RecordingContext:
-    """Just enough of a WorkerContext to run one Ape-X actor here and keep what it sends."""
-
-    def __init__(self, state_dict, wanted):
-        self.index, self.state, self.sent, self.wanted = 0, state_dict, [], wanted
-
-    def should_stop(self):
-        return len(self.sent) >= self.wanted
-
-    def put(self, item):
-        self.sent.append(item)
-
-    def weights(self, model, version=-1):
-        model.load_state_dict(self.state)
-        return 0
-
-    def version(self):
-        return 10**9                    # a learner far ahead: flow control never holds the actor back
-
-
 def apex_message_bytes(config) -> tuple[int, float]:
     """(bytes per message, bytes per transition) of Ape-X's pickled messages, measured on real ones.
 
@@ -402,9 +382,10 @@ def apex_message_bytes(config) -> tuple[int, float]:
     import dataclasses
 
     from rlteach import apex
+    from rlteach.workers import InProcessContext
 
     config = dataclasses.replace(config, send_every=50, num_actors=1)
-    ctx = _RecordingContext(apex.build_model(config).state_dict(), wanted=3)
+    ctx = InProcessContext(apex.build_model(config).state_dict(), stop_after=3)
     apex.actor(ctx, config)
     full = [m for m in ctx.sent if len(m[2]) == 50]
     if not full:

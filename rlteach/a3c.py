@@ -75,7 +75,7 @@ from rlteach.monitor import Run, TrainResult
 from rlteach.nets import ActorCritic, torch_threads
 from rlteach.policy_gradient import actor_critic_loss
 from rlteach.ray_backend import ray_init
-from rlteach.workers import WorkerPool, new_lock, ray_options
+from rlteach.workers import make_pool, new_lock, ray_options
 
 
 @dataclass
@@ -372,7 +372,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         t0 = time.time()
         shared = ParameterServerClient(config) if config.backend == "ray" else SharedModel(config)
         model = build_model(config)              # train's own copy of theta_shared: evaluated, returned
-        pool = WorkerPool(worker, config.num_workers, config.backend, args=(config, shared, t0),
+        pool = make_pool(worker, config.num_workers, config.backend, args=(config, shared, t0),
                           **ray_options(config))
         records = run.result.records
         timeline = records.setdefault("timeline", [])

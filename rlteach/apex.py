@@ -62,7 +62,7 @@ from rlteach.envs import env_dims
 from rlteach.monitor import Run, TrainResult
 from rlteach.nets import QNetwork, torch_threads
 from rlteach.replay import NStepBuilder, PrioritizedReplay, priorities_from_td, stack
-from rlteach.workers import WorkerPool, ray_options
+from rlteach.workers import make_pool, ray_options
 
 
 @dataclass
@@ -281,7 +281,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         records = run.result.records
         records.update(epsilons=epsilons.tolist(), actor_returns=[], losses=[], policy_lag=[], updates=0,
                        messages=0, weight_pulls=0)
-        pool = WorkerPool(actor, config.num_actors, config.backend, args=(config,), weights=q.state_dict(),
+        pool = make_pool(actor, config.num_actors, config.backend, args=(config,), weights=q.state_dict(),
                           **ray_options(config))
         updates = 0
 

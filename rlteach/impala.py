@@ -56,7 +56,7 @@ from rlteach.envs import env_dims
 from rlteach.monitor import Run, TrainResult
 from rlteach.nets import ActorCritic, torch_threads
 from rlteach.policy_gradient import actor_critic_loss
-from rlteach.workers import WorkerPool, ray_options
+from rlteach.workers import make_pool, ray_options
 
 
 @dataclass
@@ -270,7 +270,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, foreach=True)
         records = run.result.records
         records.update(policy_lag=[], rho_mean=[], queue=[], timeline=[], updates=0)
-        pool = WorkerPool(actor, config.num_actors, config.backend, args=(config, t0),
+        pool = make_pool(actor, config.num_actors, config.backend, args=(config, t0),
                           weights={k: v.cpu() for k, v in model.state_dict().items()}, max_queue=config.max_queue,
                           **ray_options(config))
         pending, version, learner_seconds = [], 0, 0.0

@@ -1,5 +1,5 @@
 """The "ray" backend of ``rlteach.workers``: the same worker functions as Ray actors, on this machine or on
-any machine of a Ray cluster. ``WorkerPool(work, n, backend="ray")`` returns a ``RayPool``.
+any machine of a Ray cluster. ``rlteach.workers.make_pool(work, n, backend="ray")`` returns a ``RayPool``.
 
     driver (train)                       Ray actors (any node)
     --------------                       ---------------------
@@ -22,7 +22,7 @@ import uuid
 import torch
 
 from rlteach.checks import check_num_workers
-from rlteach.workers import WorkerContext, WorkerError, WorkerPool
+from rlteach.local_pool import WorkerContext, WorkerError, WorkerPool
 
 
 def ray_init(address=None) -> bool:
@@ -144,7 +144,7 @@ class _RayWorker:
 
 
 class RayPool(WorkerPool):
-    """``WorkerPool(..., backend="ray")``: each worker is a Ray actor, so workers may run on any machine of
+    """``make_pool(..., backend="ray")``: each worker is a Ray actor, so workers may run on any machine of
     a Ray cluster. Ray is started here unless it is running already (``ray_address`` joins a cluster).
 
     - Workers spread over the cluster's nodes (``scheduling_strategy="SPREAD"``) and each asks for

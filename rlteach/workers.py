@@ -1,6 +1,6 @@
 """An actor pool: N workers run plain-Python code on threads or on processes, behind one small API.
 
-    pool = WorkerPool(work, num_workers=4, backend="thread", args=(shared_model,))
+    pool = make_pool(work, num_workers=4, backend="thread", args=(shared_model,))
     with pool:                                   # starts the workers; stops them on leaving, whatever happens
         while not done:
             item = pool.get(timeout=1.0)         # a result a worker put (None on timeout); re-raises a worker error
@@ -38,277 +38,65 @@ an error, a KeyboardInterrupt or a normal finish.
 
 from __future__ import annotations
 
-import queue
-import signal
-import sys
-import threading
-import time
-import traceback
+from rlteach.checks import ALL_BACKENDS, LOCAL_BACKENDS, check_backend
+from rlteach.local_pool import WorkerContext, WorkerError, WorkerPool, new_lock
 
-import torch
-import torch.multiprocessing as tmp
+BACKENDS = LOCAL_BACKENDS       # the two on this machine; ALL_BACKENDS adds "ray" (rlteach.ray_backend)
+__all__ = ["ALL_BACKENDS", "BACKENDS", "InProcessContext", "WorkerContext", "WorkerError", "WorkerPool",
+           "make_pool", "new_lock", "ray_options"]
 
-from rlteach.checks import ALL_BACKENDS, LOCAL_BACKENDS, check_num_workers
 
-BACKENDS = LOCAL_BACKENDS       # the two this module runs; ALL_BACKENDS adds "ray" (rlteach.ray_backend)
-__all__ = ["ALL_BACKENDS", "BACKENDS", "WorkerContext", "WorkerError", "WorkerPool", "new_lock", "ray_options"]
+def make_pool(work, num_workers, backend="thread", *, args=(), weights=None, max_queue=0, join_timeout=5.0,
+              **ray_kwargs):
+    """The front door: an actor pool of ``num_workers`` workers running ``work(ctx, *args)`` on ``backend``.
+
+    ``weights``: a template state_dict for ``publish``/``ctx.weights`` (None when workers need none);
+    ``max_queue``: results waiting at most (0: unbounded); ``join_timeout``: seconds ``stop`` waits before it
+    terminates what is left. With backend "ray", ``ray_kwargs`` go to ``RayPool`` (``ray_address``,
+    ``num_cpus``, ``max_restarts``, ``start_timeout``); Ray is imported only then."""
+    check_backend(backend)
+    if backend == "ray":
+        from rlteach.ray_backend import RayPool
+
+        return RayPool(work, num_workers, args=args, weights=weights, max_queue=max_queue,
+                       join_timeout=join_timeout, **ray_kwargs)
+    if ray_kwargs:
+        raise ValueError(f"{sorted(ray_kwargs)} only apply to backend='ray', not backend={backend!r}")
+    return WorkerPool(work, num_workers, backend, args=args, weights=weights, max_queue=max_queue,
+                      join_timeout=join_timeout)
 
 
 def ray_options(config) -> dict:
-    """The extra WorkerPool arguments a Config asks for: where Ray runs, when its backend is "ray"."""
+    """The extra ``make_pool`` arguments a Config asks for: where Ray runs, when its backend is "ray"."""
     return {"ray_address": config.ray_address} if config.backend == "ray" else {}
 
 
-def new_lock(backend):
-    """A lock that works across the workers of ``backend``: a thread lock or a process lock."""
-    if backend not in BACKENDS:
-        raise ValueError(f"backend={backend!r} is not allowed; choose one of {BACKENDS}")
-    return threading.Lock() if backend == "thread" else tmp.get_context("spawn").Lock()
+class InProcessContext:
+    """Runs ONE worker function in the caller's thread, with no pool: ``work(InProcessContext(...), *args)``
+    sees the same five members as on any backend. For the lab, tests and notebooks, to look at what one actor
+    sends.
 
+    ``put`` keeps each item in ``sent``; ``should_stop()`` turns True after ``stop_after`` items (None: never).
+    ``weights(model, version)`` loads ``state`` (a state_dict) into ``model`` and returns ``state_version``
+    when that is newer than ``version``. ``version()`` is ``learner_version``, the version the learner has
+    published: far ahead by default, so Ape-X's flow control never holds the actor back."""
 
-class WorkerError(RuntimeError):
-    """A worker raised; the message holds its index and its traceback."""
-
-
-class WorkerContext:
-    """What a worker function sees of its pool (see the module docstring)."""
-
-    def __init__(self, index, stop_event, results, weights):
-        self.index, self._stop, self._results, self._weights = index, stop_event, results, weights
+    def __init__(self, state=None, *, index=0, stop_after=None, state_version=0, learner_version=10**9):
+        self.state, self.index, self.stop_after = state, index, stop_after
+        self.state_version, self.learner_version, self.sent = state_version, learner_version, []
 
     def should_stop(self) -> bool:
-        return self._stop.is_set()
+        return self.stop_after is not None and len(self.sent) >= self.stop_after
 
     def put(self, item) -> bool:
-        """Send ``item`` to the learner. With a bounded queue (``WorkerPool(max_queue=...)``) wait while it is
-        full (back-pressure: a learner that falls behind slows the workers down). Once the pool is stopping,
-        ``stop()`` empties the queue, so keep trying for a second more before giving up. True if queued."""
-        tries_after_stop = 10
-        while True:
-            try:
-                self._results.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                if self.should_stop():
-                    tries_after_stop -= 1
-                    if tries_after_stop == 0:
-                        return False
+        self.sent.append(item)
+        return True
 
     def weights(self, model, version=-1) -> int:
-        """Copy the latest published weights into ``model`` if they are newer than ``version``."""
-        return self._weights.copy_into(model, version)
+        if self.state is None or self.state_version <= version:
+            return version
+        model.load_state_dict(self.state)
+        return self.state_version
 
     def version(self) -> int:
-        """The version of the latest published weights (0 = the weights the pool was made with)."""
-        return self._weights.version.value
-
-
-class SharedWeights:
-    """Published weights: a state_dict in shared memory plus a version counter, guarded by one lock.
-
-    Made from a template state_dict before the workers start, so every process maps the same memory. The
-    learner ``publish``es (version + 1); a worker copies only when the version moved on, so a worker that
-    syncs every step costs one integer read most of the time."""
-
-    def __init__(self, template, lock, version):
-        self.lock, self.version = lock, version
-        self.state = {k: v.detach().clone().cpu().share_memory_() for k, v in template.items()}
-
-    def publish(self, state_dict) -> int:
-        with self.lock:
-            for k, v in state_dict.items():
-                self.state[k].copy_(v)
-            self.version.value += 1
-            return self.version.value
-
-    def copy_into(self, model, version) -> int:
-        if self.version.value <= version:
-            return version
-        with self.lock:
-            model.load_state_dict(self.state)
-            return self.version.value
-
-
-def _run_worker(work, index, stop_event, results, errors, weights, args, is_process, started):
-    """The body of every worker, on either backend: run ``work``; on an exception report it and stop all.
-    ``started[index] = 1`` tells the pool that the worker got this far (a process can die before that)."""
-    started[index] = 1
-    if is_process:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
-        torch.set_num_threads(1)
-    try:
-        work(WorkerContext(index, stop_event, results, weights), *args)
-    except BaseException:  # noqa: BLE001 - every failure must reach the caller
-        errors.put((index, traceback.format_exc()))
-        stop_event.set()
-
-
-def died_while_starting(work) -> str:
-    """Why a worker process dies before it runs its first line, and the fix (see ``WorkerPool.check``)."""
-    main = getattr(sys.modules.get("__main__"), "__file__", None)
-    text = (f"It died while starting, before it ran {getattr(work, '__name__', 'its work')}(): a new process\n"
-            "with the 'spawn' start method first re-imports the main script, then unpickles its work.")
-    if main is None:
-        return text + " Its own error is printed above, on stderr.\n"
-    return text + f"""
-The most common cause: {main} starts the training at its top level, with no main guard. Each worker
-process then re-runs that line while it starts, tries to start workers of its own, and Python stops it
-(its RuntimeError, "An attempt has been made to start a new process before the current process has
-finished its bootstrapping phase", is printed above). The fix: put the script's top-level code under
-
-    if __name__ == "__main__":
-        result = train(config)
-
-Notebooks, `python -m rlteach` and the thread backend need no guard.
-"""
-
-
-class WorkerPool:
-    """N workers running ``work(ctx, *args)`` on ``backend`` ("thread" or "process")."""
-
-    def __new__(cls, work=None, num_workers=1, backend="thread", *args, **kwargs):
-        if cls is WorkerPool and backend == "ray":
-            from rlteach.ray_backend import RayPool
-
-            cls = RayPool
-        return super().__new__(cls)
-
-    def __init__(self, work, num_workers, backend="thread", args=(), weights=None, max_queue=0, join_timeout=5.0):
-        if backend not in BACKENDS:
-            raise ValueError(f"backend={backend!r} is not allowed; choose one of {BACKENDS}")
-        check_num_workers(num_workers)
-        self.work, self.num_workers, self.backend, self.args = work, num_workers, backend, tuple(args)
-        self.join_timeout = join_timeout
-        if backend == "thread":
-            self._ctx = None
-            self.stop_event, self.results, self.errors = threading.Event(), queue.Queue(max_queue), queue.Queue()
-            lock, version = threading.Lock(), _Counter()
-            self.started = [0] * num_workers
-        else:
-            self._ctx = tmp.get_context("spawn")
-            self.stop_event, self.errors = self._ctx.Event(), self._ctx.Queue()
-            self.results = self._ctx.Queue(max_queue)           # 0: unbounded
-            lock, version = self._ctx.Lock(), self._ctx.Value("q", 0)
-            self.started = self._ctx.Array("b", num_workers, lock=False)   # 1 once a worker runs _run_worker
-        # weights: a template state_dict for publish()/ctx.weights(), or None when workers need none
-        self.shared_weights = None if weights is None else SharedWeights(weights, lock, version)
-        self.workers, self.leftovers = [], []
-
-    # --- lifecycle ----------------------------------------------------------------------------------------
-
-    def start(self):
-        is_process = self.backend == "process"
-        for i in range(self.num_workers):
-            body = (self.work, i, self.stop_event, self.results, self.errors, self.shared_weights, self.args,
-                    is_process, self.started)
-            if is_process:
-                worker = self._ctx.Process(target=_run_worker, args=body, name=f"rlteach-worker-{i}", daemon=True)
-            else:
-                worker = threading.Thread(target=_run_worker, args=body, name=f"rlteach-worker-{i}", daemon=True)
-            self.workers.append(worker)
-            worker.start()
-        return self
-
-    def stop(self):
-        """Ask every worker to return; after ``join_timeout`` s terminate, then kill, what is left.
-
-        Results still on their way are kept (a process cannot exit while its queue is unread): ``drain()``
-        hands them over, so no finished episode or counted step is lost."""
-        self.stop_event.set()
-        deadline = time.monotonic() + self.join_timeout
-        while self.alive() and time.monotonic() < deadline:
-            self._collect_leftovers(timeout=0.05)
-            for w in self.workers:
-                w.join(timeout=0.01)
-        if self.backend == "process":
-            for w in self.workers:
-                if w.is_alive():
-                    w.terminate()
-                    w.join(timeout=2)
-                if w.is_alive():
-                    w.kill()
-                    w.join()
-        self._collect_leftovers(timeout=0)
-
-    def _collect_leftovers(self, timeout):
-        while True:
-            try:
-                self.leftovers.append(self.results.get(timeout=timeout) if timeout else self.results.get_nowait())
-            except queue.Empty:
-                return
-
-    def drain(self) -> list:
-        """Results that arrived after the caller stopped reading (collected by ``stop``)."""
-        self._collect_leftovers(timeout=0)
-        items, self.leftovers = self.leftovers, []
-        return items
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
-
-    # --- talking to the workers ---------------------------------------------------------------------------
-
-    def check(self):
-        """Raise WorkerError if any worker failed (or a process died without a word)."""
-        try:
-            index, tb = self.errors.get_nowait()
-        except queue.Empty:
-            dead = [i for i, w in enumerate(self.workers)
-                    if self.backend == "process" and w.exitcode not in (None, 0) and not self.stop_event.is_set()]
-            if not dead:
-                return
-            index = dead[0]
-            tb = f"the process exited with code {self.workers[index].exitcode}\n"
-            if not self.started[index]:
-                tb += died_while_starting(self.work)
-        self.stop()
-        raise WorkerError(f"worker {index} ({self.backend} backend) failed; its traceback:\n{tb}")
-
-    def get(self, timeout=1.0):
-        """The next result a worker put, or None after ``timeout`` seconds; raises WorkerError first."""
-        self.check()
-        try:
-            return self.results.get(timeout=timeout)
-        except queue.Empty:
-            self.check()
-            return None
-
-    def publish(self, state_dict) -> int:
-        """Make new weights available to every worker; returns their version."""
-        if self.shared_weights is None:
-            raise RuntimeError("this pool was made without weights=...: nothing to publish into")
-        return self.shared_weights.publish(state_dict)
-
-    def alive(self) -> int:
-        return sum(w.is_alive() for w in self.workers)
-
-    def describe(self) -> dict:
-        """Where the workers run (RayPool adds actor names, nodes and restarts)."""
-        return {"backend": self.backend, "num_workers": self.num_workers}
-
-    def backlog(self) -> int | None:
-        """About how many results wait in the queue now (None where the platform cannot tell, e.g. macOS)."""
-        try:
-            return self.results.qsize()
-        except NotImplementedError:
-            return None
-
-
-class _Counter:
-    """A plain integer with ``.value``, standing in for multiprocessing.Value on the thread backend."""
-
-    def __init__(self):
-        self.value = 0
-
-
-def __getattr__(name):
-    """The "ray" backend lives in rlteach/ray_backend.py; ``rlteach.workers.RayPool`` etc. still work."""
-    if name in ("RayPool", "RayWorkerContext", "fit_num_cpus", "ray_init"):
-        from rlteach import ray_backend
-
-        return getattr(ray_backend, name)
-    raise AttributeError(f"module 'rlteach.workers' has no attribute {name!r}")
+        return self.learner_version

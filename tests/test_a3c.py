@@ -13,6 +13,7 @@ from procs import live_children
 from rng_noise import global_generator_noise
 
 from rlteach import a3c
+from rlteach.workers import InProcessContext
 
 BACKENDS = ["thread", "process"]
 
@@ -140,16 +141,6 @@ def test_a_worker_samples_from_its_own_generator_whatever_other_threads_do(monke
         def apply(self, grads, seen):
             return 0
 
-    class Context:                                          # stops after 20 updates, keeps the actions taken
-        def __init__(self, index):
-            self.index, self.sent = index, []
-
-        def should_stop(self):
-            return len(self.sent) >= 20
-
-        def put(self, item):
-            self.sent.append(item)
-
     config = a3c.Config(t_max=5)
     torch.manual_seed(0)
     frozen = Frozen(a3c.build_model(config))
@@ -164,7 +155,7 @@ def test_a_worker_samples_from_its_own_generator_whatever_other_threads_do(monke
     def run_worker(index, noisy):
         actions.clear()
         with global_generator_noise() if noisy else contextlib.nullcontext():
-            a3c.worker(Context(index), config, frozen, t0=0.0)
+            a3c.worker(InProcessContext(index=index, stop_after=20), config, frozen, t0=0.0)
         return list(actions)
 
     monkeypatch.setattr(a3c.ActorCritic, "sample", spy)

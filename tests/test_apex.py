@@ -8,6 +8,7 @@ import torch
 from procs import live_children, worker_threads
 
 from rlteach import apex
+from rlteach.workers import InProcessContext
 
 BACKENDS = ["thread", "process"]
 
@@ -79,31 +80,11 @@ def test_a_terminated_transition_does_not_bootstrap():
 # --- the actor: its own epsilon, and initial priorities from its own |delta| ----------------------------------
 
 
-class FakeContext:
-    """Just enough of workers.WorkerContext to run one actor in this thread and catch what it sends."""
-
-    def __init__(self, index, state_dict, messages_wanted=3):
-        self.index, self.state, self.sent, self.wanted = index, state_dict, [], messages_wanted
-
-    def should_stop(self):
-        return len(self.sent) >= self.wanted
-
-    def put(self, item):
-        self.sent.append(item)
-
-    def weights(self, model, version=-1):
-        model.load_state_dict(self.state)
-        return 7
-
-    def version(self):
-        return 10**6                                    # a learner far ahead: flow control never waits
-
-
 def test_actor_sends_n_step_transitions_with_priorities_from_its_own_td_errors():
     config = apex.Config(send_every=20, priority_eps=1e-3)
     torch.manual_seed(3)
     net = apex.build_model(config)
-    ctx = FakeContext(0, net.state_dict())
+    ctx = InProcessContext(net.state_dict(), state_version=7, stop_after=3)
     apex.actor(ctx, config)
     assert len(ctx.sent) == 4                          # 3 full messages, then what it held when it stopped
     for i, (index, batch, priorities, _steps, finished, versions, pulls) in enumerate(ctx.sent):
@@ -120,12 +101,12 @@ def test_actor_sends_n_step_transitions_with_priorities_from_its_own_td_errors()
     assert sum(m[3] for m in ctx.sent) == sum(len(m[2]) for m in ctx.sent) >= 61
 
 
-class PullingContext(FakeContext):
+class PullingContext(InProcessContext):
     """A hand-made sequence of weight pulls: pull j (j = 0 at the actor's start, then one per
-    ``weight_sync_every`` steps) returns version ``schedule(j)``. Records the observation before every step."""
+    ``weight_sync_every`` steps) returns version ``schedule(j)``."""
 
     def __init__(self, state_dict, schedule, messages_wanted):
-        super().__init__(0, state_dict, messages_wanted)
+        super().__init__(state_dict, stop_after=messages_wanted)
         self.schedule, self.pulls = schedule, 0
 
     def weights(self, model, version=-1):

@@ -12,6 +12,7 @@ from rng_noise import global_generator_noise
 
 from rlteach import impala
 from rlteach.advantage import discounted_returns
+from rlteach.workers import InProcessContext
 
 BACKENDS = ["thread", "process"]
 
@@ -167,26 +168,12 @@ def test_bad_config(field, value, pattern):
 def test_an_actor_samples_from_its_own_generator_whatever_other_threads_do():
     """On threads, actors share torch's global generator; an actor's actions must depend on its seed alone."""
 
-    class Context:
-        def __init__(self, index, state):
-            self.index, self.state, self.sent = index, state, []
-
-        def should_stop(self):
-            return len(self.sent) >= 3
-
-        def put(self, item):
-            self.sent.append(item)
-
-        def weights(self, model, version=-1):
-            model.load_state_dict(self.state)
-            return 0
-
     config = impala.Config(envs_per_actor=2, unroll_length=10)
     torch.manual_seed(0)
     state = impala.build_model(config).state_dict()
 
     def actions(index, noisy):
-        ctx = Context(index, state)
+        ctx = InProcessContext(state, index=index, stop_after=3)
         with global_generator_noise() if noisy else contextlib.nullcontext():
             impala.actor(ctx, config, 0.0)
         return np.concatenate([u["actions"] for u in ctx.sent])

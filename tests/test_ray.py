@@ -24,7 +24,7 @@ from ray.cluster_utils import Cluster  # noqa: E402
 
 from rlteach import a3c, apex, impala  # noqa: E402
 from rlteach.ray_backend import RayPool, fit_num_cpus  # noqa: E402
-from rlteach.workers import WorkerError, WorkerPool  # noqa: E402
+from rlteach.workers import WorkerError, make_pool  # noqa: E402
 
 # Ray workers import functions by module name; this module is not importable on them, so send its
 # functions by value.
@@ -100,7 +100,7 @@ def fail_at_once(ctx):
 
 def test_pool_spreads_workers_over_both_nodes(cluster):
     assert len(node_ids()) == 2
-    pool = WorkerPool(report_node, 2, backend="ray")
+    pool = make_pool(report_node, 2, backend="ray")
     assert isinstance(pool, RayPool)
     with pool:
         items = sorted(pool.get(timeout=30) for _ in range(2))
@@ -112,7 +112,7 @@ def test_pool_spreads_workers_over_both_nodes(cluster):
 
 
 def test_published_weights_reach_every_worker(cluster):
-    pool = WorkerPool(echo_weights, 2, backend="ray", weights={"weight": torch.zeros(1, 1),
+    pool = make_pool(echo_weights, 2, backend="ray", weights={"weight": torch.zeros(1, 1),
                                                                "bias": torch.zeros(1)})
     seen = {0: {}, 1: {}}
     with pool:
@@ -128,7 +128,7 @@ def test_published_weights_reach_every_worker(cluster):
 
 
 def test_worker_error_is_raised_with_its_traceback_and_stops_all(cluster):
-    pool = WorkerPool(fail_at_once, 2, backend="ray")
+    pool = make_pool(fail_at_once, 2, backend="ray")
     with pytest.raises(WorkerError, match="(?s)worker 1.*boom from a Ray worker"):
         with pool:
             deadline = time.monotonic() + 60
@@ -159,13 +159,13 @@ def test_cpus_are_shared_out_or_refused_up_front(cluster):
     with pytest.raises(ValueError, match="PENDING"):
         fit_num_cpus(3, num_cpus=2)                 # 6 CPUs asked of 4
     with pytest.raises(ValueError, match="num_workers"):
-        WorkerPool(report_node, 0, backend="ray")
+        make_pool(report_node, 0, backend="ray")
 
 
 def test_a_pool_started_right_after_another_gets_the_cpus_back(cluster):
     """Ray frees a killed actor's CPUs a moment later; the next run in a notebook must not find 0 free."""
     for _ in range(3):
-        pool = WorkerPool(report_node, 2, backend="ray")
+        pool = make_pool(report_node, 2, backend="ray")
         with pool:
             assert pool.get(timeout=30) is not None
         assert pool.describe()["num_cpus"] == 1.0
@@ -173,7 +173,7 @@ def test_a_pool_started_right_after_another_gets_the_cpus_back(cluster):
 
 def test_a_worker_that_fits_no_node_is_an_error_not_a_hang(cluster):
     """3 CPUs fit the cluster's 4 in total, but no single node has 3: the actor would wait for ever."""
-    pool = WorkerPool(report_node, 1, backend="ray", num_cpus=3, start_timeout=3)
+    pool = make_pool(report_node, 1, backend="ray", num_cpus=3, start_timeout=3)
     start = time.monotonic()
     with pytest.raises(RuntimeError, match="did not all start within 3 s"):
         pool.start()

@@ -11,7 +11,7 @@ import pytest
 import torch
 from procs import live_children
 
-from rlteach.workers import WorkerError, WorkerPool
+from rlteach.workers import WorkerError, make_pool
 
 BACKENDS = ["thread", "process"]
 
@@ -63,7 +63,7 @@ def drain(pool, n, timeout=60):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_workers_run_in_parallel_units_and_deliver_results(backend):
-    with WorkerPool(count_up, 3, backend, args=(50,)) as pool:
+    with make_pool(count_up, 3, backend, args=(50,)) as pool:
         items = drain(pool, 150)
     assert sorted((w, i) for w, i, _, _ in items) == sorted((w, i) for w in range(3) for i in range(50))
     pids = {pid for _, _, pid, _ in items}
@@ -80,7 +80,7 @@ def test_workers_run_in_parallel_units_and_deliver_results(backend):
 def test_a_worker_error_stops_all_and_reaches_the_caller_with_its_traceback(backend):
     start = time.monotonic()
     with pytest.raises(WorkerError, match=r"worker 1 .*failed(.|\n)*ZeroDivisionError: worker 1 gave up after 5"):
-        with WorkerPool(fail_after, 3, backend, args=(5,)) as pool:
+        with make_pool(fail_after, 3, backend, args=(5,)) as pool:
             while True:
                 pool.get(timeout=0.2)
     assert time.monotonic() - start < 60
@@ -91,7 +91,7 @@ def test_a_worker_error_stops_all_and_reaches_the_caller_with_its_traceback(back
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_keyboard_interrupt_in_the_caller_stops_every_worker(backend):
     with pytest.raises(KeyboardInterrupt):
-        with WorkerPool(run_forever, 2, backend) as pool:
+        with make_pool(run_forever, 2, backend) as pool:
             drain(pool, 4)
             raise KeyboardInterrupt
     assert pool.alive() == 0 and live_children() == []
@@ -99,7 +99,7 @@ def test_keyboard_interrupt_in_the_caller_stops_every_worker(backend):
 
 @pytest.mark.timeout(120)
 def test_a_process_that_ignores_stop_is_terminated():
-    pool = WorkerPool(ignore_stop, 2, "process", join_timeout=0.5).start()
+    pool = make_pool(ignore_stop, 2, "process", join_timeout=0.5).start()
     time.sleep(1.0)
     t = time.monotonic()
     pool.stop()
@@ -109,7 +109,7 @@ def test_a_process_that_ignores_stop_is_terminated():
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_published_weights_reach_the_workers_with_versions(backend):
     model = torch.nn.Linear(2, 1)
-    with WorkerPool(follow_weights, 2, backend, weights=model.state_dict()) as pool:
+    with make_pool(follow_weights, 2, backend, weights=model.state_dict()) as pool:
         for value in (1.0, 2.0, 3.0):
             with torch.no_grad():
                 model.bias.fill_(value)
@@ -135,7 +135,7 @@ def put_and_count(ctx, n, sent):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_bounded_queue_holds_workers_back_and_stopping_loses_nothing(backend):
     sent = mp.get_context("spawn").Value("i", 0)
-    with WorkerPool(put_and_count, 1, backend, args=(100, sent), max_queue=3) as pool:
+    with make_pool(put_and_count, 1, backend, args=(100, sent), max_queue=3) as pool:
         deadline = time.monotonic() + 60
         while pool.backlog() < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -150,11 +150,11 @@ def test_a_bounded_queue_holds_workers_back_and_stopping_loses_nothing(backend):
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="backend='gpu'"):
-        WorkerPool(count_up, 2, "gpu")
+        make_pool(count_up, 2, "gpu")
     with pytest.raises(ValueError, match="num_workers=0"):
-        WorkerPool(count_up, 0)
+        make_pool(count_up, 0)
     with pytest.raises(RuntimeError, match="without weights"):
-        WorkerPool(count_up, 1).publish({})
+        make_pool(count_up, 1).publish({})
 
 
 @pytest.mark.timeout(300)
