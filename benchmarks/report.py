@@ -1,16 +1,14 @@
-"""What every benchmark script does at the end: print its markdown table and save it with the raw numbers."""
+"""What every benchmark script does at the end: print its markdown table and save it with the raw numbers.
+``markdown_table`` is the package's (``rlteach.lab.tables``), which the notebooks use too."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from rlteach.lab.tables import markdown_table
 
-def markdown_table(header, rows) -> str:
-    """A markdown table: ``header`` holds the column titles, each of ``rows`` the cells of one row, as strings."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+__all__ = ["markdown_table", "write_report"]
 
 
 def write_report(out, name, table, data):

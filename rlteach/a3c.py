@@ -71,9 +71,9 @@ from rlteach.checks import (
     check_number,
 )
 from rlteach.envs import env_dims
+from rlteach.losses import actor_critic_loss
 from rlteach.monitor import Run, TrainResult
 from rlteach.nets import ActorCritic, torch_threads
-from rlteach.policy_gradient import actor_critic_loss
 from rlteach.ray_backend import ray_init
 from rlteach.workers import make_pool, new_lock, ray_options
 
@@ -82,13 +82,13 @@ from rlteach.workers import make_pool, new_lock, ray_options
 class Config:
     """A3C hyperparameters; every default lives here."""
 
-    env_id: str = "CartPole-v1"
-    seed: int = 0
-    total_steps: int = 500_000
+    env_id: str = "CartPole-v1"     # a Gymnasium id: flat Box observations, Discrete actions
+    seed: int = 0                   # initial weights, env seeds and every worker's own generator
+    total_steps: int = 500_000      # env steps at most (a run usually stops earlier, when solved)
     eval_every: int | None = 2000   # env steps between greedy evaluations (the solved check); None: none
-    eval_episodes: int = 10
-    stop_when_solved: bool = True
-    device: str = "cpu"
+    eval_episodes: int = 10         # greedy episodes per evaluation (their mean decides "solved")
+    stop_when_solved: bool = True   # end the run at the first evaluation that reaches the threshold
+    device: str = "cpu"             # "cpu" only: the workers share one CPU model
     num_workers: int = 2            # workers, each with its own env and network copy
     backend: str = "thread"         # "thread", "process" (shared memory) or "ray" (a parameter server)
     ray_address: str | None = None  # backend "ray": None starts Ray here; "auto" or "ray://host:10001" joins a cluster

@@ -69,12 +69,12 @@ from rlteach.workers import make_pool, ray_options
 class Config:
     """Ape-X DQN hyperparameters; every default lives here (CartPole-v1 on a 2-core laptop)."""
 
-    env_id: str = "CartPole-v1"
-    seed: int = 0
-    total_steps: int = 300_000
+    env_id: str = "CartPole-v1"     # a Gymnasium id: flat Box observations, Discrete actions
+    seed: int = 0                   # initial weights, env seeds and every worker's own generator
+    total_steps: int = 300_000      # env steps at most (a run usually stops earlier, when solved)
     eval_every: int | None = 2000   # env steps between greedy evaluations (the solved check); None: none
-    eval_episodes: int = 10
-    stop_when_solved: bool = True
+    eval_episodes: int = 10         # greedy episodes per evaluation (their mean decides "solved")
+    stop_when_solved: bool = True   # end the run at the first evaluation that reaches the threshold
     device: str = "cpu"             # the learner's device; actors always act on the CPU
     num_actors: int = 2             # actors, each with its own env, epsilon and copy of Q
     backend: str = "thread"         # "thread", "process" or "ray" (rlteach.workers)
@@ -82,19 +82,19 @@ class Config:
     epsilon: float = 0.4            # eps of the ladder eps_i = eps ** (1 + i/(N-1) * epsilon_alpha)
     epsilon_alpha: float = 7.0      # how steeply the ladder falls from actor 0 to actor N-1
     n_step: int = 3                 # n of the n-step return
-    gamma: float = 0.99
+    gamma: float = 0.99             # discount
     buffer_size: int = 50_000       # transitions the replay holds (oldest overwritten)
     priority_alpha: float = 0.6     # how strongly sampling follows priority (0 = uniform replay)
     priority_beta: float = 0.4      # how fully importance weights undo that (1 = fully), fixed as in Ape-X
     priority_eps: float = 1e-3      # p = |delta| + priority_eps, so no transition gets probability 0
-    batch_size: int = 64
+    batch_size: int = 64            # transitions per learner update
     lr: float = 2.3e-3              # Adam
     learning_starts: int = 1000     # env steps received before the learner's first update
     env_steps_per_update: int = 4   # flow control: one learner update per this many env steps
     target_update_every: int = 100  # learner updates between copies theta^- <- theta
     weight_sync_every: int = 100    # env steps between an actor's weight pulls (the paper: 400)
     send_every: int = 50            # transitions per message at most (the paper: 50); fewer when waiting
-    max_grad_norm: float = 10.0
+    max_grad_norm: float = 10.0     # gradients are clipped to this global norm
     hidden: tuple = (256, 256)      # as the rl-zoo DQN for CartPole (lr 2.3e-3 too); at least one layer
     dueling: bool = False           # dueling head: Q = V + A - mean A (nets.QNetwork)
 

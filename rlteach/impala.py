@@ -53,9 +53,9 @@ from rlteach.checks import (
     check_number,
 )
 from rlteach.envs import env_dims
+from rlteach.losses import actor_critic_loss
 from rlteach.monitor import Run, TrainResult
 from rlteach.nets import ActorCritic, torch_threads
-from rlteach.policy_gradient import actor_critic_loss
 from rlteach.workers import make_pool, ray_options
 
 
@@ -63,14 +63,14 @@ from rlteach.workers import make_pool, ray_options
 class Config:
     """IMPALA hyperparameters; every default lives here (CartPole-v1 on a 2-core laptop)."""
 
-    env_id: str = "CartPole-v1"
-    seed: int = 0
-    total_steps: int = 500_000
+    env_id: str = "CartPole-v1"     # a Gymnasium id: flat Box observations, Discrete actions
+    seed: int = 0                   # initial weights, env seeds and every worker's own generator
+    total_steps: int = 500_000      # env steps at most (a run usually stops earlier, when solved)
     eval_every: int | None = 2000   # env steps between greedy evaluations (the solved check); None: none
-    eval_episodes: int = 10
-    stop_when_solved: bool = True
+    eval_episodes: int = 10         # greedy episodes per evaluation (their mean decides "solved")
+    stop_when_solved: bool = True   # end the run at the first evaluation that reaches the threshold
     device: str = "cpu"             # the learner's device; actors always act on the CPU
-    num_actors: int = 2
+    num_actors: int = 2             # actors, each with its own envs and copy of the policy
     backend: str = "thread"         # "thread", "process" or "ray" (rlteach.workers)
     ray_address: str | None = None  # backend "ray": None starts Ray here; "auto" or "ray://host:10001" joins a cluster
     envs_per_actor: int = 4         # envs each actor steps together (one batched forward per step)
@@ -78,15 +78,15 @@ class Config:
     batch_size: int = 2             # unrolls per learner update: [unroll_length, batch_size * envs_per_actor]
     weight_pull_every: int = 1      # unrolls between an actor's weight pulls; raise it to study lag
     max_queue: int = 8              # unrolls waiting for the learner at most; a full queue makes actors wait
-    gamma: float = 0.99
+    gamma: float = 0.99             # discount
     lr: float = 1e-3                # Adam
-    value_coef: float = 0.5
-    entropy_coef: float = 0.01
-    max_grad_norm: float = 0.5
-    clip_rho: float | None = 1.0    # rho-bar
-    clip_c: float | None = 1.0      # c-bar
-    clip_pg_rho: float | None = 1.0
-    lam: float = 1.0
+    value_coef: float = 0.5         # weight of the critic's squared error in the loss
+    entropy_coef: float = 0.01      # weight of the entropy bonus
+    max_grad_norm: float = 0.5      # gradients are clipped to this global norm
+    clip_rho: float | None = 1.0    # rho-bar: which value function v_s estimates; None: no clip
+    clip_c: float | None = 1.0      # c-bar: how fast the correction contracts; None: no clip
+    clip_pg_rho: float | None = 1.0  # rho-bar of the policy-gradient advantages; None: no clip
+    lam: float = 1.0                # lambda of V-trace's c_t = lam * min(c_bar, pi/mu)
     vtrace: bool = True             # False: no off-policy correction (every pi/mu taken as 1; c_t = lam)
     hidden: tuple = (64, 64)        # hidden layer sizes; () = a linear policy and value
 

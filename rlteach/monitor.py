@@ -108,6 +108,16 @@ def record_episode(act, env_id="CartPole-v1", seed=EVAL_SEED_BASE, max_steps=Non
 # ---------------------------------------------------------------------------------------------------------
 
 
+# CLI name -> the module that holds its Config, train and build_model
+ALGORITHMS = {"a2c": "rlteach.policy_gradient", "a3c": "rlteach.a3c", "apex": "rlteach.apex",
+              "impala": "rlteach.impala"}
+
+
+def algorithm_name(config) -> str:
+    module = type(config).__module__
+    return next((name for name, mod in ALGORITHMS.items() if mod == module), module)
+
+
 @dataclass
 class TrainResult:
     """What a run produced. Lists are in the order things happened; times are seconds since ``train()``."""
@@ -158,16 +168,6 @@ def _to_json(x):
     if isinstance(x, np.generic | np.ndarray):
         return x.tolist()
     raise TypeError(f"cannot save {type(x).__name__} in history.json")
-
-
-# CLI name -> the module that holds its Config, train and build_model
-ALGORITHMS = {"a2c": "rlteach.policy_gradient", "a3c": "rlteach.a3c", "apex": "rlteach.apex",
-              "impala": "rlteach.impala"}
-
-
-def algorithm_name(config) -> str:
-    module = type(config).__module__
-    return next((name for name, mod in ALGORITHMS.items() if mod == module), module)
 
 
 def load(directory) -> TrainResult:

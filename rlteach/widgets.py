@@ -8,6 +8,7 @@ JupyterLab, VS Code and a static render, and needs no interactive matplotlib bac
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import io
 
 import ipywidgets as w
@@ -19,6 +20,18 @@ from rlteach.advantage import gae
 from rlteach.mdp import ChainMDP
 from rlteach.plotting import plot_learning_curves, plot_priorities, plot_vtrace, priority_table, vtrace_table
 from rlteach.workers import ALL_BACKENDS, BACKENDS
+
+
+def figure_png(figure) -> bytes:
+    """A matplotlib figure as PNG bytes, for an ``ipywidgets.Image``."""
+    buf = io.BytesIO()
+    figure.savefig(buf, format="png", dpi=90)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Training: a live view of a run, and an explorer that trains short runs from sliders
+# ---------------------------------------------------------------------------------------------------------
 
 
 class AdvantageExplorer:
@@ -208,18 +221,6 @@ class VtraceExplorer:
         display(self.widget)
 
 
-def figure_png(figure) -> bytes:
-    """A matplotlib figure as PNG bytes, for an ``ipywidgets.Image``."""
-    buf = io.BytesIO()
-    figure.savefig(buf, format="png", dpi=90)
-    return buf.getvalue()
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Training: a live view of a run, and an explorer that trains short runs from sliders
-# ---------------------------------------------------------------------------------------------------------
-
-
 class LiveView:
     """A callback that redraws the learning curve while ``train`` runs.
 
@@ -256,78 +257,51 @@ class LiveView:
         display(self.widget)
 
 
-def _a2c_sliders():
-    style = {"description_width": "initial"}
-    return {
-        "lr": w.FloatLogSlider(value=7e-4, base=10, min=-4.5, max=-2, step=0.1, description="lr", style=style,
-                               readout_format=".1e"),
-        "num_envs": w.IntSlider(value=8, min=1, max=32, description="num_envs", style=style),
-        "n_steps": w.IntSlider(value=5, min=1, max=64, description="n_steps", style=style),
-        "gamma": w.FloatSlider(value=0.99, min=0.9, max=0.999, step=0.001, description="gamma", style=style,
-                               readout_format=".3f"),
-        "entropy_coef": w.FloatSlider(value=0.0, min=0.0, max=0.05, step=0.005, description="entropy_coef",
-                                      style=style, readout_format=".3f"),
-    }
-
-
 def _backend_buttons(value, style):
     """Where the workers run: the backends of ``rlteach.workers``."""
     return w.ToggleButtons(value=value, options=list(BACKENDS), description="backend", style=style)
 
 
-def _a3c_sliders():
+# The controls TrainExplorer shows per algorithm: Config field -> (kind, range). Every control STARTS at that
+# Config's own default, read when the explorer is built: the Config is the one place defaults live.
+LR = ("log", (-4.5, -2, 0.1, ".1e"))            # 10^-4.5 .. 10^-2
+CONTROLS = {
+    "rlteach.policy_gradient": {"lr": LR, "num_envs": ("int", (1, 32)), "n_steps": ("int", (1, 64)),
+                                "gamma": ("float", (0.9, 0.999, 0.001, ".3f")),
+                                "entropy_coef": ("float", (0.0, 0.05, 0.005, ".3f"))},
+    "rlteach.a3c": {"num_workers": ("int", (1, 4)), "backend": ("backend", ()), "lock": ("check", ()), "lr": LR,
+                    "t_max": ("int", (1, 100))},
+    "rlteach.apex": {"num_actors": ("int", (1, 4)), "backend": ("backend", ()),
+                     "priority_alpha": ("float", (0.0, 1.0, 0.05, ".2f")),
+                     "priority_beta": ("float", (0.0, 1.0, 0.05, ".2f")), "n_step": ("int", (1, 5)), "lr": LR},
+    "rlteach.impala": {"num_actors": ("int", (1, 4)), "backend": ("backend", ()),
+                       "weight_pull_every": ("int", (1, 64)), "vtrace": ("check", ()),
+                       "clip_rho": ("log", (-1, 1, 0.05, ".2f")), "lr": LR},
+}
+LABELS = {"lock": "lock (only the optimizer step)", "vtrace": "vtrace (off: no correction)",
+          "clip_rho": "clip_rho (rho-bar)"}
+
+
+def config_controls(module_name) -> dict:
+    """Config field -> an ipywidgets control for it, starting at the Config's default (``CONTROLS``)."""
+    config = importlib.import_module(module_name).Config
+    default = {f.name: f.default for f in dataclasses.fields(config)}
     style = {"description_width": "initial"}
-    return {
-        "num_workers": w.IntSlider(value=2, min=1, max=4, description="num_workers", style=style),
-        "backend": _backend_buttons("thread", style),
-        "lock": w.Checkbox(value=False, description="lock (only the optimizer step)", style=style),
-        "lr": w.FloatLogSlider(value=1e-3, base=10, min=-4.5, max=-2, step=0.1, description="lr", style=style,
-                               readout_format=".1e"),
-        "t_max": w.IntSlider(value=50, min=1, max=100, description="t_max", style=style),
-    }
-
-
-def _apex_sliders():
-    """Ape-X's controls; each starts at ``apex.Config``'s own default."""
-    from rlteach.apex import Config
-
-    default = {f.name: f.default for f in dataclasses.fields(Config)}
-    style = {"description_width": "initial"}
-    return {
-        "num_actors": w.IntSlider(value=default["num_actors"], min=1, max=4, description="num_actors", style=style),
-        "backend": _backend_buttons(default["backend"], style),
-        "priority_alpha": w.FloatSlider(value=default["priority_alpha"], min=0.0, max=1.0, step=0.05,
-                                        description="priority_alpha", style=style),
-        "priority_beta": w.FloatSlider(value=default["priority_beta"], min=0.0, max=1.0, step=0.05,
-                                       description="priority_beta", style=style),
-        "n_step": w.IntSlider(value=default["n_step"], min=1, max=5, description="n_step", style=style),
-        "lr": w.FloatLogSlider(value=default["lr"], base=10, min=-4.5, max=-2, step=0.1, description="lr",
-                               style=style, readout_format=".1e"),
-    }
-
-
-def _impala_sliders():
-    """IMPALA's controls; each starts at ``impala.Config``'s own default."""
-    from rlteach.impala import Config
-
-    default = {f.name: f.default for f in dataclasses.fields(Config)}
-    style = {"description_width": "initial"}
-    return {
-        "num_actors": w.IntSlider(value=default["num_actors"], min=1, max=4, description="num_actors", style=style),
-        "backend": _backend_buttons(default["backend"], style),
-        "weight_pull_every": w.IntSlider(value=default["weight_pull_every"], min=1, max=64,
-                                         description="weight_pull_every", style=style),
-        "vtrace": w.Checkbox(value=default["vtrace"], description="vtrace (off: no correction)", style=style),
-        "clip_rho": w.FloatLogSlider(value=default["clip_rho"], base=10, min=-1, max=1, step=0.05,
-                                     description="clip_rho (rho-bar)", style=style, readout_format=".2f"),
-        "lr": w.FloatLogSlider(value=default["lr"], base=10, min=-4.5, max=-2, step=0.1, description="lr",
-                               style=style, readout_format=".1e"),
-    }
-
-
-# module name -> the controls TrainExplorer shows for it (each control's value is passed to Config)
-SLIDERS = {"rlteach.policy_gradient": _a2c_sliders, "rlteach.a3c": _a3c_sliders, "rlteach.apex": _apex_sliders,
-           "rlteach.impala": _impala_sliders}
+    controls = {}
+    for name, (kind, args) in CONTROLS[module_name].items():
+        common = {"value": default[name], "description": LABELS.get(name, name), "style": style}
+        if kind == "int":
+            controls[name] = w.IntSlider(min=args[0], max=args[1], **common)
+        elif kind == "float":
+            controls[name] = w.FloatSlider(min=args[0], max=args[1], step=args[2], readout_format=args[3], **common)
+        elif kind == "log":
+            controls[name] = w.FloatLogSlider(base=10, min=args[0], max=args[1], step=args[2], readout_format=args[3],
+                                              **common)
+        elif kind == "check":
+            controls[name] = w.Checkbox(**common)
+        else:
+            controls[name] = _backend_buttons(default[name], style)
+    return controls
 
 
 class TrainExplorer:
@@ -342,7 +316,7 @@ class TrainExplorer:
 
     def __init__(self, module, total_steps=20_000, seed=0, sliders=None, x="steps", backends=None):
         self.module, self.total_steps, self.seed, self.x = module, total_steps, seed, x
-        self.sliders = sliders if sliders is not None else SLIDERS[module.__name__]()
+        self.sliders = sliders if sliders is not None else config_controls(module.__name__)
         if backends is not None:
             backends = list(backends)
             if "backend" not in self.sliders:

@@ -1,20 +1,19 @@
-"""benchmarks/comm_lab.py: the transports deliver exactly what was sent and report sane numbers; the Ape-X knob
-sweep's counts move the way the knobs say; the plots draw. Small budgets: these check, they do not benchmark."""
+"""rlteach.lab, the communication lab: the transports deliver exactly what was sent and report sane numbers; the
+Ape-X knob sweep's counts move the way the knobs say; the plots draw. Small budgets: these check, they do not
+benchmark."""
 
 import math
 import pickle
-import sys
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from procs import live_children
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import comm_lab  # noqa: E402
-
-from rlteach.nets import ActorCritic, QNetwork  # noqa: E402
+from rlteach import lab
+from rlteach.lab.transports import SharedMemoryTransport, _select_payloads
+from rlteach.nets import ActorCritic, QNetwork
+from rlteach.plotting import plot_knobs, plot_transport
 
 
 def state_dict_bytes(model) -> int:
@@ -32,8 +31,8 @@ def check_rows(rows, transports, payloads):
 
 
 def test_payloads_are_the_real_sizes():
-    payloads = comm_lab.default_payloads()
-    sizes = {name: comm_lab.payload_bytes(arrays) for name, (_, arrays) in payloads.items()}
+    payloads = lab.default_payloads()
+    sizes = {name: lab.payload_bytes(arrays) for name, (_, arrays) in payloads.items()}
     assert sizes["A3C/IMPALA weights"] == state_dict_bytes(ActorCritic(4, 2, (64, 64))) == 9155 * 4
     assert sizes["Ape-X weights"] == state_dict_bytes(QNetwork(4, 2, (256, 256))) == 67586 * 4
     assert 4e6 <= sizes["4 MB weights"] == state_dict_bytes(QNetwork(4, 2, (1024, 1024))) <= 4.5e6
@@ -51,21 +50,21 @@ def test_checksum_tells_payloads_apart():
     same = {k: v.copy() for k, v in a.items()}
     changed = {**same, "w": same["w"].copy()}
     changed["w"][7] += 1e-3
-    assert comm_lab.checksum(a) == comm_lab.checksum(same)
-    assert comm_lab.checksum(a) != comm_lab.checksum(changed)
-    assert comm_lab.checksum(a) != comm_lab.checksum({**a, "w": a["w"].astype(np.float64)})   # same values
+    assert lab.checksum(a) == lab.checksum(same)
+    assert lab.checksum(a) != lab.checksum(changed)
+    assert lab.checksum(a) != lab.checksum({**a, "w": a["w"].astype(np.float64)})   # same values
 
 
 @pytest.mark.timeout(120)
 def test_queue_and_shared_memory_transports_deliver_exactly_and_report_sane_numbers():
     names = ["A3C/IMPALA weights", "Ape-X message (50 transitions)"]
-    rows = comm_lab.transport_benchmark(names, repeats=2, transports=("mp_queue", "shared_memory"),
-                                        stream_seconds=0.005)
+    rows = lab.transport_benchmark(names, repeats=2, transports=("mp_queue", "shared_memory"),
+                                   stream_seconds=0.005)
     check_rows(rows, ("mp_queue", "shared_memory"), names)
-    payloads = comm_lab.default_payloads()
+    payloads = lab.default_payloads()
     for r in rows:
         arrays = payloads[r["payload"]][1]
-        assert r["payload_bytes"] == comm_lab.payload_bytes(arrays)
+        assert r["payload_bytes"] == lab.payload_bytes(arrays)
         assert r["pickled_bytes"] == len(pickle.dumps(arrays)) > r["payload_bytes"]
     assert rows[0]["payload_bytes"] == state_dict_bytes(ActorCritic(4, 2, (64, 64)))
     assert live_children() == []
@@ -74,26 +73,26 @@ def test_queue_and_shared_memory_transports_deliver_exactly_and_report_sane_numb
 @pytest.mark.timeout(120)
 def test_shared_memory_child_sees_each_new_payload_not_a_stale_one():
     arrays = {"w": np.random.default_rng(0).random(1000, dtype=np.float32), "flags": np.zeros(7, dtype=bool)}
-    transport = comm_lab.SharedMemoryTransport({"p": arrays})
+    transport = SharedMemoryTransport({"p": arrays})
     try:
-        assert transport.send("p", arrays, "check") == comm_lab.checksum(arrays)
+        assert transport.send("p", arrays, "check") == lab.checksum(arrays)
         arrays["w"][:] = np.arange(1000)            # the sender's data changes: the child must see the new values
         arrays["flags"][3] = True
         transport.send("p", arrays, "quiet")
-        assert transport.send("p", arrays, "check") == comm_lab.checksum(arrays)
+        assert transport.send("p", arrays, "check") == lab.checksum(arrays)
     finally:
         transport.close()
     assert live_children() == []
 
 
 def test_byte_sizes_make_one_float32_array():
-    payloads = comm_lab._select_payloads([4000])
+    payloads = _select_payloads([4000])
     (name, (kind, arrays)), = payloads.items()
-    assert kind == "custom" and comm_lab.payload_bytes(arrays) == 4000 and arrays["data"].dtype == np.float32
+    assert kind == "custom" and lab.payload_bytes(arrays) == 4000 and arrays["data"].dtype == np.float32
     with pytest.raises(ValueError, match="unknown payload"):
-        comm_lab._select_payloads(["no such payload"])
+        _select_payloads(["no such payload"])
     with pytest.raises(ValueError, match="unknown transports"):
-        comm_lab.transport_benchmark(transports=("carrier pigeon",))
+        lab.transport_benchmark(transports=("carrier pigeon",))
 
 
 @pytest.mark.timeout(60)
@@ -101,9 +100,9 @@ def test_the_receiver_is_ended_when_the_sender_fails(monkeypatch):
     def broken(arrays):
         raise RuntimeError("checksum failed on purpose")
 
-    monkeypatch.setattr(comm_lab, "checksum", broken)     # the parent's; the child has its own import
+    monkeypatch.setattr("rlteach.lab.transports.checksum", broken)    # the parent's; the child has its own import
     with pytest.raises(RuntimeError, match="on purpose"):
-        comm_lab.transport_benchmark(["Ape-X message (50 transitions)"], transports=("mp_queue",))
+        lab.transport_benchmark(["Ape-X message (50 transitions)"], transports=("mp_queue",))
     assert live_children() == []
 
 
@@ -112,7 +111,7 @@ def test_ray_transport_delivers_exactly():
     ray = pytest.importorskip("ray")
     was_running = ray.is_initialized()
     names = ["Ape-X message (50 transitions)"]
-    rows = comm_lab.transport_benchmark(names, repeats=2, transports=("ray",), stream_seconds=0.005)
+    rows = lab.transport_benchmark(names, repeats=2, transports=("ray",), stream_seconds=0.005)
     check_rows(rows, ("ray",), names)
     assert ray.is_initialized() == was_running           # it shut down only the Ray it started
 
@@ -120,8 +119,8 @@ def test_ray_transport_delivers_exactly():
 @pytest.mark.timeout(300)
 def test_knob_sweep_counts_move_with_the_knobs():
     # messages of 20: the lag of a message's oldest transition then comes from the weight pulls, not the message
-    rows = comm_lab.knob_sweep(weight_sync_every=(1, 1000), send_every=(1, 20), total_steps=2000,
-                               backend="thread", fixed_send_every=20, fixed_weight_sync_every=1)
+    rows = lab.knob_sweep(weight_sync_every=(1, 1000), send_every=(1, 20), total_steps=2000,
+                          backend="thread", fixed_send_every=20, fixed_weight_sync_every=1)
     assert [(r["varied"], r["weight_sync_every"], r["send_every"]) for r in rows] == [
         ("weight_sync_every", 1, 20), ("weight_sync_every", 1000, 20), ("send_every", 1, 1), ("send_every", 1, 20)]
     assert rows[0] == {**rows[3], "varied": "weight_sync_every"}      # a shared setting runs once
@@ -144,7 +143,7 @@ def test_apex_message_bytes_fit_real_messages():
     from rlteach import apex
 
     config = apex.Config()
-    overhead, per_transition = comm_lab.apex_message_bytes(config)
+    overhead, per_transition = lab.apex_message_bytes(config)
     row_bytes = 2 * 4 * 4 + 8 + 3 * 4 + 8          # obs, next_obs, action, reward/discount/done, priority
     assert row_bytes <= per_transition <= row_bytes + 1 and 200 < overhead < 5000
 
@@ -157,7 +156,7 @@ def test_plots_draw_from_rows():
             "weight_pulls": 5, "message_bytes": 1e5, "weight_bytes": 1e6, "env_steps": 4000}
     knob_rows = [{**knob, "varied": "weight_sync_every", "weight_sync_every": w, "send_every": 50} for w in (1, 100)]
     knob_rows += [{**knob, "varied": "send_every", "weight_sync_every": 100, "send_every": s} for s in (3, 50)]
-    for fig in (comm_lab.plot_transport(transport_rows), comm_lab.plot_knobs(knob_rows)):
+    for fig in (plot_transport(transport_rows), plot_knobs(knob_rows)):
         assert fig.axes and all(ax.get_xscale() == "log" for ax in fig.axes if ax.get_visible())
         assert all(ax.get_title() and ax.get_ylabel() for ax in fig.axes)
         plt.close(fig)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from rlteach import monitor
+from rlteach import monitor, pg_variance
 from rlteach import policy_gradient as pg
 from rlteach.nets import ActorCritic
 from rlteach.plotting import animate_frames, plot_filmstrip, plot_gradient_variance
@@ -43,15 +43,15 @@ def paired_z(a, b):
 
 def test_gradient_samples_shapes_and_determinism():
     model = fresh_model()
-    s = pg.gradient_samples(model, num_batches=5, episodes_per_batch=2, seed=3)
-    assert set(s.grads) == set(pg.BASELINES)
+    s = pg_variance.gradient_samples(model, num_batches=5, episodes_per_batch=2, seed=3)
+    assert set(s.grads) == set(pg_variance.BASELINES)
     for g in s.grads.values():
         assert g.shape == (5, policy_param_count(model)) and np.isfinite(g).all()
     assert s.episode_lengths.shape == (10,) and (s.episode_lengths >= 1).all()
-    again = pg.gradient_samples(model, num_batches=5, episodes_per_batch=2, seed=3)
-    for name in pg.BASELINES:
+    again = pg_variance.gradient_samples(model, num_batches=5, episodes_per_batch=2, seed=3)
+    for name in pg_variance.BASELINES:
         np.testing.assert_array_equal(s.grads[name], again.grads[name])
-    other = pg.gradient_samples(model, num_batches=5, episodes_per_batch=2, seed=4, baselines="none")
+    other = pg_variance.gradient_samples(model, num_batches=5, episodes_per_batch=2, seed=4, baselines="none")
     assert set(other.grads) == {"none"} and not np.array_equal(other.grads["none"], s.grads["none"])
 
 
@@ -59,23 +59,23 @@ def test_the_constant_baseline_comes_from_held_out_episodes():
     """b = mean G_t of other episodes of the same policy, played after the batches' own (envs seeded after
     theirs): a baseline made from the batches it is applied to would depend on them."""
     model = fresh_model()
-    s = pg.gradient_samples(model, num_batches=6, episodes_per_batch=2, seed=3, constant_episodes=25,
+    s = pg_variance.gradient_samples(model, num_batches=6, episodes_per_batch=2, seed=3, constant_episodes=25,
                             baselines="constant")
-    held_out = pg.play_episodes(model, "CartPole-v1", 25, seed=3 + 12)
-    expected = torch.cat([pg.episode_returns(ep, model, 0.99) for ep in held_out]).mean().item()
+    held_out = pg_variance.play_episodes(model, "CartPole-v1", 25, seed=3 + 12)
+    expected = torch.cat([pg_variance.episode_returns(ep, model, 0.99) for ep in held_out]).mean().item()
     assert s.constant == pytest.approx(expected, rel=1e-6)
-    batches = pg.play_episodes(model, "CartPole-v1", 12, seed=3)
+    batches = pg_variance.play_episodes(model, "CartPole-v1", 12, seed=3)
     assert [len(ep["rewards"]) for ep in batches] == list(s.episode_lengths)   # the batches' own episodes
-    own = torch.cat([pg.episode_returns(ep, model, 0.99) for ep in batches]).mean().item()
+    own = torch.cat([pg_variance.episode_returns(ep, model, 0.99) for ep in batches]).mean().item()
     assert s.constant != pytest.approx(own)
-    more = pg.gradient_samples(model, num_batches=6, episodes_per_batch=2, seed=3, constant_episodes=40,
+    more = pg_variance.gradient_samples(model, num_batches=6, episodes_per_batch=2, seed=3, constant_episodes=40,
                                baselines="constant")
     np.testing.assert_array_equal(more.episode_lengths, s.episode_lengths)   # same batches, other constant
     assert more.constant != s.constant
 
 
 def test_played_episodes_are_whole_episodes():
-    episodes = pg.play_episodes(fresh_model(), "CartPole-v1", num_episodes=6, seed=0)
+    episodes = pg_variance.play_episodes(fresh_model(), "CartPole-v1", num_episodes=6, seed=0)
     for ep in episodes:
         T = len(ep["rewards"])
         assert ep["obs"].shape == (T, 4) and ep["actions"].shape == (T,)
@@ -86,12 +86,12 @@ def test_played_episodes_are_whole_episodes():
 
 def test_a_critic_that_predicts_the_constant_is_the_constant_baseline():
     model = fresh_model()
-    first = pg.gradient_samples(model, num_batches=4, episodes_per_batch=3, baselines="constant")
+    first = pg_variance.gradient_samples(model, num_batches=4, episodes_per_batch=3, baselines="constant")
     last = model.value_head[-1]
     with torch.no_grad():                                   # V(s) = the constant for every s
         last.weight.zero_()
         last.bias.fill_(first.constant)
-    s = pg.gradient_samples(model, num_batches=4, episodes_per_batch=3, baselines=("constant", "critic"))
+    s = pg_variance.gradient_samples(model, num_batches=4, episodes_per_batch=3, baselines=("constant", "critic"))
     np.testing.assert_allclose(s.grads["critic"], s.grads["constant"], rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(s.grads["constant"], first.grads["constant"])  # the policy did not change
     assert 0 < s.constant < 1 / (1 - 0.99)                  # a mean discounted return of CartPole
@@ -99,8 +99,8 @@ def test_a_critic_that_predicts_the_constant_is_the_constant_baseline():
 
 def test_the_estimate_is_a_sum_over_steps_averaged_over_episodes():
     model = fresh_model()
-    one = pg.gradient_samples(model, num_batches=4, episodes_per_batch=1, baselines="none", seed=5)
-    two = pg.gradient_samples(model, num_batches=2, episodes_per_batch=2, baselines="none", seed=5)
+    one = pg_variance.gradient_samples(model, num_batches=4, episodes_per_batch=1, baselines="none", seed=5)
+    two = pg_variance.gradient_samples(model, num_batches=2, episodes_per_batch=2, baselines="none", seed=5)
     np.testing.assert_allclose(two.grads["none"], (one.grads["none"][0::2] + one.grads["none"][1::2]) / 2,
                                rtol=1e-4, atol=1e-5)
 
@@ -108,15 +108,15 @@ def test_the_estimate_is_a_sum_over_steps_averaged_over_episodes():
 def test_fit_critic_fits_the_returns_and_leaves_the_policy_alone():
     model = fresh_model()
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    critic = pg.fit_critic(model, num_episodes=60, steps=150)
+    critic = pg_variance.fit_critic(model, num_episodes=60, steps=150)
     for k, v in model.state_dict().items():                 # the model itself is untouched
         torch.testing.assert_close(v, before[k])
     for k, v in critic.state_dict().items():
         if k.startswith("policy_head"):
             torch.testing.assert_close(v, before[k])
-    episodes = pg.play_episodes(model, "CartPole-v1", 40, seed=0)   # fresh episodes: a held-out check
+    episodes = pg_variance.play_episodes(model, "CartPole-v1", 40, seed=0)   # fresh episodes: a held-out check
     obs = torch.as_tensor(np.concatenate([ep["obs"] for ep in episodes]), dtype=torch.float32)
-    G = torch.cat([pg.episode_returns(ep, model, 0.99) for ep in episodes])
+    G = torch.cat([pg_variance.episode_returns(ep, model, 0.99) for ep in episodes])
     with torch.no_grad():
         mse_fit = ((critic(obs)[1] - G) ** 2).mean().item()
         mse_fresh = ((model(obs)[1] - G) ** 2).mean().item()
@@ -125,7 +125,7 @@ def test_fit_critic_fits_the_returns_and_leaves_the_policy_alone():
 
 def test_baselines_cut_variance_and_keep_the_mean():
     model = fresh_model()
-    s = pg.gradient_samples(model, num_batches=300, episodes_per_batch=1, critic=pg.fit_critic(model))
+    s = pg_variance.gradient_samples(model, num_batches=300, episodes_per_batch=1, critic=pg_variance.fit_critic(model))
     var = {name: g.var(0).sum() for name, g in s.grads.items()}
     assert var["constant"] < 0.8 * var["none"] and var["critic"] < 0.9 * var["constant"], var
     for name in ("constant", "critic"):                     # the baseline's own part averages to ~0
@@ -144,19 +144,19 @@ def test_baselines_cut_variance_and_keep_the_mean():
 ])
 def test_bad_input_names_the_argument(kwargs, name):
     with pytest.raises(ValueError, match=name):
-        pg.gradient_samples(fresh_model(), **kwargs)
+        pg_variance.gradient_samples(fresh_model(), **kwargs)
 
 
 @pytest.mark.parametrize("kwargs, name", [({"num_episodes": 0}, "num_episodes"), ({"steps": 0}, "steps"),
                                           ({"gamma": -0.1}, "gamma"), ({"env_id": "Acrobot-v1"}, "model")])
 def test_fit_critic_bad_input(kwargs, name):
     with pytest.raises(ValueError, match=name):
-        pg.fit_critic(fresh_model(), **kwargs)
+        pg_variance.fit_critic(fresh_model(), **kwargs)
 
 
 def test_a_model_that_is_not_an_actor_critic_is_a_type_error():
     with pytest.raises(TypeError, match="model"):
-        pg.gradient_samples(torch.nn.Linear(4, 2))
+        pg_variance.gradient_samples(torch.nn.Linear(4, 2))
 
 
 def test_plot_gradient_variance_draws_the_numbers():
@@ -169,7 +169,7 @@ def test_plot_gradient_variance_draws_the_numbers():
     assert [t.get_text() for t in left.get_xticklabels()] == ["none", "critic"]
     assert len(right.get_lines()) == 2                      # one dashed mean per baseline
     plt.close(fig)
-    samples = pg.GradientSamples(grads, np.ones(3), 0.0)     # the GradientSamples itself works too
+    samples = pg_variance.GradientSamples(grads, np.ones(3), 0.0)     # the GradientSamples itself works too
     plt.close(plot_gradient_variance(samples))
 
 

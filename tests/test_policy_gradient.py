@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from rlteach import monitor
+from rlteach import losses, monitor
 from rlteach import policy_gradient as pg
 
 # ---------------------------------------------------------------------------------------------------------
@@ -32,7 +32,7 @@ def test_score_function_gradient_equals_autograd_of_expected_reward():
     log_pi = torch.log_softmax(theta, 0)
     pi = log_pi.exp().detach()
     # reinforce_loss averages -G * log pi over samples; weighting each action by pi(a) makes it the expectation
-    loss = pg.reinforce_loss(log_pi, r * pi * len(r))
+    loss = losses.reinforce_loss(log_pi, r * pi * len(r))
     (score,) = torch.autograd.grad(-loss, theta)
     torch.testing.assert_close(score, exact, atol=1e-6, rtol=0)
 
@@ -46,7 +46,7 @@ def test_sampled_score_function_converges_to_the_exact_gradient():
     for n in (100, 10_000, 1_000_000):
         dist = torch.distributions.Categorical(logits=theta)
         actions = dist.sample((n,))
-        (estimate,) = torch.autograd.grad(-pg.reinforce_loss(dist.log_prob(actions), r[actions]), theta)
+        (estimate,) = torch.autograd.grad(-losses.reinforce_loss(dist.log_prob(actions), r[actions]), theta)
         errors.append((estimate - exact).norm().item())
     assert errors[2] < errors[0] and errors[2] < 0.02 * exact.norm().item() + 0.01
 
@@ -63,7 +63,7 @@ def test_baseline_keeps_the_gradient_and_cuts_its_variance():
         a = dist.sample((16,))
         log_prob = dist.log_prob(a)
         for name, b in (("none", 0.0), ("baseline", baseline)):
-            (g,) = torch.autograd.grad(-pg.reinforce_loss(log_prob, r[a] - b), theta, retain_graph=True)
+            (g,) = torch.autograd.grad(-losses.reinforce_loss(log_prob, r[a] - b), theta, retain_graph=True)
             grads[name].append(g)
     for name, gs in grads.items():
         gs = torch.stack(gs)
@@ -78,7 +78,7 @@ def test_actor_critic_loss_terms():
     values = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
     adv, ret = torch.tensor([1.0, -1.0, 5.0]), torch.tensor([2.0, 2.0, 0.0])
     mask = torch.tensor([1.0, 1.0, 0.0])  # the third step is masked out entirely
-    terms = pg.actor_critic_loss(log_probs, entropy, values, adv, ret, value_coef=0.5, entropy_coef=0.1, mask=mask)
+    terms = losses.actor_critic_loss(log_probs, entropy, values, adv, ret, value_coef=0.5, entropy_coef=0.1, mask=mask)
     assert terms.policy.item() == pytest.approx(-(1.0 * -0.5 + -1.0 * -1.0) / 2)
     assert terms.value.item() == pytest.approx((1.0 + 0.0) / 2)
     assert terms.entropy.item() == pytest.approx(0.6)
@@ -154,7 +154,8 @@ def test_autoreset_steps_are_masked_and_truncation_bootstraps(truncate):
     huge = adv.clone()
     huge[~valid] = 1e9
     lp = torch.zeros_like(adv)
-    assert pg.reinforce_loss(lp - 1, huge, valid).item() == pytest.approx(pg.reinforce_loss(lp - 1, adv, valid).item())
+    assert losses.reinforce_loss(lp - 1, huge, valid).item() == pytest.approx(
+        losses.reinforce_loss(lp - 1, adv, valid).item())
     envs.close()
 
 

@@ -1,8 +1,12 @@
 """The explorers driven from Python: move a slider, check that what is plotted changed as it should."""
 
+import dataclasses
+import importlib
+
 import numpy as np
 import pytest
 
+from rlteach import widgets
 from rlteach.advantage import td_errors
 from rlteach.mdp import ChainMDP
 from rlteach.widgets import AdvantageExplorer
@@ -220,3 +224,13 @@ def test_train_explorer_drives_impala_with_pull_delay_and_vtrace():
     assert result.env_steps >= 2500 and "impala on CartPole-v1" in ex.status.value
     assert result.records["updates"] > 0 and {who for who, _, _ in result.records["timeline"]} == {-1, 0}
     assert bytes(ex.image.value) != empty_png and not ex.train_button.disabled
+
+
+@pytest.mark.parametrize("module_name", sorted(widgets.CONTROLS))
+def test_every_control_starts_at_its_config_default(module_name):
+    module = importlib.import_module(module_name)
+    default = {f.name: f.default for f in dataclasses.fields(module.Config)}
+    controls = widgets.config_controls(module_name)
+    assert set(controls) <= set(default)
+    for name, control in controls.items():
+        assert control.value == pytest.approx(default[name]), name

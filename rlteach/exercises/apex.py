@@ -216,3 +216,12 @@ def check_apex_statements(answer) -> bool:
                          "|delta| gives new transitions a meaningful first priority; beta sets how much of the "
                          "sampling bias the weights undo.",
                          hints)
+
+
+SOLUTIONS = {            # the reference answers of notebook 04's exercises; look only after trying
+    "priorities": lambda: tuple(x.round(4).tolist() for x in _priority_reference()),
+    "ladder_epsilon": lambda: round(float(epsilon_ladder(LADDER_QUESTION["num_actors"], LADDER_QUESTION["eps"],
+                                                         LADDER_QUESTION["alpha"])[LADDER_QUESTION["actor"]]), 6),
+    "nstep_targets": lambda: (_nstep_targets("terminated"), _nstep_targets("truncated")),
+    "apex_statements": lambda: sorted(_APEX_TRUE),
+}

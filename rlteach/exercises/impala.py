@@ -225,3 +225,11 @@ def check_impala_statements(answer) -> bool:
                          "n-step return; and E_mu[pi/mu] = sum_a pi(a) = 1, so the spread of the ratios, not their "
                          "mean, shows how far the policies drifted apart.",
                          hints)
+
+
+SOLUTIONS = {            # the reference answers of notebook 05's exercises; look only after trying
+    "weights": lambda: tuple(x.round(4).tolist() for x in _weights_reference()),
+    "vs_by_hand": lambda: _vs().round(4).tolist(),
+    "lag": _lags,
+    "impala_statements": lambda: sorted(_IMPALA_TRUE),
+}

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from rlteach.exercises.check import NOT_ATTEMPTED, as_array, choice_letters, report
-from rlteach.policy_gradient import reinforce_loss
+from rlteach.losses import reinforce_loss
 
 # ---------------------------------------------------------------------------------------------------------
 # 02 policy gradient, exercise 1: the REINFORCE loss by hand
@@ -139,3 +139,10 @@ def check_unbiased_baselines(answer) -> bool:
                        "batch it is a constant, so it is as harmless as a.")
     return report(False, "E_a[grad log pi(a|s)] = 0 for every state s: any b that does not depend on the "
                    "action a_t, a number or a function of s_t, keeps the expectation.")
+
+
+SOLUTIONS = {            # the reference answers of notebook 02's exercises; look only after trying
+    "reinforce_loss": lambda: round(_reinforce_by_hand(), 4),
+    "valid_mask": lambda: _valid_mask().tolist(),
+    "unbiased_baselines": lambda: sorted(_UNBIASED),
+}

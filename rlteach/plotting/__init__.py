@@ -7,6 +7,7 @@ so a notebook displays it and a test can inspect what was drawn.
     apex   the sum-tree, priorities and importance weights, the epsilon ladder (notebook 04)
     impala the actor/learner timeline, the policy lag and the queue, V-trace along one unroll, throughput
            against lag (notebook 05)
+    lab    the communication lab: the transports against payload size, Ape-X's two knobs (notebook 06)
 
 Import from here: ``from rlteach.plotting import plot_learning_curves`` works for every plot.
 """
@@ -33,6 +34,7 @@ from rlteach.plotting.impala import (
     throughput_and_lag,
     vtrace_table,
 )
+from rlteach.plotting.lab import plot_knobs, plot_transport
 
 __all__ = [
     "plot_throughput", "plot_system_diagram", "plot_parallelism_diagram", "plot_bias_variance",
@@ -41,4 +43,5 @@ __all__ = [
     "plot_sum_tree", "sum_tree_walk", "priority_table", "plot_priorities", "plot_epsilon_ladder",
     "plot_actor_learner_timeline", "plot_lag", "lag_per_update", "vtrace_table", "plot_vtrace",
     "throughput_and_lag", "plot_throughput_lag",
+    "plot_transport", "plot_knobs",
 ]

@@ -210,7 +210,7 @@ def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes
 
 def plot_gradient_variance(grads) -> plt.Figure:
     """How noisy policy gradient estimates are, per baseline. ``grads`` is ``{baseline: [num_batches, P]}``
-    (``rlteach.policy_gradient.gradient_samples(...).grads``, or the GradientSamples itself).
+    (``rlteach.pg_variance.gradient_samples(...).grads``, or the GradientSamples itself).
 
     Left: the total variance, sum over the P parameters of each coordinate's variance across batches.
     Right: each estimate projected on one common direction (the mean of all estimates, normalised): the

@@ -1,0 +1,47 @@
+"""The lab's results as markdown tables (the notebook displays them; benchmarks/comm_lab.py writes them):
+one row per row of ``transport_benchmark``, ``knob_sweep`` and ``sync_vs_async``, the numbers rounded and the
+bytes in B, kB, MB or GB. ``markdown_table`` builds every table, the benchmark scripts' as well."""
+
+from __future__ import annotations
+
+
+def markdown_table(header, rows) -> str:
+    """A markdown table: ``header`` holds the column titles, each of ``rows`` the cells of one row, as strings."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def format_bytes(n) -> str:
+    """``n`` bytes in the largest unit it reaches (B, kB, MB or GB), to 3 significant digits."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
+def transport_table(rows) -> str:
+    header = ["transport", "payload", "data", "pickled", "round trip (median)", "round trip (min)", "streaming",
+              "messages/s", "exact"]
+    return markdown_table(header, [
+        [r["transport"], r["payload"], format_bytes(r["payload_bytes"]), format_bytes(r["pickled_bytes"]),
+         f"{r['latency_s'] * 1e3:.3g} ms", f"{r['latency_min_s'] * 1e3:.3g} ms", f"{format_bytes(r['bytes_per_s'])}/s",
+         f"{r['messages_per_s']:,.0f}", "yes" if r["verified"] else "NO"] for r in rows])
+
+
+def knob_table(rows) -> str:
+    header = ["varied", "weight_sync_every", "send_every", "env steps/s (wall)", "steady env steps/s", "updates",
+              "lag mean", "lag p90", "messages", "weight copies", "message bytes", "weight bytes", "bytes/env step"]
+    return markdown_table(header, [
+        [r["varied"], str(r["weight_sync_every"]), str(r["send_every"]), f"{r['steps_per_s']:,.0f}",
+         f"{r['steady_steps_per_s']:,.0f}", f"{r['updates']:,}", f"{r['lag_mean']:.1f}", f"{r['lag_p90']:.0f}",
+         f"{r['messages']:,}", f"{r['weight_pulls']:,}", format_bytes(r["message_bytes"]),
+         format_bytes(r["weight_bytes"]), format_bytes(r["bytes_per_env_step"])] for r in rows])
+
+
+def sync_table(rows) -> str:
+    header = ["mode", "env steps/s (steady)", "server updates", "env steps per update", "staleness mean / max",
+              "pull-to-push median"]
+    return markdown_table(header, [
+        [r["mode"], f"{r['steps_per_s']:,.0f}", str(r["updates"]), f"{r['steps_per_update']:.1f}",
+         f"{r['staleness_mean']:.2f} / {r['staleness_max']}", f"{r['cycle_median_s'] * 1e3:.1f} ms"] for r in rows])

@@ -1,0 +1,93 @@
+"""Plots of the communication lab (notebook 06, ``rlteach.lab``): the transports' round trip and streaming
+rate against payload size, and what Ape-X's two knobs, ``weight_sync_every`` and ``send_every``, do to its
+throughput, policy lag, message and weight counts, and bytes moved."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+# --- the transports: one payload to another process ------------------------------------------------------
+
+
+def plot_transport(rows):
+    """Two log-log panels against payload size: the delivery round trip and the streaming rate, one line per
+    transport, weight payloads as circles and trajectories as squares."""
+    fig, (ax_lat, ax_rate) = plt.subplots(1, 2, figsize=(12, 5.5))
+    for transport in dict.fromkeys(r["transport"] for r in rows):
+        mine = sorted((r for r in rows if r["transport"] == transport), key=lambda r: r["payload_bytes"])
+        x = [r["payload_bytes"] for r in mine]
+        line, = ax_lat.plot(x, [r["latency_s"] * 1e3 for r in mine], "-", alpha=0.6, label=transport)
+        ax_rate.plot(x, [r["bytes_per_s"] / 1e6 for r in mine], "-", alpha=0.6, color=line.get_color(),
+                     label=transport)
+        for r in mine:
+            marker = "s" if r["kind"] == "trajectory" else "o"
+            ax_lat.plot(r["payload_bytes"], r["latency_s"] * 1e3, marker, color=line.get_color())
+            ax_rate.plot(r["payload_bytes"], r["bytes_per_s"] / 1e6, marker, color=line.get_color())
+    named = {r["payload"]: r["payload_bytes"] for r in rows}
+    for ax in (ax_lat, ax_rate):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("payload (bytes of array data)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(title="circles: weights, squares: trajectories", fontsize=8, title_fontsize=8)
+        top = ax.secondary_xaxis("top")                 # which payload sits where
+        top.set_xticks(list(named.values()), list(named), rotation=90, fontsize=7)
+        top.minorticks_off()
+    ax_lat.set_ylabel("delivery round trip, median (ms)")
+    ax_lat.set_title("Round trip: flat for small payloads (a fixed cost per message),\n"
+                     "rising with size once copying dominates")
+    ax_rate.set_ylabel("streaming throughput (MB/s)")
+    ax_rate.set_title("Throughput: small messages waste the link;\nbig ones approach the copy speed")
+    fig.tight_layout()
+    return fig
+
+
+# --- the knobs of Ape-X: weight_sync_every and send_every ------------------------------------------------
+
+
+def plot_knobs(rows):
+    """2 x 4 panels, top row ``weight_sync_every`` varied, bottom row ``send_every`` varied (log x): env steps/s,
+    policy lag, counts (messages and weight copies) and megabytes moved."""
+    fig, axes = plt.subplots(2, 4, figsize=(17, 7.5))
+    titles = {"weight_sync_every": "rarer weight pulls: fewer copies, larger lag",
+              "send_every": "bigger messages: fewer of them, same transitions"}
+    for axrow, varied in zip(axes, ("weight_sync_every", "send_every"), strict=True):
+        mine = sorted((r for r in rows if r["varied"] == varied), key=lambda r: r[varied])
+        if not mine:
+            for ax in axrow:
+                ax.set_visible(False)
+            continue
+        x = [r[varied] for r in mine]
+        fixed = "send_every" if varied == "weight_sync_every" else "weight_sync_every"
+        ax = axrow[0]
+        ax.plot(x, [r["steps_per_s"] for r in mine], "o-", label="wall (start-up included)")
+        ax.plot(x, [r["steady_steps_per_s"] for r in mine], "s--", label="steady")
+        ax.set_ylabel("env steps/s")
+        ax.set_ylim(bottom=0)
+        ax.set_title(f"Throughput ({fixed} = {mine[0][fixed]})")
+        ax = axrow[1]
+        ax.plot(x, [r["lag_mean"] for r in mine], "o-", label="mean")
+        ax.plot(x, [r["lag_p90"] for r in mine], "s--", label="90th percentile")
+        ax.set_yscale("symlog", linthresh=1)
+        ax.set_ylabel("policy lag (learner updates)")
+        ax.set_title("Policy lag per message")
+        ax = axrow[2]
+        ax.plot(x, [r["messages"] for r in mine], "o-", label="messages")
+        ax.plot(x, [r["weight_pulls"] for r in mine], "s--", label="weight copies")
+        ax.set_yscale("log")
+        ax.set_ylabel("count per run")
+        ax.set_title(titles[varied])
+        ax = axrow[3]
+        ax.plot(x, [r["message_bytes"] / 1e6 for r in mine], "o-", label="messages (pickled)")
+        ax.plot(x, [r["weight_bytes"] / 1e6 for r in mine], "s--", label="weight copies")
+        ax.set_yscale("log")
+        ax.set_ylabel("MB moved per run")
+        ax.set_title(f"Bytes moved ({mine[0]['env_steps']:,} env steps)")
+        for ax in axrow:
+            ax.set_xscale("log")
+            ax.set_xlabel(f"{varied} ({'env steps' if varied == 'weight_sync_every' else 'transitions'})")
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=8)
+    fig.suptitle("Ape-X on CartPole-v1: the weight-sync interval and the message size")
+    fig.tight_layout()
+    return fig
