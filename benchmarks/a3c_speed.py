@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/a3c_speed.py --workers 1 2 4 --env-steps 30000
 
 Counted from the moment the last worker applied its first update, so process spawn and start-up are
-excluded (``rlteach.a3c.steady_steps_per_second``). Writes benchmarks/results/a3c_speed.md and .json with
+excluded (``rlteach.timeline.steady_steps_per_second``). Writes benchmarks/results/a3c_speed.md and .json with
 each rate and its ratio to one worker on the same backend. It measures; it never asserts.
 """
 

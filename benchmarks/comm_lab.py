@@ -9,8 +9,8 @@ runs it with larger ones and writes a report.
 
 Three experiments: ``transport_benchmark`` (a weight or trajectory payload to another process by mp queue,
 shared memory or Ray's object store: round trip and streaming rate), ``knob_sweep`` (Ape-X with
-``weight_sync_every`` and ``send_every`` varied: throughput, lag, messages, bytes) and ``sync_vs_async`` (A3C
-with a parameter server on Ray). ``main`` runs them all, prints the tables and writes
+``env_steps_per_weight_sync`` and ``transitions_per_message`` varied: throughput, lag, messages, bytes) and
+``sync_vs_async`` (A3C with a parameter server on Ray). ``main`` runs them all, prints the tables and writes
 benchmarks/results/comm_lab.md, .json and two PNGs (comm_lab_quick.* with --quick). It measures; it never
 asserts.
 
@@ -70,7 +70,7 @@ def main(argv=None):
     if args.quick:
         knob_rows = knob_sweep(total_steps=args.env_steps or 4000, backend=args.backend)
     else:
-        knob_rows = knob_sweep(weight_sync_every=(1, 10, 100, 1000), send_every=(1, 10, 50, 200),
+        knob_rows = knob_sweep(env_steps_per_weight_sync=(1, 10, 100, 1000), transitions_per_message=(1, 10, 50, 200),
                                total_steps=args.env_steps or 30_000, backend=args.backend)
     data["knobs"] = knob_rows
     sections += [f"## Ape-X knobs ({knob_rows[0]['env_steps']:,}+ env steps per setting, {args.backend} backend, "

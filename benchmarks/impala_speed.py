@@ -5,7 +5,7 @@
 The baseline (``impala.no_learning_steps_per_second``) steps the same number of envs (num_actors x
 envs_per_actor) in the same vector env class with actions from the same network's batched forward, and
 nothing else. IMPALA's rate is its actors' steady env steps/s while the learner learns
-(``impala.steady_steps_per_second``: from the moment every actor delivered its first unroll). Also
+(``timeline.steady_steps_per_second``: from the moment every actor delivered its first unroll). Also
 reported: the learner's env steps/s while updating and the mean policy lag. Writes
 benchmarks/results/impala_speed.md and .json. It measures; it never asserts.
 """
@@ -19,6 +19,7 @@ import numpy as np
 from report import markdown_table, write_report
 
 from rlteach import impala
+from rlteach.timeline import steady_steps_per_second
 from rlteach.workers import BACKENDS
 
 
@@ -34,7 +35,7 @@ def main(argv=None):
                                eval_every=None)
         baseline = impala.no_learning_steps_per_second(config, env_steps=args.env_steps // 3)
         result = impala.train(config, progress=False)
-        rate = impala.steady_steps_per_second(result)
+        rate = steady_steps_per_second(result.records["timeline"])
         rows[backend] = {"baseline": baseline, "actors": rate, "ratio": rate / baseline,
                          "learner": result.records["learner_steps_per_second"],
                          "mean_lag": float(np.mean(result.records["policy_lag"]))}

@@ -1,14 +1,35 @@
 """rlteach: a workbook for distributed reinforcement learning.
 
-One algorithm per module, each readable top to bottom; the notebooks in ``notebooks/`` import them.
+One algorithm per module, each readable top to bottom; the notebooks in ``notebooks/`` import them. Data flows
+env -> actor -> rollout or transitions -> queue or replay -> learner -> optimizer -> new weights -> actors.
 
-    advantage   returns, TD errors, n-step returns, GAE (pure math, numpy and torch)
-    mdp         a small chain MDP whose V, Q and A are computed exactly
-    losses      REINFORCE and the actor-critic loss that A2C, A3C and IMPALA share
-    pg_variance how noisy a policy gradient estimate is, with and without a baseline (notebook 02)
-    throughput  env steps/s of one env, vector envs and independent actor processes
-    exercises   checkers for the notebooks' exercises
-    widgets     ipywidgets explorers used in the notebooks
+The math
+    advantage       returns, TD errors, n-step returns, GAE (pure math, numpy and torch)
+    mdp             a small chain MDP whose V, Q and A are computed exactly, to check estimators against
+    losses          REINFORCE and the actor-critic loss that A2C, A3C and IMPALA share
+    replay          the sum-tree, proportional prioritized replay and n-step transitions (Ape-X)
+The algorithms (each: Config, math, network, actor, learner, train)
+    policy_gradient synchronous A2C on a vector env
+    a3c             A3C: Hogwild workers on one shared model, or a parameter server on Ray
+    apex            Ape-X DQN: an epsilon ladder of actors feeding one prioritized replay
+    impala          IMPALA: actors with a stale policy, a learner that corrects with V-trace
+The rooms they share
+    checks          every input check (Configs, math, pools) and the size limits
+    envs            env ids: spec, observation and action sizes, reward threshold
+    nets            the MLP actor-critic and Q-network; torch_threads
+    shared_optim    RMSProp and Adam with statistics in shared memory (A3C)
+    workers         the actor pool's front door: make_pool(work, n, backend), InProcessContext
+    local_pool      the "thread" and "process" backends of the pool
+    ray_backend     the "ray" backend: workers as Ray actors, on one machine or a cluster
+    timeline        the named rows of who worked when, steady throughput, overlap
+    monitor         the run record (Run, TrainResult, save/load), evaluation and rendering
+The lessons
+    pg_variance     how noisy a policy gradient estimate is, with and without a baseline (notebook 02)
+    throughput      env steps/s of one env, vector envs and independent actor processes (notebook 00)
+    lab             the communication lab: transports, Ape-X's knobs, a parameter server (notebook 06)
+    plotting        the figures (every function returns the figure)
+    widgets         the ipywidgets explorers and the live training view
+    exercises       checkers for the notebooks' exercises, each module with its own solutions
 """
 
 __version__ = "0.1.0"

@@ -7,7 +7,7 @@ without waiting for each other (agent-parallelism). Each worker repeats:
     2. roll out  up to t_max steps in its own env with pi(.|s; theta_local)
     3. compute   R_t = r_t + gamma R_{t+1}, bootstrapped with V(s_last) unless the episode terminated
                  (``advantage.discounted_returns``); A_t = R_t - V(s_t); the actor-critic loss SUMMED over
-                 the rollout's steps (``policy_gradient.actor_critic_loss``); its gradient on theta_local
+                 the rollout's steps (``losses.actor_critic_loss``); its gradient on theta_local
                  (``rollout_gradients``), clipped to a global norm of ``max_grad_norm``
     4. apply     that gradient to theta_shared through the SHARED optimizer
 
@@ -27,7 +27,7 @@ gradient it applies was computed for weights that are ``staleness`` updates old.
 
 Shared RMSProp, one set of statistics g for all workers (the DeepMind/TF form, eps inside the root):
 
-    g     <- alpha * g + (1 - alpha) * grad^2                                       (SharedRMSprop.step)
+    g     <- alpha * g + (1 - alpha) * grad^2                          (shared_optim.SharedRMSprop.step)
     theta <- theta - lr * grad / sqrt(g + eps)
 
 (torch.optim.RMSprop instead divides by sqrt(g) + eps.) Shared Adam (``optimizer="adam"``) keeps one
@@ -75,6 +75,8 @@ from rlteach.losses import actor_critic_loss
 from rlteach.monitor import Run, TrainResult
 from rlteach.nets import ActorCritic, torch_threads
 from rlteach.ray_backend import ray_init
+from rlteach.shared_optim import SharedAdam, SharedRMSprop
+from rlteach.timeline import A3CUpdate, steady_steps_per_second
 from rlteach.workers import make_pool, new_lock, ray_options
 
 
@@ -121,46 +123,8 @@ class Config:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Shared optimizers: statistics in shared memory, applied to the shared parameters
+# The network and the shared optimizer (statistics in shared memory: rlteach/shared_optim.py)
 # ---------------------------------------------------------------------------------------------------------
-
-
-class SharedRMSprop:
-    """RMSProp with ONE g per parameter for all workers: g <- alpha g + (1-alpha) grad^2,
-    theta <- theta - lr grad / sqrt(g + eps). ``step(params, grads)`` updates ``params`` in place."""
-
-    def __init__(self, params, lr, alpha=0.99, eps=1e-5):
-        self.lr, self.alpha, self.eps = lr, alpha, eps
-        self.g = [torch.zeros_like(p).share_memory_() for p in params]
-        self.steps = torch.zeros(1, dtype=torch.int64).share_memory_()
-
-    @torch.no_grad()
-    def step(self, params, grads):
-        for p, grad, g in zip(params, grads, self.g, strict=True):
-            g.mul_(self.alpha).addcmul_(grad, grad, value=1 - self.alpha)
-            p.addcdiv_(grad, (g + self.eps).sqrt(), value=-self.lr)
-        self.steps += 1
-
-
-class SharedAdam:
-    """Adam with one shared m, v and step count: m <- b1 m + (1-b1) grad, v <- b2 v + (1-b2) grad^2,
-    theta <- theta - lr m_hat / (sqrt(v_hat) + eps), with bias-corrected m_hat, v_hat."""
-
-    def __init__(self, params, lr, betas=(0.9, 0.999), eps=1e-8):
-        self.lr, self.betas, self.eps = lr, betas, eps
-        self.m = [torch.zeros_like(p).share_memory_() for p in params]
-        self.v = [torch.zeros_like(p).share_memory_() for p in params]
-        self.steps = torch.zeros(1, dtype=torch.int64).share_memory_()
-
-    @torch.no_grad()
-    def step(self, params, grads):
-        self.steps += 1
-        b1, b2 = self.betas
-        t = int(self.steps.item())
-        for p, grad, m, v in zip(params, grads, self.m, self.v, strict=True):
-            m.mul_(b1).add_(grad, alpha=1 - b1)
-            v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
-            p.addcdiv_(m / (1 - b1**t), (v / (1 - b2**t)).sqrt() + self.eps, value=-self.lr)
 
 
 def build_model(config: Config) -> ActorCritic:
@@ -315,10 +279,10 @@ def clip_by_global_norm(grads, max_norm):
 
 def worker(ctx, config, shared, t0):
     """One A3C worker (see the module docstring); ``shared`` is a SharedModel or a ParameterServerClient.
-    Reports one record per update through ``ctx.put``: (worker, t_copy, t_rolled_out, t_computed, t_applied,
-    staleness, env_steps, finished episode returns), times in seconds since ``t0`` (time.time() when train()
-    started). Its actions come from its own generator, seeded ``seed * 1000 + index``: on threads too, where
-    every worker shares the process's global torch generator."""
+    Reports each update through ``ctx.put``: (its timeline row, ``timeline.A3CUpdate``, and the returns of the
+    episodes it finished), times in seconds since ``t0`` (time.time() when train() started). Its actions come
+    from its own generator, seeded ``seed * 1000 + index``: on threads too, where every worker shares the
+    process's global torch generator."""
     seed = config.seed * 1000 + ctx.index
     generator = torch.Generator().manual_seed(seed)
     env = gym.make(config.env_id)
@@ -353,8 +317,8 @@ def worker(ctx, config, shared, t0):
         t_computed = time.time() - t0
         # 4. apply to the shared weights (SharedModel.apply or a push to the parameter server)
         staleness = shared.apply(grads, seen_updates)
-        ctx.put((ctx.index, t_copy, t_rolled, t_computed, time.time() - t0, staleness, len(batch["rewards"]),
-                 finished))
+        ctx.put((A3CUpdate(ctx.index, t_copy, time.time() - t0, len(batch["rewards"]), t_rolled, t_computed,
+                           staleness), finished))
     env.close()
 
 
@@ -364,9 +328,9 @@ def worker(ctx, config, shared, t0):
 
 
 def train(config: Config, *, progress=True, callback=None) -> TrainResult:
-    """A3C on ``config.num_workers`` workers. Records: ``timeline`` (one row per update: worker, t_copy,
-    t_rolled_out, t_computed, t_applied, staleness, env_steps) and ``staleness``. Ctrl-C returns the partial result;
-    an exception in a worker stops all workers and is re-raised here with the worker's traceback."""
+    """A3C on ``config.num_workers`` workers. Records: ``timeline`` (one ``timeline.A3CUpdate`` per update) and
+    ``staleness`` (per update). Ctrl-C returns the partial result; an exception in a worker stops all workers
+    and is re-raised here with the worker's traceback."""
     with torch_threads(1):
         run = Run(config, progress, callback)
         t0 = time.time()
@@ -381,9 +345,9 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
             return model.greedy(obs).numpy()
 
         def record(item):
-            index, t_copy, t_rolled, t_computed, t_applied, staleness, steps, finished = item
-            timeline.append([index, t_copy, t_rolled, t_computed, t_applied, staleness, steps])
-            run.add_steps(steps)
+            row, finished = item
+            timeline.append(row)
+            run.add_steps(row.env_steps)
             for episode_return in finished:
                 run.add_episode(episode_return)
 
@@ -405,32 +369,8 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         for item in pool.drain():           # updates applied while the workers were stopping
             record(item)
         records["workers"] = pool.describe()            # now with the final count of restarts (Ray)
-        records["staleness"] = [row[5] for row in timeline]
+        records["staleness"] = [row.staleness for row in timeline]
         return run.finish(model, interrupted)
-
-
-def overlap_seconds(timeline) -> float:
-    """Total time during which at least two workers were inside a copy-to-apply cycle at once."""
-    events = sorted([(row[1], 1) for row in timeline] + [(row[4], -1) for row in timeline])
-    inside, last, total = 0, None, 0.0
-    for t, delta in events:
-        if inside >= 2 and last is not None:
-            total += t - last
-        inside, last = inside + delta, t
-    return total
-
-
-def steady_steps_per_second(timeline) -> float:
-    """Env steps/s once every worker is running: counted from the moment the LAST worker applied its first
-    update (so process spawn and start-up are excluded) to the last update."""
-    rows = sorted(timeline, key=lambda row: row[4])
-    workers = {row[0] for row in rows}
-    first_update = {w: min(row[4] for row in rows if row[0] == w) for w in workers}
-    start = max(first_update.values())
-    after = [row for row in rows if row[4] > start]
-    if len(after) < 2:
-        return float("nan")
-    return sum(row[6] for row in after) / (after[-1][4] - start)
 
 
 def measure_speed(backend, num_workers, env_steps=20_000, seed=0) -> float:

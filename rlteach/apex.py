@@ -7,7 +7,7 @@ by priority, learns, and sends new priorities back. The data flow, top to bottom
               -> INITIAL priorities |delta| computed locally with its copy of Q -> message to the learner
     learner:  replay.add_batch(transitions, priorities) -> sample by priority -> double DQN n-step loss,
               weighted by importance weights -> Adam step -> new priorities -> publish new weights
-    actor i:  pulls the newest weights every ``weight_sync_every`` env steps
+    actor i:  pulls the newest weights every ``env_steps_per_weight_sync`` env steps
 
 The epsilon ladder (``epsilon_ladder``): actor i of N explores with
 
@@ -91,9 +91,9 @@ class Config:
     lr: float = 2.3e-3              # Adam
     learning_starts: int = 1000     # env steps received before the learner's first update
     env_steps_per_update: int = 4   # flow control: one learner update per this many env steps
-    target_update_every: int = 100  # learner updates between copies theta^- <- theta
-    weight_sync_every: int = 100    # env steps between an actor's weight pulls (the paper: 400)
-    send_every: int = 50            # transitions per message at most (the paper: 50); fewer when waiting
+    updates_per_target_copy: int = 100  # learner updates between copies theta^- <- theta
+    env_steps_per_weight_sync: int = 100    # env steps between an actor's weight pulls (the paper: 400)
+    transitions_per_message: int = 50            # transitions per message at most (the paper: 50); fewer when waiting
     max_grad_norm: float = 10.0     # gradients are clipped to this global norm
     hidden: tuple = (256, 256)      # as the rl-zoo DQN for CartPole (lr 2.3e-3 too); at least one layer
     dueling: bool = False           # dueling head: Q = V + A - mean A (nets.QNetwork)
@@ -113,9 +113,9 @@ class Config:
         check_number("batch_size", self.batch_size, 1, MAX_BATCH, integer=True)
         check_number("lr", self.lr, 0, low_open=True)
         check_number("learning_starts", self.learning_starts, 0, integer=True)
-        for name in ("env_steps_per_update", "target_update_every", "weight_sync_every"):
+        for name in ("env_steps_per_update", "updates_per_target_copy", "env_steps_per_weight_sync"):
             check_number(name, getattr(self, name), 1, integer=True)
-        check_number("send_every", self.send_every, 1, MAX_QUEUE, integer=True)
+        check_number("transitions_per_message", self.transitions_per_message, 1, MAX_QUEUE, integer=True)
         check_number("max_grad_norm", self.max_grad_norm, 0, low_open=True)
         self.hidden = check_hidden(self.hidden, allow_empty=False)
         check_bool("dueling", self.dueling)
@@ -167,14 +167,14 @@ def allowed_steps(config: Config, learner_version: int) -> float:
     """Flow control: the env steps one actor may have taken once the learner published ``learner_version``
     (the learner publishes after every update, so the version counts its updates). The slack is a message
     plus the n - 1 steps whose transitions still wait in the actor's NStepBuilder: the learner has not been
-    told of those, and without room for them a small ``send_every`` (1 or 2) would leave actor and learner
+    told of those, and without room for them a small ``transitions_per_message`` (1 or 2) would leave actor and learner
     each waiting for the other."""
     total = config.learning_starts + learner_version * config.env_steps_per_update
-    return total / config.num_actors + config.send_every + config.n_step - 1
+    return total / config.num_actors + config.transitions_per_message + config.n_step - 1
 
 
 def actor(ctx, config):
-    """One Ape-X actor: eps_i-greedy in its own env (i = ctx.index). Every ``send_every`` transitions it
+    """One Ape-X actor: eps_i-greedy in its own env (i = ctx.index). Every ``transitions_per_message`` transitions it
     sends (index, transitions, initial priorities, env steps, finished episode returns, versions, weight
     copies); env steps, returns and weight copies are those since its previous message, and ``versions``
     holds, per transition, the weight version its first action was chosen with. When the pool stops, it
@@ -209,11 +209,11 @@ def actor(ctx, config):
         if steps >= allowed_steps(config, ctx.version()):     # ahead of the learner: hand over, then wait
             if outbox:
                 send()
-            resume = max(1, config.send_every // 2)         # half a message's worth of steps, at least one
+            resume = max(1, config.transitions_per_message // 2)         # half a message's worth of steps, at least one
             while steps + resume > allowed_steps(config, ctx.version()) and not ctx.should_stop():
                 time.sleep(0.001)                           # until that many more steps are allowed
             continue
-        if steps % config.weight_sync_every == 0:
+        if steps % config.env_steps_per_weight_sync == 0:
             pulled = ctx.weights(q, version)
             pulls += pulled != version              # a copy happened only if newer weights were there
             version = pulled
@@ -231,7 +231,7 @@ def actor(ctx, config):
             finished.append(episode_return)
             episode_return = 0.0
             obs, _ = env.reset()
-        if len(outbox) >= config.send_every:
+        if len(outbox) >= config.transitions_per_message:
             send()
     post(builder.flush(obs))                        # stopping: the steps still inside the builder
     if outbox:
@@ -316,7 +316,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
                         updates += 1
                         if updates % 50 == 0:
                             records["losses"].append((updates, loss))
-                        if updates % config.target_update_every == 0:
+                        if updates % config.updates_per_target_copy == 0:
                             target.load_state_dict(q.state_dict())
                         pool.publish(q.state_dict())        # version == updates: actors pull when due
                     run.maybe_evaluate(act_greedy)

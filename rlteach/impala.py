@@ -3,7 +3,7 @@ Weighted Actor-Learner Architectures").
 
 Actors and one learner run at the same time and never wait for each other (except on a full queue):
 
-    actor i:  copy of the policy mu (pulled every ``weight_pull_every`` unrolls) -> ``envs_per_actor`` envs
+    actor i:  copy of the policy mu (pulled every ``unrolls_per_weight_pull`` unrolls) -> ``envs_per_actor`` envs
               stepped together, one batched forward per step -> an unroll of ``unroll_length`` steps with
               the behaviour log-probs log mu(a_t|x_t) and the policy version -> the queue
     learner:  ``batch_size`` unrolls -> pi's log-probs and V now -> V-trace -> loss -> optimizer step
@@ -56,6 +56,7 @@ from rlteach.envs import env_dims
 from rlteach.losses import actor_critic_loss
 from rlteach.monitor import Run, TrainResult
 from rlteach.nets import ActorCritic, torch_threads
+from rlteach.timeline import LEARNER, Span, worker_rows
 from rlteach.workers import make_pool, ray_options
 
 
@@ -76,7 +77,7 @@ class Config:
     envs_per_actor: int = 4         # envs each actor steps together (one batched forward per step)
     unroll_length: int = 20         # steps per unroll (n of the V-trace targets)
     batch_size: int = 2             # unrolls per learner update: [unroll_length, batch_size * envs_per_actor]
-    weight_pull_every: int = 1      # unrolls between an actor's weight pulls; raise it to study lag
+    unrolls_per_weight_pull: int = 1      # unrolls between an actor's weight pulls; raise it to study lag
     max_queue: int = 8              # unrolls waiting for the learner at most; a full queue makes actors wait
     gamma: float = 0.99             # discount
     lr: float = 1e-3                # Adam
@@ -97,7 +98,7 @@ class Config:
         for name in ("envs_per_actor", "batch_size"):
             check_number(name, getattr(self, name), 1, MAX_PARALLEL, integer=True)
         check_number("unroll_length", self.unroll_length, 1, MAX_ROLLOUT, integer=True)
-        check_number("weight_pull_every", self.weight_pull_every, 1, integer=True)
+        check_number("unrolls_per_weight_pull", self.unrolls_per_weight_pull, 1, integer=True)
         check_number("max_queue", self.max_queue, 1, MAX_QUEUE, integer=True)
         check_number("gamma", self.gamma, 0, 1)
         check_number("lr", self.lr, 0, low_open=True)
@@ -177,7 +178,7 @@ def actor(ctx, config, t0):
     version, unrolls = -1, 0
     episode_return = np.zeros(config.envs_per_actor)
     while not ctx.should_stop():
-        if unrolls % config.weight_pull_every == 0:
+        if unrolls % config.unrolls_per_weight_pull == 0:
             version = ctx.weights(model, version)
         t_start = time.time() - t0
         keys = ("obs", "actions", "behaviour_log_probs", "rewards", "terminated", "truncated", "final_obs")
@@ -257,11 +258,11 @@ def learner_loss(model, batch, config):
 def train(config: Config, *, progress=True, callback=None) -> TrainResult:
     """IMPALA with ``config.num_actors`` actors. Records: ``policy_lag`` (per unroll used: learner version
     minus behaviour version), ``rho_mean`` (mean pi/mu per update), ``queue`` ((seconds, unrolls waiting)
-    per update), ``timeline`` (rows: who, start, end in seconds; who = actor index, or -1 for a learner
-    update), ``actor_steps_per_second`` (env steps per second spent unrolling: the actors' speed while they
-    act, waits excluded; ``steady_steps_per_second`` gives the throughput), ``learner_steps_per_second`` (env
-    steps per second spent updating), ``updates``. Ctrl-C returns the partial result; an exception in an
-    actor stops all of them and is re-raised here."""
+    per update), ``timeline`` (a ``timeline.Span`` per unroll, ``who`` = its actor, and per learner update,
+    ``who`` = LEARNER), ``actor_steps_per_second`` (env steps per second spent unrolling: the actors' speed
+    while they act, waits excluded; ``timeline.steady_steps_per_second`` gives the throughput),
+    ``learner_steps_per_second`` (env steps per second spent updating), ``updates``. Ctrl-C returns the
+    partial result; an exception in an actor stops all of them and is re-raised here."""
     with torch_threads(1):
         run = Run(config, progress, callback)
         t0 = time.time()
@@ -277,8 +278,9 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
 
         def receive(unroll):
             pending.append(unroll)
-            records["timeline"].append((unroll["actor"], unroll["t_start"], unroll["t_end"]))
-            run.add_steps(unroll["rewards"].size)
+            steps = unroll["rewards"].size
+            records["timeline"].append(Span(unroll["actor"], unroll["t_start"], unroll["t_end"], steps))
+            run.add_steps(steps)
             for episode_return in unroll["episode_returns"]:
                 run.add_episode(episode_return)
 
@@ -293,7 +295,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
             version = pool.publish(model.state_dict())
             end = time.time() - t0
             learner_seconds += end - start
-            records["timeline"].append((-1, start, end))
+            records["timeline"].append(Span(LEARNER, start, end, 0))
             records["policy_lag"] += [version - 1 - u["version"] for u in unrolls]
             records["rho_mean"].append(float(rhos.mean()))
             records["queue"].append((end, pool.backlog()))
@@ -318,8 +320,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         for unroll in pool.drain():          # unrolls sent while the actors were stopping: count their episodes
             receive(unroll)
         records["workers"] = pool.describe()        # now with the final count of restarts (Ray)
-        actor_rows = [row for row in records["timeline"] if row[0] >= 0]
-        busy = sum(end - start for _, start, end in actor_rows) / max(config.num_actors, 1)
+        busy = sum(row.end - row.start for row in worker_rows(records["timeline"])) / config.num_actors
         records["actor_steps_per_second"] = run.result.env_steps / busy if busy > 0 else float("nan")
         used = records["updates"] = version
         records["learner_steps_per_second"] = (used * config.batch_size * config.unroll_length * config.envs_per_actor
@@ -330,17 +331,6 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
 # ---------------------------------------------------------------------------------------------------------
 # Throughput: the actors' env steps/s against a baseline that only acts
 # ---------------------------------------------------------------------------------------------------------
-
-
-def steady_steps_per_second(result) -> float:
-    """The actors' env steps/s once every actor has delivered its first unroll (so start-up is excluded)."""
-    config, rows = result.config, [row for row in result.records["timeline"] if row[0] >= 0]
-    first = {who: min(end for w, _, end in rows if w == who) for who, _, _ in rows}
-    start = max(first.values())
-    after = [end for _, _, end in rows if end > start]
-    if len(after) < 2:
-        return float("nan")
-    return len(after) * config.unroll_length * config.envs_per_actor / (max(after) - start)
 
 
 def no_learning_steps_per_second(config: Config, env_steps=20_000) -> float:

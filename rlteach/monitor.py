@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 
 from rlteach.checks import check_env, check_number
 from rlteach.envs import reward_threshold
+from rlteach.timeline import as_rows
 
 EVAL_SEED_BASE = 10_000
 
@@ -118,6 +119,12 @@ def algorithm_name(config) -> str:
     return next((name for name, mod in ALGORITHMS.items() if mod == module), module)
 
 
+def _to_json(x):
+    if isinstance(x, np.generic | np.ndarray):
+        return x.tolist()
+    raise TypeError(f"cannot save {type(x).__name__} in history.json")
+
+
 @dataclass
 class TrainResult:
     """What a run produced. Lists are in the order things happened; times are seconds since ``train()``."""
@@ -164,12 +171,6 @@ class TrainResult:
         return directory
 
 
-def _to_json(x):
-    if isinstance(x, np.generic | np.ndarray):
-        return x.tolist()
-    raise TypeError(f"cannot save {type(x).__name__} in history.json")
-
-
 def load(directory) -> TrainResult:
     """Read a result written by ``TrainResult.save``: config, history and (if saved) the model."""
     directory = Path(directory)
@@ -178,6 +179,8 @@ def load(directory) -> TrainResult:
     config = module.Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved["config"].items()})
     history = json.loads((directory / "history.json").read_text())
     history["evals"] = [tuple(e) for e in history["evals"]]
+    if "timeline" in history["records"]:                # JSON made its named rows lists: name them again
+        history["records"]["timeline"] = as_rows(history["records"]["timeline"])
     result = TrainResult(config=config, **history)
     if (directory / "model.pt").exists():
         result.model = module.build_model(config)

@@ -29,6 +29,11 @@ BASELINES = ("none", "constant", "critic")
 GradientSamples = namedtuple("GradientSamples", ["grads", "episode_lengths", "constant"])
 
 
+def _tensor(x, model) -> torch.Tensor:
+    """x as a float32 tensor on the device of ``model``."""
+    return torch.as_tensor(x, dtype=torch.float32, device=next(model.parameters()).device)
+
+
 def play_episodes(model, env_id, num_episodes, seed=0) -> list:
     """``num_episodes`` whole episodes of the stochastic policy pi(a|s), side by side (one batched forward
     per step), on envs seeded ``seed + i``; actions come from a generator seeded ``seed`` (the global torch
@@ -75,11 +80,6 @@ def episode_returns(episode, critic, gamma) -> torch.Tensor:
             next_values[-1] = critic(_tensor(episode["final_obs"], critic))[1].item()
     return torch.as_tensor(discounted_returns(episode["rewards"], next_values, term, trunc, gamma),
                            dtype=torch.float32)
-
-
-def _tensor(x, model) -> torch.Tensor:
-    """x as a float32 tensor on the device of ``model``."""
-    return torch.as_tensor(x, dtype=torch.float32, device=next(model.parameters()).device)
 
 
 def _check_model(model, name, env_id):

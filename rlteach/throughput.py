@@ -143,6 +143,24 @@ def _stop(processes: list) -> None:
 
 # --- checking the arguments before any work starts ------------------------------------------------------
 
+def _close(envs) -> None:
+    """Close a vector env; an AsyncVectorEnv by terminating its processes, even in the middle of a step."""
+    if isinstance(envs, gym.vector.AsyncVectorEnv):
+        _stop(envs.processes)
+        # A step cut short by Ctrl-C can leave a reply half-read in a pipe, and close() would try to read the
+        # rest (and fail, leaving the processes running). With the pipes closed it gives that step up.
+        for pipe in envs.parent_pipes:
+            if pipe is not None:
+                pipe.close()
+        with warnings.catch_warnings():  # its warning "close while waiting for a pending call": yes, on purpose
+            warnings.simplefilter("ignore")
+            envs.close(terminate=True)
+    else:
+        envs.close()
+
+
+# --- 4. agent-parallelism: N actor processes, each with its own env and policy copy --------------------
+
 def _check(mode: str, num_envs: int, steps: int, seed: int) -> None:
     if mode not in MODES:
         raise ValueError(f"mode={mode!r} is not known; allowed: {', '.join(map(repr, MODES))}")
@@ -216,24 +234,6 @@ def _vector_loop(env_id: str, num_envs: int, steps: int, seed: int, asynchronous
             with _ctrl_c_held_back():  # a second Ctrl-C must not cut the clean-up short
                 _close(envs)
 
-
-def _close(envs) -> None:
-    """Close a vector env; an AsyncVectorEnv by terminating its processes, even in the middle of a step."""
-    if isinstance(envs, gym.vector.AsyncVectorEnv):
-        _stop(envs.processes)
-        # A step cut short by Ctrl-C can leave a reply half-read in a pipe, and close() would try to read the
-        # rest (and fail, leaving the processes running). With the pipes closed it gives that step up.
-        for pipe in envs.parent_pipes:
-            if pipe is not None:
-                pipe.close()
-        with warnings.catch_warnings():  # its warning "close while waiting for a pending call": yes, on purpose
-            warnings.simplefilter("ignore")
-            envs.close(terminate=True)
-    else:
-        envs.close()
-
-
-# --- 4. agent-parallelism: N actor processes, each with its own env and policy copy --------------------
 
 def _actor_process(index: int, env_id: str, steps: int, seed: int, barrier, results) -> None:
     """Runs in a child process: the single-env loop, started together with its siblings by ``barrier``.

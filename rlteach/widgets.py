@@ -275,7 +275,7 @@ CONTROLS = {
                      "priority_alpha": ("float", (0.0, 1.0, 0.05, ".2f")),
                      "priority_beta": ("float", (0.0, 1.0, 0.05, ".2f")), "n_step": ("int", (1, 5)), "lr": LR},
     "rlteach.impala": {"num_actors": ("int", (1, 4)), "backend": ("backend", ()),
-                       "weight_pull_every": ("int", (1, 64)), "vtrace": ("check", ()),
+                       "unrolls_per_weight_pull": ("int", (1, 64)), "vtrace": ("check", ()),
                        "clip_rho": ("log", (-1, 1, 0.05, ".2f")), "lr": LR},
 }
 LABELS = {"lock": "lock (only the optimizer step)", "vtrace": "vtrace (off: no correction)",

@@ -13,6 +13,7 @@ from procs import live_children
 from rng_noise import global_generator_noise
 
 from rlteach import a3c
+from rlteach.timeline import overlap_seconds
 from rlteach.workers import InProcessContext
 
 BACKENDS = ["thread", "process"]
@@ -172,11 +173,10 @@ def test_a_worker_samples_from_its_own_generator_whatever_other_threads_do(monke
 def test_two_workers_overlap_in_time_and_apply_stale_gradients(backend):
     result = a3c.train(a3c.Config(backend=backend, num_workers=2, total_steps=3000, stop_when_solved=False,
                                   eval_every=None), progress=False)
-    timeline = np.array(result.records["timeline"])
-    assert set(timeline[:, 0]) == {0, 1}
-    assert (timeline[:, 1] <= timeline[:, 2]).all() and (timeline[:, 2] <= timeline[:, 3]).all()
-    assert (timeline[:, 3] <= timeline[:, 4]).all()
-    assert a3c.overlap_seconds(result.records["timeline"]) > 0        # both inside a cycle at once
+    timeline = result.records["timeline"]
+    assert {row.who for row in timeline} == {0, 1}
+    assert all(row.start <= row.t_rolled_out <= row.t_computed <= row.end for row in timeline)
+    assert overlap_seconds(timeline) > 0                               # both inside a cycle at once
     assert max(result.records["staleness"]) >= 1 and result.records["updates"] == len(timeline)
     assert result.env_steps >= 3000 and live_children() == []
 

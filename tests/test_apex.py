@@ -81,7 +81,7 @@ def test_a_terminated_transition_does_not_bootstrap():
 
 
 def test_actor_sends_n_step_transitions_with_priorities_from_its_own_td_errors():
-    config = apex.Config(send_every=20, priority_eps=1e-3)
+    config = apex.Config(transitions_per_message=20, priority_eps=1e-3)
     torch.manual_seed(3)
     net = apex.build_model(config)
     ctx = InProcessContext(net.state_dict(), state_version=7, stop_after=3)
@@ -103,7 +103,7 @@ def test_actor_sends_n_step_transitions_with_priorities_from_its_own_td_errors()
 
 class PullingContext(InProcessContext):
     """A hand-made sequence of weight pulls: pull j (j = 0 at the actor's start, then one per
-    ``weight_sync_every`` steps) returns version ``schedule(j)``."""
+    ``env_steps_per_weight_sync`` steps) returns version ``schedule(j)``."""
 
     def __init__(self, state_dict, schedule, messages_wanted):
         super().__init__(state_dict, stop_after=messages_wanted)
@@ -118,11 +118,12 @@ class PullingContext(InProcessContext):
         return version
 
 
-@pytest.mark.parametrize("weight_sync_every, n_step", [(1, 3), (4, 3), (3, 1)])
-def test_each_transition_carries_the_version_its_first_step_was_acted_with(weight_sync_every, n_step,
+@pytest.mark.parametrize("env_steps_per_weight_sync, n_step", [(1, 3), (4, 3), (3, 1)])
+def test_each_transition_carries_the_version_its_first_step_was_acted_with(env_steps_per_weight_sync, n_step,
                                                                            monkeypatch):
     """Versions move on mid-message: a message's transitions must not all look as fresh as its newest."""
-    config = apex.Config(send_every=10, n_step=n_step, weight_sync_every=weight_sync_every, epsilon=1.0)
+    config = apex.Config(transitions_per_message=10, n_step=n_step, env_steps_per_weight_sync=env_steps_per_weight_sync,
+                         epsilon=1.0)
 
     def schedule(j):
         return 3 * (j // 2)                              # every second pull brings newer weights
@@ -146,8 +147,8 @@ def test_each_transition_carries_the_version_its_first_step_was_acted_with(weigh
     monkeypatch.setattr(apex.gym, "make", lambda *args, **kwargs: Recorder(make(*args, **kwargs)))
     apex.actor(ctx, config)
     # the version step t was acted with: that of the last pull at or before it (pull j happens before step
-    # (j - 1) * weight_sync_every, j >= 1; pull 0 before the first step)
-    versions_by_step = [schedule(t // weight_sync_every + 1) for t in range(len(starts))]
+    # (j - 1) * env_steps_per_weight_sync, j >= 1; pull 0 before the first step)
+    versions_by_step = [schedule(t // env_steps_per_weight_sync + 1) for t in range(len(starts))]
     seen = 0
     for _, batch, _, _, _, versions, _ in ctx.sent:
         for obs, version in zip(batch["obs"], versions, strict=True):
@@ -190,19 +191,21 @@ def test_a_short_run_on_each_backend(backend):
     assert owed - 30 <= r["updates"] <= owed + 1
     assert max(r["policy_lag"]) >= 1 and min(r["policy_lag"]) >= 0
     assert r["messages"] == len(r["policy_lag"])
-    # each actor copies at start, then at most once per weight_sync_every env steps
-    assert 2 <= r["weight_pulls"] <= 2 + result.env_steps / config.weight_sync_every
+    # each actor copies at start, then at most once per env_steps_per_weight_sync env steps
+    assert 2 <= r["weight_pulls"] <= 2 + result.env_steps / config.env_steps_per_weight_sync
     assert live_children() == [] and worker_threads() == []
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("send_every, n_step", [(1, 3), (2, 3), (1, 5)])
-def test_flow_control_leaves_room_for_the_steps_inside_the_n_step_builder(send_every, n_step):
+@pytest.mark.parametrize("transitions_per_message, n_step", [(1, 3), (2, 3), (1, 5)])
+def test_flow_control_leaves_room_for_the_steps_inside_the_n_step_builder(transitions_per_message, n_step):
     """An actor that is ahead holds up to n - 1 steps the learner has not heard of; with no slack for them
-    a small send_every left actor and learner waiting for each other for ever (seen with send_every=1)."""
-    config = apex.Config(num_actors=2, total_steps=1500, learning_starts=200, send_every=send_every,
-                         n_step=n_step, stop_when_solved=False, eval_every=None)
-    assert apex.allowed_steps(config, 0) == 200 / 2 + send_every + n_step - 1
+    a small transitions_per_message left actor and learner waiting for each other for ever (seen with
+    transitions_per_message=1)."""
+    config = apex.Config(num_actors=2, total_steps=1500, learning_starts=200,
+                         transitions_per_message=transitions_per_message, n_step=n_step, stop_when_solved=False,
+                         eval_every=None)
+    assert apex.allowed_steps(config, 0) == 200 / 2 + transitions_per_message + n_step - 1
     result = apex.train(config, progress=False)
     assert result.env_steps >= 1500 and result.records["updates"] > 0
 

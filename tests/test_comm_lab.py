@@ -119,15 +119,17 @@ def test_ray_transport_delivers_exactly():
 @pytest.mark.timeout(300)
 def test_knob_sweep_counts_move_with_the_knobs():
     # messages of 20: the lag of a message's oldest transition then comes from the weight pulls, not the message
-    rows = lab.knob_sweep(weight_sync_every=(1, 1000), send_every=(1, 20), total_steps=2000,
-                          backend="thread", fixed_send_every=20, fixed_weight_sync_every=1)
-    assert [(r["varied"], r["weight_sync_every"], r["send_every"]) for r in rows] == [
-        ("weight_sync_every", 1, 20), ("weight_sync_every", 1000, 20), ("send_every", 1, 1), ("send_every", 1, 20)]
-    assert rows[0] == {**rows[3], "varied": "weight_sync_every"}      # a shared setting runs once
+    rows = lab.knob_sweep(env_steps_per_weight_sync=(1, 1000), transitions_per_message=(1, 20), total_steps=2000,
+                          backend="thread", fixed_transitions_per_message=20, fixed_env_steps_per_weight_sync=1)
+    assert [(r["varied"], r["env_steps_per_weight_sync"], r["transitions_per_message"]) for r in rows] == [
+        ("env_steps_per_weight_sync", 1, 20), ("env_steps_per_weight_sync", 1000, 20),
+        ("transitions_per_message", 1, 1), ("transitions_per_message", 1, 20)]
+    assert rows[0] == {**rows[3], "varied": "env_steps_per_weight_sync"}      # a shared setting runs once
     sync_1, sync_1000, send_1, send_20 = rows
     for r in rows:
         assert r["env_steps"] >= 2000 and r["updates"] > 0 and r["steps_per_s"] > 0
-        assert r["messages"] * (r["send_every"] + 3) >= r["env_steps"]     # at most send_every + n_step steps each
+        # at most transitions_per_message + n_step steps each
+        assert r["messages"] * (r["transitions_per_message"] + 3) >= r["env_steps"]
         assert r["bytes_total"] == r["message_bytes"] + r["weight_bytes"] > 0
     # bigger messages: far fewer of them, so fewer bytes (the same transitions, less per-message overhead)
     assert send_20["messages"] * 10 < send_1["messages"]
@@ -154,8 +156,10 @@ def test_plots_draw_from_rows():
                       for p, k, b in (("w", "weights", 40_000), ("u", "trajectory", 4000))]
     knob = {"steps_per_s": 100.0, "steady_steps_per_s": 120.0, "lag_mean": 2.0, "lag_p90": 4.0, "messages": 10,
             "weight_pulls": 5, "message_bytes": 1e5, "weight_bytes": 1e6, "env_steps": 4000}
-    knob_rows = [{**knob, "varied": "weight_sync_every", "weight_sync_every": w, "send_every": 50} for w in (1, 100)]
-    knob_rows += [{**knob, "varied": "send_every", "weight_sync_every": 100, "send_every": s} for s in (3, 50)]
+    knob_rows = [{**knob, "varied": "env_steps_per_weight_sync", "env_steps_per_weight_sync": w,
+                  "transitions_per_message": 50} for w in (1, 100)]
+    knob_rows += [{**knob, "varied": "transitions_per_message", "env_steps_per_weight_sync": 100,
+                   "transitions_per_message": s} for s in (3, 50)]
     for fig in (plot_transport(transport_rows), plot_knobs(knob_rows)):
         assert fig.axes and all(ax.get_xscale() == "log" for ax in fig.axes if ax.get_visible())
         assert all(ax.get_title() and ax.get_ylabel() for ax in fig.axes)

@@ -40,9 +40,9 @@ def test_server_saturation_by_hand(capsys):
 
 def test_apex_traffic_by_hand(capsys):
     e = ex.APEX_TRAFFIC
-    sent = e["env_steps_per_s"] * e["transition_bytes"] + e["env_steps_per_s"] / e["send_every"] * e[
+    sent = e["env_steps_per_s"] * e["transition_bytes"] + e["env_steps_per_s"] / e["transitions_per_message"] * e[
         "message_overhead_bytes"]
-    received = e["env_steps_per_s"] / e["weight_sync_every"] * e["weight_bytes"]
+    received = e["env_steps_per_s"] / e["env_steps_per_weight_sync"] * e["weight_bytes"]
     assert (sent, received) == pytest.approx((216_000, 5_400_000))
     assert ex.SOLUTIONS["apex_traffic"]() == pytest.approx([sent, received])
     for right in (ex.SOLUTIONS["apex_traffic"](), (216_000, 5.4e6)):

@@ -12,6 +12,7 @@ from rng_noise import global_generator_noise
 
 from rlteach import impala
 from rlteach.advantage import discounted_returns
+from rlteach.timeline import LEARNER, steady_steps_per_second
 from rlteach.workers import InProcessContext
 
 BACKENDS = ["thread", "process"]
@@ -132,17 +133,17 @@ def overlap(intervals_a, intervals_b) -> float:
 def test_actors_and_learner_overlap_and_lag_grows_with_the_pull_delay(backend):
     lag = {}
     for pull_every in (1, 32):   # 32: about 16 updates of added lag, far above the queue's load-dependent share
-        config = impala.Config(backend=backend, weight_pull_every=pull_every, total_steps=12_000,
+        config = impala.Config(backend=backend, unrolls_per_weight_pull=pull_every, total_steps=12_000,
                                stop_when_solved=False, eval_every=None)
         result = impala.train(config, progress=False)
         r = result.records
         assert r["updates"] >= 50 and len(r["policy_lag"]) == r["updates"] * config.batch_size
         assert min(r["policy_lag"]) >= 0 and r["actor_steps_per_second"] > 0 and r["learner_steps_per_second"] > 0
-        actors = [(s, e) for who, s, e in r["timeline"] if who >= 0]
-        learner = [(s, e) for who, s, e in r["timeline"] if who == -1]
-        assert {who for who, _, _ in r["timeline"]} == {-1, 0, 1}
+        actors = [(row.start, row.end) for row in r["timeline"] if row.who != LEARNER]
+        learner = [(row.start, row.end) for row in r["timeline"] if row.who == LEARNER]
+        assert {row.who for row in r["timeline"]} == {LEARNER, 0, 1}
         assert overlap(actors, learner) > 0                # the learner learned while actors acted
-        assert impala.steady_steps_per_second(result) > 0
+        assert steady_steps_per_second(r["timeline"]) > 0
         lag[pull_every] = np.mean(r["policy_lag"])
         assert live_children() == [] and worker_threads() == []
     assert lag[32] > lag[1] + 4.0, lag
@@ -157,7 +158,8 @@ def test_the_no_learning_baseline_steps_every_env():
 
 @pytest.mark.parametrize("field, value, pattern", [
     ("backend", "gpu", r"backend='gpu'"), ("num_actors", 0, r"num_actors=0"), ("unroll_length", 0, r"unroll_length=0"),
-    ("clip_rho", -1.0, r"clip_rho=-1\.0"), ("lam", 1.5, r"lam=1\.5"), ("weight_pull_every", 0, r"weight_pull_every=0"),
+    ("clip_rho", -1.0, r"clip_rho=-1\.0"), ("lam", 1.5, r"lam=1\.5"),
+    ("unrolls_per_weight_pull", 0, r"unrolls_per_weight_pull=0"),
     ("env_id", "Pendulum-v1", r"discrete"),
 ])
 def test_bad_config(field, value, pattern):

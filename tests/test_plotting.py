@@ -9,6 +9,7 @@ from matplotlib.colors import to_rgba
 from rlteach import policy_gradient as pg
 from rlteach.monitor import TrainResult
 from rlteach.plotting import curve_band, plot_learning_curves
+from rlteach.timeline import A3CUpdate, Span, steady_steps_per_second
 
 
 @pytest.fixture(autouse=True)
@@ -66,16 +67,16 @@ def fake_a3c(timeline, backend="thread", num_workers=2):
     from rlteach import a3c
 
     config = a3c.Config(backend=backend, num_workers=num_workers)
-    return TrainResult(config=config, records={"timeline": timeline, "staleness": [row[5] for row in timeline]})
+    return TrainResult(config=config, records={"timeline": timeline, "staleness": [row.staleness for row in timeline]})
 
 
-TIMELINE = [  # worker, t_copy, t_rolled, t_computed, t_applied, staleness, env_steps
-    [0, 0.00, 0.10, 0.12, 0.13, 0, 20],
-    [1, 0.05, 0.16, 0.18, 0.20, 1, 20],
-    [0, 0.13, 0.25, 0.27, 0.28, 1, 20],
-    [1, 0.20, 0.30, 0.33, 0.35, 1, 17],
-    [0, 0.28, 0.40, 0.41, 0.43, 1, 20],
-    [1, 0.35, 0.47, 0.49, 0.50, 1, 20],
+TIMELINE = [  # who, start (the copy), end (the apply), env_steps, t_rolled_out, t_computed, staleness
+    A3CUpdate(0, 0.00, 0.13, 20, 0.10, 0.12, 0),
+    A3CUpdate(1, 0.05, 0.20, 20, 0.16, 0.18, 1),
+    A3CUpdate(0, 0.13, 0.28, 20, 0.25, 0.27, 1),
+    A3CUpdate(1, 0.20, 0.35, 17, 0.30, 0.33, 1),
+    A3CUpdate(0, 0.28, 0.43, 20, 0.40, 0.41, 1),
+    A3CUpdate(1, 0.35, 0.50, 20, 0.47, 0.49, 1),
 ]
 
 
@@ -95,13 +96,14 @@ def test_plot_timeline_draws_each_phase_of_each_update_in_its_workers_row():
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["worker 0", "worker 1"]
     assert len(ax.collections) == 2 * 3                              # per worker: rollout, compute, apply
-    rows = np.array(TIMELINE)
+    phases = [("start", "t_rolled_out"), ("t_rolled_out", "t_computed"), ("t_computed", "end")]
     for y in (0, 1):
-        mine = rows[rows[:, 0] == y]
-        for k, (start, stop) in enumerate([(1, 2), (2, 3), (3, 4)]):
+        mine = [row for row in TIMELINE if row.who == y]
+        for k, (start, stop) in enumerate(phases):
             drawn = np.array(bars(ax.collections[3 * y + k]))
-            np.testing.assert_allclose(drawn[:, 0], mine[:, start])
-            np.testing.assert_allclose(drawn[:, 1], mine[:, stop] - mine[:, start])
+            begins = np.array([getattr(row, start) for row in mine])
+            np.testing.assert_allclose(drawn[:, 0], begins)
+            np.testing.assert_allclose(drawn[:, 1], np.array([getattr(row, stop) for row in mine]) - begins)
             np.testing.assert_allclose(drawn[:, 2:], [[y - 0.35, y + 0.35]] * len(mine))
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["rollout", "compute", "apply"]
     assert "thread backend: 2 workers, 6 updates shown" in ax.get_title()
@@ -128,7 +130,7 @@ def test_plot_staleness_bar_heights_are_the_counts_and_labels_name_the_setting()
     (container,) = fig.axes[0].containers
     assert [b.get_height() for b in container] == [1, 5]
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["thread, 2 workers (mean 0.83)"]
-    other = fake_a3c([[0, 0, 0, 0, 0, s, 20] for s in (0, 3, 3, 2)], backend="process", num_workers=4)
+    other = fake_a3c([A3CUpdate(0, 0, 0, 20, 0, 0, s) for s in (0, 3, 3, 2)], backend="process", num_workers=4)
     fig = plot_staleness([one, other])
     first, second = fig.axes[0].containers
     assert [b.get_height() for b in first] == [1, 5]
@@ -247,10 +249,10 @@ def fake_impala(timeline=(), policy_lag=(), rho_mean=(), queue=(), **config):
     return TrainResult(config=impala.Config(**config), records=records)
 
 
-IMPALA_TIMELINE = [  # who (actor index, -1 = a learner update), start, end
-    (0, 0.00, 0.10), (1, 0.02, 0.12), (0, 0.11, 0.20), (-1, 0.12, 0.15), (1, 0.13, 0.22), (-1, 0.22, 0.25),
-    (0, 0.21, 0.30),
-]
+IMPALA_TIMELINE = [Span(*row) for row in [  # who (actor index, LEARNER = -1), start, end, env_steps
+    (0, 0.00, 0.10, 80), (1, 0.02, 0.12, 80), (0, 0.11, 0.20, 80), (-1, 0.12, 0.15, 0), (1, 0.13, 0.22, 80),
+    (-1, 0.22, 0.25, 0), (0, 0.21, 0.30, 80),
+]]
 
 
 def test_plot_actor_learner_timeline_draws_each_unroll_and_update_in_its_row():
@@ -289,7 +291,7 @@ def test_plot_lag_draws_the_histogram_the_lag_per_update_the_queue_and_rho():
     assert hist.get_legend().get_texts()[0].get_text() == "2 actors, pull every 1, queue 8 (mean 1.5)"
     np.testing.assert_allclose(over_time.get_lines()[0].get_xydata(), [[1, 0.5], [2, 2.0], [3, 2.0]])
     np.testing.assert_allclose(queue.get_lines()[0].get_ydata(), [2, 5, 4])
-    other = fake_impala(policy_lag=[5, 5], rho_mean=[1.1], queue=[(0.5, 8)], weight_pull_every=16, vtrace=False)
+    other = fake_impala(policy_lag=[5, 5], rho_mean=[1.1], queue=[(0.5, 8)], unrolls_per_weight_pull=16, vtrace=False)
     fig = plot_lag({"mine": one, "late": other}, rho=True)
     assert len(fig.axes) == 4
     first, second = fig.axes[0].patches
@@ -337,13 +339,14 @@ def test_vtrace_table_and_plot_vtrace_show_the_weights_and_targets():
 
 
 def test_plot_throughput_lag_puts_each_run_at_its_mean_lag_and_steady_rate():
-    from rlteach import impala
     from rlteach.plotting import plot_throughput_lag, throughput_and_lag
 
-    timeline = [(0, 0.0, 0.1), (1, 0.0, 0.2), (0, 0.1, 0.3), (1, 0.2, 0.4), (0, 0.3, 0.5)]
+    timeline = [Span(w, s, e, 20 * 4) for w, s, e in [(0, 0.0, 0.1), (1, 0.0, 0.2), (0, 0.1, 0.3), (1, 0.2, 0.4),
+                                                       (0, 0.3, 0.5)]]
     fast = fake_impala(timeline, policy_lag=[1, 2, 3])
-    slow = fake_impala([(w, s, 2 * e) for w, s, e in timeline], policy_lag=[10, 10], num_actors=2, max_queue=64)
-    rate = impala.steady_steps_per_second(fast)
+    slow = fake_impala([row._replace(end=2 * row.end) for row in timeline], policy_lag=[10, 10], num_actors=2,
+                       max_queue=64)
+    rate = steady_steps_per_second(fast.records["timeline"])
     assert rate == pytest.approx(3 * 20 * 4 / (0.5 - 0.2))                       # after both actors delivered once
     points = throughput_and_lag({"fast": fast, "slow": slow})
     assert points == {"fast": (2.0, pytest.approx(rate)), "slow": (10.0, pytest.approx(rate / 2))}

@@ -215,7 +215,7 @@ def test_a_killed_worker_is_restarted_and_no_episode_is_lost(cluster):
         if at_kill:
             return
         at_kill.update(steps=snapshot.env_steps, returns=list(snapshot.episode_returns),
-                       unrolls_0=sum(row[0] == 0 for row in snapshot.records["timeline"]))
+                       unrolls_0=sum(row.who == 0 for row in snapshot.records["timeline"]))
         ray.kill(ray.get_actor(snapshot.records["workers"]["names"][0]), no_restart=False)
 
     config = impala.Config(backend="ray", seed=0, total_steps=40_000, eval_every=2000, stop_when_solved=False)
@@ -224,7 +224,7 @@ def test_a_killed_worker_is_restarted_and_no_episode_is_lost(cluster):
     assert result.env_steps >= 40_000 > at_kill["steps"]                     # the counter kept rising
     assert result.episode_returns[:len(at_kill["returns"])] == at_kill["returns"]   # nothing lost
     assert len(result.episode_returns) > len(at_kill["returns"])
-    unrolls_0 = sum(row[0] == 0 for row in result.records["timeline"])
+    unrolls_0 = sum(row.who == 0 for row in result.records["timeline"])
     assert unrolls_0 > at_kill["unrolls_0"]                                   # the restarted actor works
 
 

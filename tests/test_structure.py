@@ -72,3 +72,48 @@ def test_a_notebook_imports_only_the_package_and_its_dependencies(notebook):
             for name in names:
                 top = name.split(".")[0]
                 assert top in ALLOWED or top in sys.stdlib_module_names, f"{notebook.name} imports {name}"
+
+
+def test_nothing_is_used_before_it_is_defined():
+    """A reader follows each file top to bottom: a module-level function, class or constant is defined above
+    every other top-level statement that uses it (Python would allow a later definition; a reader would not)."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        body = ast.parse(path.read_text()).body
+        defined_at = {}
+        for i, node in enumerate(body):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names = [node.name]
+            elif isinstance(node, ast.Assign):
+                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                names = [node.target.id]
+            else:
+                names = []
+            for name in names:
+                defined_at.setdefault(name, (i, node.lineno))
+        for i, node in enumerate(body):
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and defined_at.get(sub.id, (-1,))[0] > i:
+                    found.append(f"{path.relative_to(ROOT)}:{sub.lineno}: {sub.id} (defined at line "
+                                 f"{defined_at[sub.id][1]})")
+    assert not found, "used before its definition:\n" + "\n".join(sorted(set(found)))
+
+
+def test_the_readme_layout_names_every_module():
+    readme = (ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Layout"):readme.index("## ", readme.index("## Layout") + 3)]
+    names = {p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py"}
+    names |= {f"{p.name}/" for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    missing = sorted(name for name in names if name not in layout)
+    assert not missing, f"README's layout omits {missing}"
+
+
+def test_the_package_docstring_maps_every_module():
+    import rlteach
+
+    names = {p.stem for p in PACKAGE.glob("*.py") if p.stem not in ("__init__", "__main__")}
+    names |= {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    lines = rlteach.__doc__.splitlines()
+    missing = sorted(n for n in names if not any(line.split()[:1] == [n] for line in lines))
+    assert not missing, f"rlteach/__init__.py's docstring does not map {missing}"

@@ -202,27 +202,27 @@ def test_train_explorer_drives_impala_with_pull_delay_and_vtrace():
     from rlteach.widgets import TrainExplorer
 
     ex = TrainExplorer(impala, total_steps=2500)
-    assert set(ex.sliders) == {"num_actors", "backend", "weight_pull_every", "vtrace", "clip_rho", "lr"}
+    assert set(ex.sliders) == {"num_actors", "backend", "unrolls_per_weight_pull", "vtrace", "clip_rho", "lr"}
     assert (ex.sliders["num_actors"].min, ex.sliders["num_actors"].max) == (1, 4)
     assert list(ex.sliders["backend"].options) == ["thread", "process"]
-    assert (ex.sliders["weight_pull_every"].min, ex.sliders["weight_pull_every"].max) == (1, 64)
+    assert (ex.sliders["unrolls_per_weight_pull"].min, ex.sliders["unrolls_per_weight_pull"].max) == (1, 64)
     defaults = impala.Config()
     assert ex.settings() == {"num_actors": defaults.num_actors, "backend": defaults.backend,
-                             "weight_pull_every": defaults.weight_pull_every, "vtrace": defaults.vtrace,
+                             "unrolls_per_weight_pull": defaults.unrolls_per_weight_pull, "vtrace": defaults.vtrace,
                              "clip_rho": pytest.approx(defaults.clip_rho), "lr": pytest.approx(defaults.lr)}
     ex.redraw()
     empty_png = bytes(ex.image.value)
     ex.sliders["num_actors"].value = 1
-    ex.sliders["weight_pull_every"].value = 4
+    ex.sliders["unrolls_per_weight_pull"].value = 4
     ex.sliders["vtrace"].value = False
     ex.train_button.click()
     (label, result), = ex.results.items()
     config = result.config
-    assert (config.num_actors, config.backend, config.weight_pull_every, config.vtrace, config.total_steps) == (
+    assert (config.num_actors, config.backend, config.unrolls_per_weight_pull, config.vtrace, config.total_steps) == (
         1, "thread", 4, False, 2500)
-    assert "num_actors=1" in label and "weight_pull_every=4" in label and "vtrace=False" in label
+    assert "num_actors=1" in label and "unrolls_per_weight_pull=4" in label and "vtrace=False" in label
     assert result.env_steps >= 2500 and "impala on CartPole-v1" in ex.status.value
-    assert result.records["updates"] > 0 and {who for who, _, _ in result.records["timeline"]} == {-1, 0}
+    assert result.records["updates"] > 0 and {row.who for row in result.records["timeline"]} == {-1, 0}
     assert bytes(ex.image.value) != empty_png and not ex.train_button.disabled
 
 

@@ -156,7 +156,7 @@ def check_vs_by_hand(answer) -> bool:
 # ---------------------------------------------------------------------------------------------------------
 
 LAG_BY_HAND = {
-    "weight_pull_every": 3,                                  # the actor pulls before unrolls 0, 3, 6, ...
+    "unrolls_per_weight_pull": 3,                                  # the actor pulls before unrolls 0, 3, 6, ...
     "published_at_start": [0, 1, 1, 3, 4, 4, 6, 7],          # the newest published version when unroll k began
     "learner_version_when_used": [2, 3, 4, 5, 6, 8, 9, 10],  # the learner's version when its loss used unroll k
 }
@@ -164,7 +164,7 @@ LAG_BY_HAND = {
 
 def _lags(pull_every=None):
     e = LAG_BY_HAND
-    every = e["weight_pull_every"] if pull_every is None else pull_every
+    every = e["unrolls_per_weight_pull"] if pull_every is None else pull_every
     published = e["published_at_start"]
     behaviour = [published[k - k % every] for k in range(len(published))]
     return [used - b for used, b in zip(e["learner_version_when_used"], behaviour, strict=True)]

@@ -96,12 +96,12 @@ def check_server_saturation(answer) -> bool:
 # ---------------------------------------------------------------------------------------------------------
 
 APEX_TRAFFIC = {
-    "env_steps_per_s": 2000,          # one actor's env steps per second (one transition per step)
-    "transition_bytes": 100,          # one pickled n-step transition with its priority
-    "message_overhead_bytes": 400,    # what every message costs on top of its transitions
-    "send_every": 50,                 # transitions per message
-    "weight_bytes": 270_000,          # one copy of the Q-network's weights (QNetwork(4, 2, (256, 256)))
-    "weight_sync_every": 100,         # env steps between weight pulls
+    "env_steps_per_s": 2000,           # one actor's env steps per second (one transition per step)
+    "transition_bytes": 100,           # one pickled n-step transition with its priority
+    "message_overhead_bytes": 400,     # what every message costs on top of its transitions
+    "transitions_per_message": 50,     # transitions per message
+    "weight_bytes": 270_000,           # one copy of the Q-network's weights (QNetwork(4, 2, (256, 256)))
+    "env_steps_per_weight_sync": 100,  # env steps between weight pulls
 }
 
 
@@ -109,9 +109,9 @@ def _traffic(per_transition_overhead=False, count_overhead=True, pulls_per_step=
     """(bytes/s the actor sends, bytes/s of weights it receives); the keywords build common mistakes."""
     e = APEX_TRAFFIC
     steps = e["env_steps_per_s"]
-    messages = steps if per_transition_overhead else steps / e["send_every"]
+    messages = steps if per_transition_overhead else steps / e["transitions_per_message"]
     sent = steps * e["transition_bytes"] + (messages * e["message_overhead_bytes"] if count_overhead else 0)
-    pulls = steps if pulls_per_step else steps / e["weight_sync_every"]
+    pulls = steps if pulls_per_step else steps / e["env_steps_per_weight_sync"]
     return sent, pulls * e["weight_bytes"]
 
 
@@ -127,21 +127,21 @@ def check_apex_traffic(answer) -> bool:
     right_sent, right_received = _traffic()
     if np.isclose(sent, right_sent, rtol=1e-3) and np.isclose(received, right_received, rtol=1e-3):
         return report(True, f"{right_sent / 1e3:,.0f} kB/s out, {right_received / 1e6:,.1f} MB/s in: the weights, "
-                       "not the experience, are most of the traffic. Raising weight_sync_every is the cheap fix; "
-                       "the price is policy lag (the knob sweep above).")
+                       "not the experience, are most of the traffic. Raising env_steps_per_weight_sync is the cheap "
+                       "fix; the price is policy lag (the knob sweep above).")
     if np.isclose(sent, _traffic(per_transition_overhead=True)[0], rtol=1e-3):
-        return report(False, f"the overhead is paid once per MESSAGE, and a message carries send_every = "
-                       f"{APEX_TRAFFIC['send_every']} transitions.")
+        return report(False, f"the overhead is paid once per MESSAGE, and a message carries transitions_per_message = "
+                       f"{APEX_TRAFFIC['transitions_per_message']} transitions.")
     if np.isclose(sent, _traffic(count_overhead=False)[0], rtol=1e-3):
-        return report(False, "add the fixed cost of each message: env_steps_per_s / send_every messages per "
-                       "second, each with message_overhead_bytes.")
+        return report(False, "add the fixed cost of each message: env_steps_per_s / transitions_per_message messages "
+                       "per second, each with message_overhead_bytes.")
     if np.isclose(received, _traffic(pulls_per_step=True)[1], rtol=1e-3):
-        return report(False, "the actor pulls weights once every weight_sync_every env steps, not every step.")
+        return report(False, "the actor pulls weights once every env_steps_per_weight_sync env steps, not every step.")
     if not np.isclose(sent, right_sent, rtol=1e-3):
         return report(False, "bytes sent per second = transitions/s x transition_bytes + messages/s x "
                        "message_overhead_bytes.")
     return report(False, "bytes received per second = pulls/s x weight_bytes, with pulls/s = env_steps_per_s / "
-                   "weight_sync_every.")
+                   "env_steps_per_weight_sync.")
 
 
 SOLUTIONS = {

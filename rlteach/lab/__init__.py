@@ -4,7 +4,8 @@ knobs reduce it. Every function measures and returns rows (dicts); none asserts.
 
     payloads          what rlteach's algorithms really send (weights, unrolls, messages), its size and checksum
     transports        one payload to another process by mp queue, shared memory or Ray: round trip and rate
-    knobs             Ape-X with weight_sync_every and send_every varied: throughput, lag, messages, bytes
+    knobs             Ape-X with env_steps_per_weight_sync and transitions_per_message varied: throughput, lag,
+                      messages, bytes
     parameter_server  A3C with a parameter server on Ray, synchronous against asynchronous updates
     tables            the rows of each experiment as a markdown table
 

@@ -1,5 +1,5 @@
-"""The two knobs of Ape-X that decide how much its actors say: ``weight_sync_every`` (env steps between an
-actor's weight pulls) and ``send_every`` (transitions per message).
+"""The two knobs of Ape-X that decide how much its actors say: ``env_steps_per_weight_sync`` (env steps between an
+actor's weight pulls) and ``transitions_per_message`` (transitions per message).
 
 ``knob_sweep`` trains the same algorithm (Ape-X on CartPole-v1) with a fixed env-step budget while one knob
 changes and the other stays put, and counts what moved: env steps/s, policy lag, messages, weight copies and
@@ -19,13 +19,13 @@ import numpy as np
 def apex_message_bytes(config) -> tuple[int, float]:
     """(bytes per message, bytes per transition) of Ape-X's pickled messages, measured on real ones.
 
-    Runs ``apex.actor`` here for 3 messages of ``send_every = 50`` transitions and pickles them, and the same
-    messages cut to one transition; a message of n transitions then pickles to ``overhead + n * per_transition``
-    bytes (messages vary in size: flow control sends part-full ones)."""
+    Runs ``apex.actor`` here for 3 messages of ``transitions_per_message = 50`` transitions and pickles them, and
+    the same messages cut to one transition; a message of n transitions then pickles to
+    ``overhead + n * per_transition`` bytes (messages vary in size: flow control sends part-full ones)."""
     from rlteach import apex
     from rlteach.workers import InProcessContext
 
-    config = dataclasses.replace(config, send_every=50, num_actors=1)
+    config = dataclasses.replace(config, transitions_per_message=50, num_actors=1)
     ctx = InProcessContext(apex.build_model(config).state_dict(), stop_after=3)
     apex.actor(ctx, config)
     full = [m for m in ctx.sent if len(m[2]) == 50]
@@ -42,11 +42,13 @@ def apex_message_bytes(config) -> tuple[int, float]:
     return int(round(size_one - per_transition)), per_transition
 
 
-def knob_sweep(weight_sync_every=(1, 100, 1000), send_every=(1, 50, 200), total_steps=4000, backend="process",
-               seed=0, fixed_send_every=50, fixed_weight_sync_every=100, num_actors=2, progress=False):
+def knob_sweep(env_steps_per_weight_sync=(1, 100, 1000), transitions_per_message=(1, 50, 200), total_steps=4000,
+               backend="process", seed=0, fixed_transitions_per_message=50, fixed_env_steps_per_weight_sync=100,
+               num_actors=2, progress=False):
     """Ape-X on CartPole-v1, ``total_steps`` env steps per setting, no evaluation, no early stop; vary
-    ``weight_sync_every`` at ``send_every = fixed_send_every``, then ``send_every`` at ``weight_sync_every =
-    fixed_weight_sync_every`` (a setting in both series runs once). One row per (series, value).
+    ``env_steps_per_weight_sync`` at ``transitions_per_message = fixed_transitions_per_message``, then
+    ``transitions_per_message`` at ``env_steps_per_weight_sync = fixed_env_steps_per_weight_sync`` (a setting in
+    both series runs once). One row per (series, value).
 
     Row fields (counted in the run, except the two byte sizes, measured once by pickling):
       steps_per_s          env steps / wall seconds of ``apex.train``, process start-up included
@@ -63,18 +65,19 @@ def knob_sweep(weight_sync_every=(1, 100, 1000), send_every=(1, 50, 200), total_
 
     base = apex.Config(backend=backend, seed=seed, total_steps=total_steps, num_actors=num_actors,
                        stop_when_solved=False, eval_every=None)
-    plan = [("weight_sync_every", w, fixed_send_every) for w in weight_sync_every]
-    plan += [("send_every", fixed_weight_sync_every, s) for s in send_every]
+    plan = [("env_steps_per_weight_sync", w, fixed_transitions_per_message) for w in env_steps_per_weight_sync]
+    plan += [("transitions_per_message", fixed_env_steps_per_weight_sync, s) for s in transitions_per_message]
     for _, w, s in plan:
         for value in (w, s):
             if not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"weight_sync_every and send_every must be integers >= 1, got {value!r}")
+                raise ValueError(f"env_steps_per_weight_sync and transitions_per_message must be integers >= 1, "
+                                 f"got {value!r}")
     overhead, per_transition = apex_message_bytes(base)
     weight_size = len(pickle.dumps(apex.build_model(base).state_dict()))
     done, rows = {}, []
     for varied, w, s in plan:
         if (w, s) not in done:
-            config = apex.Config(**{**base.__dict__, "weight_sync_every": w, "send_every": s})
+            config = apex.Config(**{**base.__dict__, "env_steps_per_weight_sync": w, "transitions_per_message": s})
             result = apex.train(config, progress=progress)
             r = result.records
             lag = np.asarray(r["policy_lag"], dtype=float)
@@ -84,7 +87,7 @@ def knob_sweep(weight_sync_every=(1, 100, 1000), send_every=(1, 50, 200), total_
                           / (result.episode_seconds[-1] - result.episode_seconds[0]))
             message_bytes = r["messages"] * overhead + result.env_steps * per_transition
             weight_bytes = r["weight_pulls"] * weight_size
-            done[w, s] = {"weight_sync_every": w, "send_every": s, "env_steps": result.env_steps,
+            done[w, s] = {"env_steps_per_weight_sync": w, "transitions_per_message": s, "env_steps": result.env_steps,
                           "seconds": result.seconds, "steps_per_s": result.env_steps / result.seconds,
                           "steady_steps_per_s": steady, "updates": r["updates"],
                           "lag_mean": float(lag.mean()) if len(lag) else float("nan"),

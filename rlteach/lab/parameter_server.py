@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rlteach.timeline import steady_steps_per_second
+
 
 def sync_vs_async(total_steps=20_000, num_workers=2, seed=0):
     """A3C with its weights in a parameter server on Ray (``rlteach.a3c.ParameterServer``), asynchronous
@@ -16,7 +18,7 @@ def sync_vs_async(total_steps=20_000, num_workers=2, seed=0):
     it waits for one gradient from every worker and applies their mean once; workers wait for that).
     ``total_steps`` env steps each, no evaluation, no early stop.
 
-    One row per mode: env steps/s once every worker runs (``a3c.steady_steps_per_second``), server updates,
+    One row per mode: env steps/s once every worker runs (``timeline.steady_steps_per_second``), server updates,
     env steps per update, mean and largest staleness (updates others applied between a worker's pull and
     its push), and the seconds workers spent between pulling weights and pushing a gradient (median)."""
     from rlteach import a3c
@@ -27,9 +29,9 @@ def sync_vs_async(total_steps=20_000, num_workers=2, seed=0):
                             stop_when_solved=False, eval_every=None, seed=seed)
         result = a3c.train(config, progress=False)
         r = result.records
-        cycle = [row[4] - row[1] for row in r["timeline"]]        # t_applied - t_copy, per update
+        cycle = [row.end - row.start for row in r["timeline"]]    # from the copy to the apply, per update
         rows.append({"mode": "sync" if flag else "async", "env_steps": result.env_steps,
-                     "seconds": result.seconds, "steps_per_s": a3c.steady_steps_per_second(r["timeline"]),
+                     "seconds": result.seconds, "steps_per_s": steady_steps_per_second(r["timeline"]),
                      "updates": r["updates"], "steps_per_update": result.env_steps / max(r["updates"], 1),
                      "staleness_mean": float(np.mean(r["staleness"])), "staleness_max": int(max(r["staleness"])),
                      "cycle_median_s": float(np.median(cycle))})

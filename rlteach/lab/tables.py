@@ -30,12 +30,13 @@ def transport_table(rows) -> str:
 
 
 def knob_table(rows) -> str:
-    header = ["varied", "weight_sync_every", "send_every", "env steps/s (wall)", "steady env steps/s", "updates",
-              "lag mean", "lag p90", "messages", "weight copies", "message bytes", "weight bytes", "bytes/env step"]
+    header = ["varied", "env_steps_per_weight_sync", "transitions_per_message", "env steps/s (wall)",
+              "steady env steps/s", "updates", "lag mean", "lag p90", "messages", "weight copies", "message bytes",
+              "weight bytes", "bytes/env step"]
     return markdown_table(header, [
-        [r["varied"], str(r["weight_sync_every"]), str(r["send_every"]), f"{r['steps_per_s']:,.0f}",
-         f"{r['steady_steps_per_s']:,.0f}", f"{r['updates']:,}", f"{r['lag_mean']:.1f}", f"{r['lag_p90']:.0f}",
-         f"{r['messages']:,}", f"{r['weight_pulls']:,}", format_bytes(r["message_bytes"]),
+        [r["varied"], str(r["env_steps_per_weight_sync"]), str(r["transitions_per_message"]),
+         f"{r['steps_per_s']:,.0f}", f"{r['steady_steps_per_s']:,.0f}", f"{r['updates']:,}", f"{r['lag_mean']:.1f}",
+         f"{r['lag_p90']:.0f}", f"{r['messages']:,}", f"{r['weight_pulls']:,}", format_bytes(r["message_bytes"]),
          format_bytes(r["weight_bytes"]), format_bytes(r["bytes_per_env_step"])] for r in rows])
 
 

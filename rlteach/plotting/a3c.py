@@ -7,6 +7,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from rlteach.monitor import algorithm_name
+from rlteach.timeline import as_rows
 
 # --- 03 A3C: who did what when, and how stale the gradients were -----------------------------------------
 
@@ -17,12 +18,12 @@ def plot_timeline(result, max_seconds=None, start=None, ax=None):
     """One row per worker; each update drawn as three bars: copy -> rolled out ("rollout"), rolled out ->
     computed ("compute", the loss and its gradient), computed -> applied ("apply", the shared optimizer step).
 
-    Reads ``result.records["timeline"]`` rows ``[worker, t_copy, t_rolled, t_computed, t_applied, staleness,
-    env_steps]`` (seconds since ``train()`` started). ``max_seconds`` shows only a window that long, from
-    ``start`` (default: the moment the last worker began its first update, so every row has started);
-    without it, the whole run. Returns the figure.
+    Reads ``result.records["timeline"]`` (``timeline.A3CUpdate`` rows; seconds since ``train()`` started).
+    ``max_seconds`` shows only a window that long, from ``start`` (default: the moment the last worker began
+    its first update, so every row has started); without it, the whole run. Returns the figure.
     """
-    rows = np.asarray(result.records["timeline"], dtype=float).reshape(-1, 7)
+    rows = np.array([(r.who, r.start, r.t_rolled_out, r.t_computed, r.end)     # columns 0 .. 4, as used below
+                     for r in as_rows(result.records["timeline"])], dtype=float).reshape(-1, 5)
     workers = sorted({int(w) for w in rows[:, 0]})
     if ax is None:
         fig, ax = plt.subplots(figsize=(10, 0.6 * len(workers) + 1.5))

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from rlteach import impala
+from rlteach.timeline import LEARNER, as_rows, steady_steps_per_second
 
 # --- who did what when: each actor's unrolls, the learner's updates --------------------------------------------
 
@@ -19,13 +20,14 @@ def plot_actor_learner_timeline(result, max_seconds=None, start=None, ax=None):
     """One row per actor, one bar per unroll (from its first step to its last, ``t_start`` to ``t_end``), and a
     last row, "learner", with one bar per update (the loss, its gradient, the optimizer step, the publish).
 
-    Reads ``result.records["timeline"]`` rows (who, start, end): who = actor index, or -1 for a learner update.
+    Reads ``result.records["timeline"]`` (``timeline.Span`` rows: who = an actor's index, or LEARNER).
     ``max_seconds`` shows only a window that long, from ``start`` (default: the moment the last actor began its
     first unroll); without it, the whole run. The gaps in an actor's row are the weight pull and the put into
     the queue (which waits while the queue is full). Returns the figure."""
-    rows = np.asarray(result.records["timeline"], dtype=float).reshape(-1, 3)
-    actors = sorted({int(w) for w in rows[:, 0] if w >= 0})
-    lanes = actors + [-1]
+    rows = np.array([(r.who, r.start, r.end) for r in as_rows(result.records["timeline"])],    # columns 0, 1, 2
+                    dtype=float).reshape(-1, 3)
+    actors = sorted({int(w) for w in rows[:, 0] if w != LEARNER})
+    lanes = actors + [LEARNER]
     if ax is None:
         fig, ax = plt.subplots(figsize=(10, 0.6 * len(lanes) + 1.5))
     fig = ax.figure
@@ -36,8 +38,8 @@ def plot_actor_learner_timeline(result, max_seconds=None, start=None, ax=None):
     shown = rows[(rows[:, 2] >= start) & (rows[:, 1] <= end)]          # intervals that touch the window
     for y, who in enumerate(lanes):
         mine = shown[shown[:, 0] == who]
-        color = LEARNER_COLOR if who < 0 else ACTOR_COLOR
-        label = ("learner update" if who < 0 else "actor unroll") if y in (0, len(lanes) - 1) else None
+        color = LEARNER_COLOR if who == LEARNER else ACTOR_COLOR
+        label = ("learner update" if who == LEARNER else "actor unroll") if y in (0, len(lanes) - 1) else None
         ax.broken_barh(list(zip(mine[:, 1], mine[:, 2] - mine[:, 1], strict=True)), (y - 0.35, 0.7),
                        facecolors=color, edgecolor="white", linewidth=0.5, label=label)
     ax.set_yticks(range(len(lanes)), [f"actor {a}" for a in actors] + ["learner"])
@@ -45,7 +47,7 @@ def plot_actor_learner_timeline(result, max_seconds=None, start=None, ax=None):
     if max_seconds is not None:
         ax.set_xlim(start, end)
     ax.set_xlabel("seconds since train() started")
-    unrolls, updates = int((shown[:, 0] >= 0).sum()), int((shown[:, 0] < 0).sum())
+    unrolls, updates = int((shown[:, 0] != LEARNER).sum()), int((shown[:, 0] == LEARNER).sum())
     ax.set_title(f"IMPALA, {getattr(result.config, 'backend', '?')} backend: {len(actors)} actors; "
                  f"{unrolls} unrolls and {updates} updates shown")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
@@ -57,7 +59,7 @@ def plot_actor_learner_timeline(result, max_seconds=None, start=None, ax=None):
 
 def _label(result) -> str:
     c = result.config
-    return (f"{c.num_actors} actor{'s' * (c.num_actors != 1)}, pull every {c.weight_pull_every}, "
+    return (f"{c.num_actors} actor{'s' * (c.num_actors != 1)}, pull every {c.unrolls_per_weight_pull}, "
             f"queue {c.max_queue}{'' if c.vtrace else ', no V-trace'}")
 
 
@@ -203,8 +205,9 @@ def plot_vtrace(table, axes=None):
 
 
 def throughput_and_lag(results) -> dict:
-    """{label: (mean policy lag, steady actor env steps/s)} of each run (``impala.steady_steps_per_second``)."""
-    return {label: (float(np.mean(r.records["policy_lag"])), float(impala.steady_steps_per_second(r)))
+    """{label: (mean policy lag, steady actor env steps/s)} of each run (``timeline.steady_steps_per_second``)."""
+    return {label: (float(np.mean(r.records["policy_lag"])),
+                    float(steady_steps_per_second(as_rows(r.records["timeline"]))))
             for label, r in _as_labelled(results)}
 
 

@@ -1,6 +1,6 @@
 """Plots of the communication lab (notebook 06, ``rlteach.lab``): the transports' round trip and streaming
-rate against payload size, and what Ape-X's two knobs, ``weight_sync_every`` and ``send_every``, do to its
-throughput, policy lag, message and weight counts, and bytes moved."""
+rate against payload size, and what Ape-X's two knobs, ``env_steps_per_weight_sync`` and
+``transitions_per_message``, do to its throughput, policy lag, message and weight counts, and bytes moved."""
 
 from __future__ import annotations
 
@@ -42,23 +42,23 @@ def plot_transport(rows):
     return fig
 
 
-# --- the knobs of Ape-X: weight_sync_every and send_every ------------------------------------------------
+# --- the knobs of Ape-X: env_steps_per_weight_sync and transitions_per_message --------------------------
 
 
 def plot_knobs(rows):
-    """2 x 4 panels, top row ``weight_sync_every`` varied, bottom row ``send_every`` varied (log x): env steps/s,
-    policy lag, counts (messages and weight copies) and megabytes moved."""
+    """2 x 4 panels, top row ``env_steps_per_weight_sync`` varied, bottom row ``transitions_per_message`` varied
+    (log x): env steps/s, policy lag, counts (messages and weight copies) and megabytes moved."""
     fig, axes = plt.subplots(2, 4, figsize=(17, 7.5))
-    titles = {"weight_sync_every": "rarer weight pulls: fewer copies, larger lag",
-              "send_every": "bigger messages: fewer of them, same transitions"}
-    for axrow, varied in zip(axes, ("weight_sync_every", "send_every"), strict=True):
+    titles = {"env_steps_per_weight_sync": "rarer weight pulls: fewer copies, larger lag",
+              "transitions_per_message": "bigger messages: fewer of them, same transitions"}
+    for axrow, varied in zip(axes, ("env_steps_per_weight_sync", "transitions_per_message"), strict=True):
         mine = sorted((r for r in rows if r["varied"] == varied), key=lambda r: r[varied])
         if not mine:
             for ax in axrow:
                 ax.set_visible(False)
             continue
         x = [r[varied] for r in mine]
-        fixed = "send_every" if varied == "weight_sync_every" else "weight_sync_every"
+        fixed = "transitions_per_message" if varied == "env_steps_per_weight_sync" else "env_steps_per_weight_sync"
         ax = axrow[0]
         ax.plot(x, [r["steps_per_s"] for r in mine], "o-", label="wall (start-up included)")
         ax.plot(x, [r["steady_steps_per_s"] for r in mine], "s--", label="steady")
@@ -85,7 +85,7 @@ def plot_knobs(rows):
         ax.set_title(f"Bytes moved ({mine[0]['env_steps']:,} env steps)")
         for ax in axrow:
             ax.set_xscale("log")
-            ax.set_xlabel(f"{varied} ({'env steps' if varied == 'weight_sync_every' else 'transitions'})")
+            ax.set_xlabel(f"{varied} ({'env steps' if varied == 'env_steps_per_weight_sync' else 'transitions'})")
             ax.grid(True, which="both", alpha=0.3)
             ax.legend(fontsize=8)
     fig.suptitle("Ape-X on CartPole-v1: the weight-sync interval and the message size")
