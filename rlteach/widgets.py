@@ -34,6 +34,19 @@ def figure_png(figure) -> bytes:
 # ---------------------------------------------------------------------------------------------------------
 
 
+def unit_slider(value, description, step) -> w.FloatSlider:
+    """A slider over [0, 1] that reports only when released (each value redraws a figure)."""
+    return w.FloatSlider(value=value, min=0.0, max=1.0, step=step, description=description,
+                         continuous_update=False, style={"description_width": "initial"})
+
+
+def redraw_on_change(explorer, *controls):
+    """Call ``explorer.redraw`` whenever one of ``controls`` changes, and once now."""
+    for control in controls:
+        control.observe(explorer.redraw, names="value")
+    explorer.redraw()
+
+
 class AdvantageExplorer:
     """Sliders for gamma and lam redraw the GAE advantages along one rollout of the chain MDP.
 
@@ -51,19 +64,13 @@ class AdvantageExplorer:
         episodes = mdp.sample_episodes(mdp.policy(p_right), num_episodes, np.random.default_rng(seed),
                                        max_steps=max_steps)
         self.rollout = episodes.as_one_rollout()
-        style = {"description_width": "initial"}
-        self.gamma = w.FloatSlider(value=gamma, min=0.0, max=1.0, step=0.01, description="gamma",
-                                   continuous_update=False, style=style)
-        self.lam = w.FloatSlider(value=lam, min=0.0, max=1.0, step=0.01, description="lam",
-                                 continuous_update=False, style=style)
+        self.gamma, self.lam = unit_slider(gamma, "gamma", 0.01), unit_slider(lam, "lam", 0.01)
         self.image = w.Image(format="png")
         self.widget = w.VBox([w.HBox([self.gamma, self.lam]), self.image])
         self.figure = Figure(figsize=(9, 4.5))
         self.ax = self.figure.add_subplot()
         self.lines = {}
-        self.gamma.observe(self.redraw, names="value")
-        self.lam.observe(self.redraw, names="value")
-        self.redraw()
+        redraw_on_change(self, self.gamma, self.lam)
 
     def compute(self) -> dict:
         """The numbers behind the plot for the current sliders: values and the three estimates."""
@@ -120,18 +127,13 @@ class PriorityExplorer:
 
     def __init__(self, alpha=0.6, beta=0.4, td_errors=TD_ERRORS, top=3, eps=1e-3):
         self.td_errors, self.top, self.eps = np.asarray(td_errors, dtype=float), top, eps
-        style = {"description_width": "initial"}
-        self.alpha = w.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.05, description="alpha (priority)",
-                                   continuous_update=False, style=style)
-        self.beta = w.FloatSlider(value=beta, min=0.0, max=1.0, step=0.05, description="beta (correction)",
-                                  continuous_update=False, style=style)
+        self.alpha = unit_slider(alpha, "alpha (priority)", 0.05)
+        self.beta = unit_slider(beta, "beta (correction)", 0.05)
         self.image = w.Image(format="png")
         self.widget = w.VBox([w.HBox([self.alpha, self.beta]), self.image])
         self.figure = Figure(figsize=(13, 4.2))
         self.axes = self.figure.subplots(1, 3)
-        self.alpha.observe(self.redraw, names="value")
-        self.beta.observe(self.redraw, names="value")
-        self.redraw()
+        redraw_on_change(self, self.alpha, self.beta)
 
     def compute(self) -> dict:
         """The numbers behind the plot: p, P, w and each share of the update (``priority_table``), and

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rlteach.apex import epsilon_ladder
-from rlteach.exercises.check import NOT_ATTEMPTED, as_array, check_choices, report
+from rlteach.exercises.check import NOT_ATTEMPTED, as_array, check_choices, close_pair, report, two_lists
 from rlteach.replay import NStepBuilder, PrioritizedReplay
 
 # ---------------------------------------------------------------------------------------------------------
@@ -42,15 +42,13 @@ def _priority_reference():
 
 def check_priorities(answer) -> bool:
     """Exercise: ``(P, w)`` for the 4 priorities of ``PRIORITY_BY_HAND``, 4 numbers each."""
-    if answer is ...:
-        return report(False, NOT_ATTEMPTED)
-    arr = as_array(answer, (2, 4))
-    if arr is None:
-        return report(False, f"give two lists of four numbers, (P, w), got {answer!r}.")
-    P, w = arr
+    got = two_lists(answer, ("P", "w"), 4)
+    if got is False:
+        return False
+    P, w = got
 
     def same(pair):
-        return np.allclose(P, pair[0], atol=1e-3) and np.allclose(w, pair[1], atol=1e-3)
+        return close_pair(got, pair, atol=1e-3)
 
     right = _priority_reference()
     if same(right):

@@ -49,3 +49,20 @@ def check_choices(answer, choices, true, praise, hints, see=""):
     if wrong:
         return report(False, hints[wrong[0]])
     return report(False, f"one more is true: look again at {sorted(true - picked)[0]}{see}.")
+
+
+def two_lists(answer, names, size):
+    """For an exercise whose answer is two lists of ``size`` numbers, ``names`` = (first, second): the two
+    arrays, or, when the answer is ``...`` or malformed, the report's False (return it at once)."""
+    if answer is ...:
+        return report(False, NOT_ATTEMPTED)
+    arr = as_array(answer, (2, size))
+    if arr is None:
+        count = {3: "three", 4: "four"}.get(size, str(size))
+        return report(False, f"give two lists of {count} numbers, ({', '.join(names)}), got {answer!r}.")
+    return arr[0], arr[1]
+
+
+def close_pair(got, pair, atol) -> bool:
+    """Both arrays of ``got`` within ``atol`` of those of ``pair``."""
+    return np.allclose(got[0], pair[0], atol=atol) and np.allclose(got[1], pair[1], atol=atol)

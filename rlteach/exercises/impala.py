@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rlteach.exercises.check import NOT_ATTEMPTED, as_array, check_choices, report
+from rlteach.exercises.check import NOT_ATTEMPTED, as_array, check_choices, close_pair, report, two_lists
 from rlteach.impala import vtrace
 
 # ---------------------------------------------------------------------------------------------------------
@@ -43,15 +43,13 @@ def _weights_reference():
 
 def check_weights(answer) -> bool:
     """Exercise: ``(rho, c)`` for the 4 steps of ``WEIGHTS_BY_HAND``, 4 numbers each."""
-    if answer is ...:
-        return report(False, NOT_ATTEMPTED)
-    arr = as_array(answer, (2, 4))
-    if arr is None:
-        return report(False, f"give two lists of four numbers, (rho, c), got {answer!r}.")
-    rho, c = arr
+    got = two_lists(answer, ("rho", "c"), 4)
+    if got is False:
+        return False
+    rho, c = got
 
     def same(pair):
-        return np.allclose(rho, pair[0], atol=2e-3) and np.allclose(c, pair[1], atol=2e-3)
+        return close_pair(got, pair, atol=2e-3)
 
     right = _weights_reference()
     if same(right):
