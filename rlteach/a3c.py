@@ -59,17 +59,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from rlteach import checks
 from rlteach.advantage import discounted_returns
-from rlteach.checks import (
-    MAX_PARALLEL,
-    MAX_ROLLOUT,
-    check_actor_critic,
-    check_backend,
-    check_bool,
-    check_choice,
-    check_common,
-    check_number,
-)
 from rlteach.envs import env_dims
 from rlteach.losses import actor_critic_loss
 from rlteach.monitor import Run, TrainResult
@@ -108,18 +99,18 @@ class Config:
     hidden: tuple = (64, 64)        # hidden layer sizes; () = a linear policy and value
 
     def __post_init__(self):
-        check_common(self)
+        checks.check_common(self)
         if self.device != "cpu":
             raise ValueError(f"device={self.device!r} is not supported by A3C: its workers share one CPU model")
-        check_number("num_workers", self.num_workers, 1, MAX_PARALLEL, integer=True)
-        check_backend(self.backend, self.ray_address)
-        check_bool("lock", self.lock)
-        check_bool("sync", self.sync)
+        checks.check_number("num_workers", self.num_workers, 1, checks.MAX_PARALLEL, integer=True)
+        checks.check_backend(self.backend, self.ray_address)
+        checks.check_bool("lock", self.lock)
+        checks.check_bool("sync", self.sync)
         if self.sync and self.backend != "ray":
             raise ValueError("sync=True needs backend='ray': synchronous updates go through the parameter server")
-        check_number("t_max", self.t_max, 1, MAX_ROLLOUT, integer=True)
-        check_choice("optimizer", self.optimizer, ("rmsprop", "adam"))
-        check_actor_critic(self)
+        checks.check_number("t_max", self.t_max, 1, checks.MAX_ROLLOUT, integer=True)
+        checks.check_choice("optimizer", self.optimizer, ("rmsprop", "adam"))
+        checks.check_actor_critic(self)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -46,18 +46,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rlteach.checks import (
-    MAX_BATCH,
-    MAX_BUFFER,
-    MAX_PARALLEL,
-    MAX_QUEUE,
-    MAX_ROLLOUT,
-    check_backend,
-    check_bool,
-    check_common,
-    check_hidden,
-    check_number,
-)
+from rlteach import checks
 from rlteach.envs import env_dims
 from rlteach.monitor import Run, TrainResult
 from rlteach.nets import QNetwork, torch_threads
@@ -99,26 +88,26 @@ class Config:
     dueling: bool = False           # dueling head: Q = V + A - mean A (nets.QNetwork)
 
     def __post_init__(self):
-        check_common(self)
-        check_number("num_actors", self.num_actors, 1, MAX_PARALLEL, integer=True)
-        check_backend(self.backend, self.ray_address)
-        check_number("epsilon", self.epsilon, 0, 1)
-        check_number("epsilon_alpha", self.epsilon_alpha, 0)
-        check_number("n_step", self.n_step, 1, MAX_ROLLOUT, integer=True)
-        check_number("gamma", self.gamma, 0, 1)
-        check_number("buffer_size", self.buffer_size, 1, MAX_BUFFER, integer=True)
-        check_number("priority_alpha", self.priority_alpha, 0, 1)
-        check_number("priority_beta", self.priority_beta, 0, 1)
-        check_number("priority_eps", self.priority_eps, 0, low_open=True)
-        check_number("batch_size", self.batch_size, 1, MAX_BATCH, integer=True)
-        check_number("lr", self.lr, 0, low_open=True)
-        check_number("learning_starts", self.learning_starts, 0, integer=True)
+        checks.check_common(self)
+        checks.check_number("num_actors", self.num_actors, 1, checks.MAX_PARALLEL, integer=True)
+        checks.check_backend(self.backend, self.ray_address)
+        checks.check_number("epsilon", self.epsilon, 0, 1)
+        checks.check_number("epsilon_alpha", self.epsilon_alpha, 0)
+        checks.check_number("n_step", self.n_step, 1, checks.MAX_ROLLOUT, integer=True)
+        checks.check_number("gamma", self.gamma, 0, 1)
+        checks.check_number("buffer_size", self.buffer_size, 1, checks.MAX_BUFFER, integer=True)
+        checks.check_number("priority_alpha", self.priority_alpha, 0, 1)
+        checks.check_number("priority_beta", self.priority_beta, 0, 1)
+        checks.check_number("priority_eps", self.priority_eps, 0, low_open=True)
+        checks.check_number("batch_size", self.batch_size, 1, checks.MAX_BATCH, integer=True)
+        checks.check_number("lr", self.lr, 0, low_open=True)
+        checks.check_number("learning_starts", self.learning_starts, 0, integer=True)
         for name in ("env_steps_per_update", "updates_per_target_copy", "env_steps_per_weight_sync"):
-            check_number(name, getattr(self, name), 1, integer=True)
-        check_number("transitions_per_message", self.transitions_per_message, 1, MAX_QUEUE, integer=True)
-        check_number("max_grad_norm", self.max_grad_norm, 0, low_open=True)
-        self.hidden = check_hidden(self.hidden, allow_empty=False)
-        check_bool("dueling", self.dueling)
+            checks.check_number(name, getattr(self, name), 1, integer=True)
+        checks.check_number("transitions_per_message", self.transitions_per_message, 1, checks.MAX_QUEUE, integer=True)
+        checks.check_number("max_grad_norm", self.max_grad_norm, 0, low_open=True)
+        self.hidden = checks.check_hidden(self.hidden, allow_empty=False)
+        checks.check_bool("dueling", self.dueling)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -128,9 +117,9 @@ class Config:
 
 def epsilon_ladder(num_actors, eps=0.4, alpha=7.0) -> np.ndarray:
     """eps_i = eps ** (1 + i / (N - 1) * alpha) for i = 0 .. N-1; N = 1 gives [eps]."""
-    check_number("num_actors", num_actors, 1, integer=True)
-    check_number("eps", eps, 0, 1)
-    check_number("alpha", alpha, 0)
+    checks.check_number("num_actors", num_actors, 1, integer=True)
+    checks.check_number("eps", eps, 0, 1)
+    checks.check_number("alpha", alpha, 0)
     if num_actors == 1:
         return np.array([float(eps)])
     i = np.arange(num_actors)

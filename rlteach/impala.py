@@ -42,16 +42,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rlteach.checks import (
-    MAX_PARALLEL,
-    MAX_QUEUE,
-    MAX_ROLLOUT,
-    check_backend,
-    check_bool,
-    check_common,
-    check_hidden,
-    check_number,
-)
+from rlteach import checks
 from rlteach.envs import env_dims
 from rlteach.losses import actor_critic_loss
 from rlteach.monitor import Run, TrainResult
@@ -92,25 +83,25 @@ class Config:
     hidden: tuple = (64, 64)        # hidden layer sizes; () = a linear policy and value
 
     def __post_init__(self):
-        check_common(self)
-        check_number("num_actors", self.num_actors, 1, MAX_PARALLEL, integer=True)
-        check_backend(self.backend, self.ray_address)
+        checks.check_common(self)
+        checks.check_number("num_actors", self.num_actors, 1, checks.MAX_PARALLEL, integer=True)
+        checks.check_backend(self.backend, self.ray_address)
         for name in ("envs_per_actor", "batch_size"):
-            check_number(name, getattr(self, name), 1, MAX_PARALLEL, integer=True)
-        check_number("unroll_length", self.unroll_length, 1, MAX_ROLLOUT, integer=True)
-        check_number("unrolls_per_weight_pull", self.unrolls_per_weight_pull, 1, integer=True)
-        check_number("max_queue", self.max_queue, 1, MAX_QUEUE, integer=True)
-        check_number("gamma", self.gamma, 0, 1)
-        check_number("lr", self.lr, 0, low_open=True)
-        check_number("value_coef", self.value_coef, 0)
-        check_number("entropy_coef", self.entropy_coef, 0)
-        check_number("max_grad_norm", self.max_grad_norm, 0, low_open=True)
+            checks.check_number(name, getattr(self, name), 1, checks.MAX_PARALLEL, integer=True)
+        checks.check_number("unroll_length", self.unroll_length, 1, checks.MAX_ROLLOUT, integer=True)
+        checks.check_number("unrolls_per_weight_pull", self.unrolls_per_weight_pull, 1, integer=True)
+        checks.check_number("max_queue", self.max_queue, 1, checks.MAX_QUEUE, integer=True)
+        checks.check_number("gamma", self.gamma, 0, 1)
+        checks.check_number("lr", self.lr, 0, low_open=True)
+        checks.check_number("value_coef", self.value_coef, 0)
+        checks.check_number("entropy_coef", self.entropy_coef, 0)
+        checks.check_number("max_grad_norm", self.max_grad_norm, 0, low_open=True)
         for name in ("clip_rho", "clip_c", "clip_pg_rho"):
             if getattr(self, name) is not None:
-                check_number(name, getattr(self, name), 0, low_open=True)
-        check_number("lam", self.lam, 0, 1)
-        check_bool("vtrace", self.vtrace)
-        self.hidden = check_hidden(self.hidden)
+                checks.check_number(name, getattr(self, name), 0, low_open=True)
+        checks.check_number("lam", self.lam, 0, 1)
+        checks.check_bool("vtrace", self.vtrace)
+        self.hidden = checks.check_hidden(self.hidden)
 
 
 # ---------------------------------------------------------------------------------------------------------

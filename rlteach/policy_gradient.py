@@ -33,15 +33,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from rlteach import checks
 from rlteach.advantage import gae
-from rlteach.checks import (
-    MAX_PARALLEL,
-    MAX_ROLLOUT,
-    check_actor_critic,
-    check_bool,
-    check_common,
-    check_number,
-)
 from rlteach.envs import env_dims
 from rlteach.losses import actor_critic_loss
 from rlteach.monitor import Run, TrainResult
@@ -74,13 +67,13 @@ class Config:
     shared_torso: bool = False      # one torso for policy and value (see rlteach.nets)
 
     def __post_init__(self):
-        check_common(self)
-        check_number("num_envs", self.num_envs, 1, MAX_PARALLEL, integer=True)
-        check_number("n_steps", self.n_steps, 1, MAX_ROLLOUT, integer=True)
-        check_number("lam", self.lam, 0, 1)
-        check_bool("normalize_advantages", self.normalize_advantages)
-        check_bool("shared_torso", self.shared_torso)
-        check_actor_critic(self, allow_empty_hidden=not self.shared_torso)
+        checks.check_common(self)
+        checks.check_number("num_envs", self.num_envs, 1, checks.MAX_PARALLEL, integer=True)
+        checks.check_number("n_steps", self.n_steps, 1, checks.MAX_ROLLOUT, integer=True)
+        checks.check_number("lam", self.lam, 0, 1)
+        checks.check_bool("normalize_advantages", self.normalize_advantages)
+        checks.check_bool("shared_torso", self.shared_torso)
+        checks.check_actor_critic(self, allow_empty_hidden=not self.shared_torso)
 
 
 # ---------------------------------------------------------------------------------------------------------
