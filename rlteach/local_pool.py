@@ -17,7 +17,7 @@ import traceback
 import torch
 import torch.multiprocessing as tmp
 
-from rlteach.checks import LOCAL_BACKENDS, check_backend, check_num_workers
+from rlteach.checks import check_num_workers
 
 
 def new_lock(backend):
@@ -130,11 +130,11 @@ Notebooks, `python -m rlteach` and the thread backend need no guard.
 
 
 class WorkerPool:
-    """N workers running ``work(ctx, *args)`` on ``backend`` ("thread" or "process"); ``RayPool`` (in
-    rlteach/ray_backend.py) is the same API on Ray. Make one with ``rlteach.workers.make_pool``."""
+    """N workers running ``work(ctx, *args)`` on ``backend``: "thread", else "process". ``RayPool`` (in
+    rlteach/ray_backend.py) is the same API on Ray. Make one with ``rlteach.workers.make_pool``, the one place
+    that checks ``backend``."""
 
     def __init__(self, work, num_workers, backend="thread", args=(), weights=None, max_queue=0, join_timeout=5.0):
-        check_backend(backend, allowed=LOCAL_BACKENDS)
         check_num_workers(num_workers)
         self.work, self.num_workers, self.backend, self.args = work, num_workers, backend, tuple(args)
         self.join_timeout = join_timeout
