@@ -39,7 +39,7 @@ class WorkerContext:
         return self._stop.is_set()
 
     def put(self, item) -> bool:
-        """Send ``item`` to the learner. With a bounded queue (``WorkerPool(max_queue=...)``) wait while it is
+        """Send ``item`` to the learner. With a bounded queue (``make_pool(..., max_queue=...)``) wait while it is
         full (back-pressure: a learner that falls behind slows the workers down). Once the pool is stopping,
         ``stop()`` empties the queue, so keep trying for a second more before giving up. True if queued."""
         tries_after_stop = 10
