@@ -80,9 +80,9 @@ class Config:
     lr: float = 2.3e-3              # Adam
     learning_starts: int = 1000     # env steps received before the learner's first update
     env_steps_per_update: int = 4   # flow control: one learner update per this many env steps
-    updates_per_target_copy: int = 100  # learner updates between copies theta^- <- theta
+    updates_per_target_copy: int = 100      # learner updates between copies theta^- <- theta
     env_steps_per_weight_sync: int = 100    # env steps between an actor's weight pulls (the paper: 400)
-    transitions_per_message: int = 50            # transitions per message at most (the paper: 50); fewer when waiting
+    transitions_per_message: int = 50       # transitions per message at most (the paper: 50); fewer when waiting
     max_grad_norm: float = 10.0     # gradients are clipped to this global norm
     hidden: tuple = (256, 256)      # as the rl-zoo DQN for CartPole (lr 2.3e-3 too); at least one layer
     dueling: bool = False           # dueling head: Q = V + A - mean A (nets.QNetwork)
@@ -198,7 +198,7 @@ def actor(ctx, config):
         if steps >= allowed_steps(config, ctx.version()):     # ahead of the learner: hand over, then wait
             if outbox:
                 send()
-            resume = max(1, config.transitions_per_message // 2)         # half a message's worth of steps, at least one
+            resume = max(1, config.transitions_per_message // 2)   # half a message's worth of steps, at least one
             while steps + resume > allowed_steps(config, ctx.version()) and not ctx.should_stop():
                 time.sleep(0.001)                           # until that many more steps are allowed
             continue

@@ -178,7 +178,6 @@ def check_backend(backend, ray_address=None, allowed=ALL_BACKENDS):
                          "'ray://head-node:10001'")
 
 
-def check_num_workers(num_workers):
+def check_num_workers(num_workers) -> int:
     """Every backend's pool needs an integer number of workers, at least 1."""
-    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
-        raise ValueError(f"num_workers={num_workers!r} is not allowed: an integer >= 1")
+    return check_int("num_workers", num_workers, 1)

@@ -68,7 +68,7 @@ class Config:
     envs_per_actor: int = 4         # envs each actor steps together (one batched forward per step)
     unroll_length: int = 20         # steps per unroll (n of the V-trace targets)
     batch_size: int = 2             # unrolls per learner update: [unroll_length, batch_size * envs_per_actor]
-    unrolls_per_weight_pull: int = 1      # unrolls between an actor's weight pulls; raise it to study lag
+    unrolls_per_weight_pull: int = 1  # unrolls between an actor's weight pulls; raise it to study lag
     max_queue: int = 8              # unrolls waiting for the learner at most; a full queue makes actors wait
     gamma: float = 0.99             # discount
     lr: float = 1e-3                # Adam

@@ -77,7 +77,8 @@ def steady_steps_per_second(rows) -> float:
 
 def overlap_seconds(rows) -> float:
     """Total time during which at least two workers were inside a piece of work at once."""
-    events = sorted([(row.start, 1) for row in worker_rows(rows)] + [(row.end, -1) for row in worker_rows(rows)])
+    workers = worker_rows(rows)
+    events = sorted([(row.start, 1) for row in workers] + [(row.end, -1) for row in workers])
     inside, last, total = 0, None, 0.0
     for t, delta in events:
         if inside >= 2 and last is not None:

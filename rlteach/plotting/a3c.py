@@ -7,7 +7,6 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from rlteach.monitor import algorithm_name
-from rlteach.timeline import as_rows
 
 # --- 03 A3C: who did what when, and how stale the gradients were -----------------------------------------
 
@@ -23,7 +22,7 @@ def plot_timeline(result, max_seconds=None, start=None, ax=None):
     its first update, so every row has started); without it, the whole run. Returns the figure.
     """
     rows = np.array([(r.who, r.start, r.t_rolled_out, r.t_computed, r.end)     # columns 0 .. 4, as used below
-                     for r in as_rows(result.records["timeline"])], dtype=float).reshape(-1, 5)
+                     for r in result.records["timeline"]], dtype=float).reshape(-1, 5)
     workers = sorted({int(w) for w in rows[:, 0]})
     if ax is None:
         fig, ax = plt.subplots(figsize=(10, 0.6 * len(workers) + 1.5))

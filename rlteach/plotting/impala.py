@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from rlteach import impala
-from rlteach.timeline import LEARNER, as_rows, steady_steps_per_second
+from rlteach.timeline import LEARNER, steady_steps_per_second
 
 # --- who did what when: each actor's unrolls, the learner's updates --------------------------------------------
 
@@ -24,7 +24,7 @@ def plot_actor_learner_timeline(result, max_seconds=None, start=None, ax=None):
     ``max_seconds`` shows only a window that long, from ``start`` (default: the moment the last actor began its
     first unroll); without it, the whole run. The gaps in an actor's row are the weight pull and the put into
     the queue (which waits while the queue is full). Returns the figure."""
-    rows = np.array([(r.who, r.start, r.end) for r in as_rows(result.records["timeline"])],    # columns 0, 1, 2
+    rows = np.array([(r.who, r.start, r.end) for r in result.records["timeline"]],    # columns 0, 1, 2
                     dtype=float).reshape(-1, 3)
     actors = sorted({int(w) for w in rows[:, 0] if w != LEARNER})
     lanes = actors + [LEARNER]
@@ -207,7 +207,7 @@ def plot_vtrace(table, axes=None):
 def throughput_and_lag(results) -> dict:
     """{label: (mean policy lag, steady actor env steps/s)} of each run (``timeline.steady_steps_per_second``)."""
     return {label: (float(np.mean(r.records["policy_lag"])),
-                    float(steady_steps_per_second(as_rows(r.records["timeline"]))))
+                    float(steady_steps_per_second(r.records["timeline"])))
             for label, r in _as_labelled(results)}
 
 
