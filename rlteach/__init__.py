@@ -15,7 +15,7 @@ The algorithms (each: Config, math, network, actor, learner, train)
     impala          IMPALA: actors with a stale policy, a learner that corrects with V-trace
 The rooms they share
     checks          every input check (Configs, math, pools) and the size limits
-    envs            env ids: spec, observation and action sizes, reward threshold
+    envs            env ids: spec, observation and action sizes, reward threshold; SlowCartPole (registered here)
     nets            the MLP actor-critic and Q-network; torch_threads
     shared_optim    RMSProp and Adam with statistics in shared memory (A3C)
     workers         the actor pool's front door: make_pool(work, n, backend), InProcessContext
@@ -33,3 +33,5 @@ The lessons
 """
 
 __version__ = "0.1.0"
+
+from rlteach import envs as _envs  # noqa: E402, F401  (registers rlteach/SlowCartPole-v1 with gymnasium)

@@ -55,13 +55,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import gymnasium as gym
 import numpy as np
 import torch
 
 from rlteach import checks
 from rlteach.advantage import discounted_returns
-from rlteach.envs import env_dims
+from rlteach.envs import env_dims, make_env
 from rlteach.losses import actor_critic_loss
 from rlteach.monitor import Run, TrainResult
 from rlteach.nets import ActorCritic, torch_threads
@@ -76,6 +75,7 @@ class Config:
     """A3C hyperparameters; every default lives here."""
 
     env_id: str = "CartPole-v1"     # a Gymnasium id: flat Box observations, Discrete actions
+    env_kwargs: dict | None = None  # passed to gym.make, e.g. {"delay_ms": 1.0} for rlteach/SlowCartPole-v1
     seed: int = 0                   # initial weights, env seeds and every worker's own generator
     total_steps: int = 500_000      # env steps at most (a run usually stops earlier, when solved)
     eval_every: int | None = 2000   # env steps between greedy evaluations (the solved check); None: none
@@ -119,7 +119,7 @@ class Config:
 
 
 def build_model(config: Config) -> ActorCritic:
-    return ActorCritic(*env_dims(config.env_id), config.hidden)
+    return ActorCritic(*env_dims(config.env_id, config.env_kwargs), config.hidden)
 
 
 def make_optimizer(config: Config, params):
@@ -276,7 +276,7 @@ def worker(ctx, config, shared, t0):
     process's global torch generator."""
     seed = config.seed * 1000 + ctx.index
     generator = torch.Generator().manual_seed(seed)
-    env = gym.make(config.env_id)
+    env = make_env(config.env_id, config.env_kwargs)
     obs, _ = env.reset(seed=seed)
     local = build_model(config)
     episode_return = 0.0

@@ -41,13 +41,12 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from rlteach import checks
-from rlteach.envs import env_dims
+from rlteach.envs import env_dims, make_env
 from rlteach.monitor import Run, TrainResult
 from rlteach.nets import QNetwork, torch_threads
 from rlteach.replay import NStepBuilder, PrioritizedReplay, priorities_from_td, stack
@@ -59,6 +58,7 @@ class Config:
     """Ape-X DQN hyperparameters; every default lives here (CartPole-v1 on a 2-core laptop)."""
 
     env_id: str = "CartPole-v1"     # a Gymnasium id: flat Box observations, Discrete actions
+    env_kwargs: dict | None = None  # passed to gym.make, e.g. {"delay_ms": 1.0} for rlteach/SlowCartPole-v1
     seed: int = 0                   # initial weights, env seeds and every worker's own generator
     total_steps: int = 300_000      # env steps at most (a run usually stops earlier, when solved)
     eval_every: int | None = 2000   # env steps between greedy evaluations (the solved check); None: none
@@ -144,7 +144,7 @@ def as_tensors(batch, device="cpu") -> dict:
 
 
 def build_model(config: Config) -> QNetwork:
-    return QNetwork(*env_dims(config.env_id), config.hidden, config.dueling)
+    return QNetwork(*env_dims(config.env_id, config.env_kwargs), config.hidden, config.dueling)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ def actor(ctx, config):
     epsilon = epsilon_ladder(config.num_actors, config.epsilon, config.epsilon_alpha)[ctx.index]
     seed = config.seed * 1000 + ctx.index
     rng = np.random.default_rng(seed)
-    env = gym.make(config.env_id)
+    env = make_env(config.env_id, config.env_kwargs)
     obs, _ = env.reset(seed=seed)
     env.action_space.seed(seed)
     q = build_model(config)

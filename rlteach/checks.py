@@ -6,7 +6,8 @@ message names the argument, the value it got and what is allowed:
     check_number / check_int / check_real   finite numbers in a range (never NaN, +-inf, True or False)
     check_bool, check_choice, check_hidden  flags, one of a few strings, hidden layer sizes
     check_nonnegative_array                 arrays such as priorities: finite and >= 0
-    check_env, check_device                 a usable env id; 'cpu' or an existing 'cuda:N'
+    check_env, check_env_kwargs             a usable env id, and the keyword arguments it is made with
+    check_device                            'cpu' or an existing 'cuda:N'
     check_common                            the fields every algorithm's Config has
     check_actor_critic                      the fields A2C and A3C share
     check_backend, check_num_workers        the actor pool's backend and size
@@ -24,7 +25,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rlteach.envs import env_spec
+from rlteach.envs import env_spec, make_env
 
 MAX_SEED = 2**32 - 1            # numpy's and gymnasium's seeds are 32-bit
 MAX_PARALLEL = 1024             # envs, workers, actors, envs per actor, unrolls per batch
@@ -100,8 +101,20 @@ def check_nonnegative_array(name, values) -> np.ndarray:
     return p
 
 
-def check_env(env_id, *, discrete=True):
-    """The env id is registered, its observations are a flat Box and (if ``discrete``) its actions Discrete."""
+def check_env_kwargs(env_kwargs) -> dict | None:
+    """None, or a dict of keyword arguments for ``gym.make`` whose keys are strings. Returned as a new dict (a
+    Config keeps its own copy). Whether the env accepts them is ``check_env``'s question."""
+    if env_kwargs is None:
+        return None
+    if not isinstance(env_kwargs, dict) or not all(isinstance(k, str) for k in env_kwargs):
+        raise TypeError(f"env_kwargs={env_kwargs!r} is not allowed: env_kwargs must be None or a dict of keyword "
+                        "arguments for gym.make, e.g. {'delay_ms': 1.0, 'mode': 'sleep'}")
+    return dict(env_kwargs)
+
+
+def check_env(env_id, *, discrete=True, env_kwargs=None):
+    """The env id is registered, it can be made with ``env_kwargs``, its observations are a flat Box and (if
+    ``discrete``) its actions Discrete."""
     if not isinstance(env_id, str):
         raise TypeError(f"env_id must be a string such as 'CartPole-v1', got {env_id!r}")
     try:
@@ -109,10 +122,13 @@ def check_env(env_id, *, discrete=True):
     except (gym.error.Error, ImportError) as exc:
         raise ValueError(f"env_id={env_id!r} is not a registered Gymnasium environment "
                          f"(e.g. 'CartPole-v1', 'Acrobot-v1'): {exc}") from None
+    env_kwargs = check_env_kwargs(env_kwargs)
     try:
-        env = gym.make(env_id)
+        env = make_env(env_id, env_kwargs)
     except gym.error.DependencyNotInstalled as exc:
         raise ValueError(f"env_id={env_id!r} needs a package that is not installed: {exc}") from None
+    except (TypeError, ValueError, gym.error.Error) as exc:     # the env's own check of its arguments
+        raise ValueError(f"env_kwargs={env_kwargs!r} is not allowed for env_id={env_id!r}: {exc}") from None
     try:
         obs, act = env.observation_space, env.action_space
     finally:
@@ -142,10 +158,11 @@ def check_device(device):
 
 
 def check_common(config):
-    """The fields every Config has: env_id, seed, total_steps, eval_every (an integer, or None for no
-    evaluation), eval_episodes, stop_when_solved, device. Each algorithm's ``__post_init__`` calls this,
-    then checks its own fields."""
-    check_env(config.env_id)
+    """The fields every Config has: env_id, env_kwargs, seed, total_steps, eval_every (an integer, or None for
+    no evaluation), eval_episodes, stop_when_solved, device. Each algorithm's ``__post_init__`` calls this,
+    then checks its own fields. Keeps a copy of ``env_kwargs``."""
+    config.env_kwargs = check_env_kwargs(config.env_kwargs)
+    check_env(config.env_id, env_kwargs=config.env_kwargs)
     check_number("seed", config.seed, 0, MAX_SEED, integer=True)
     check_number("total_steps", config.total_steps, 1, integer=True)
     if config.eval_every is not None:                   # None: no evaluation (the run goes to total_steps)

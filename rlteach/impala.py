@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 from rlteach import checks
-from rlteach.envs import env_dims
+from rlteach.envs import env_dims, make_env
 from rlteach.losses import actor_critic_loss
 from rlteach.monitor import Run, TrainResult
 from rlteach.nets import ActorCritic, torch_threads
@@ -56,6 +56,7 @@ class Config:
     """IMPALA hyperparameters; every default lives here (CartPole-v1 on a 2-core laptop)."""
 
     env_id: str = "CartPole-v1"     # a Gymnasium id: flat Box observations, Discrete actions
+    env_kwargs: dict | None = None  # passed to gym.make, e.g. {"delay_ms": 1.0} for rlteach/SlowCartPole-v1
     seed: int = 0                   # initial weights, env seeds and every worker's own generator
     total_steps: int = 500_000      # env steps at most (a run usually stops earlier, when solved)
     eval_every: int | None = 2000   # env steps between greedy evaluations (the solved check); None: none
@@ -138,7 +139,7 @@ def vtrace(behaviour_log_probs, target_log_probs, rewards, discounts, values, bo
 
 
 def build_model(config: Config) -> ActorCritic:
-    return ActorCritic(*env_dims(config.env_id), config.hidden)
+    return ActorCritic(*env_dims(config.env_id, config.env_kwargs), config.hidden)
 
 
 @torch.no_grad()
@@ -162,7 +163,7 @@ def actor(ctx, config, t0):
     own generator, seeded like its envs: on threads too, where actors share the global torch generator."""
     seed = config.seed * 1000 + ctx.index * config.envs_per_actor
     generator = torch.Generator().manual_seed(seed)
-    envs = gym.vector.SyncVectorEnv([lambda: gym.make(config.env_id)] * config.envs_per_actor,
+    envs = gym.vector.SyncVectorEnv([lambda: make_env(config.env_id, config.env_kwargs)] * config.envs_per_actor,
                                     autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     obs, _ = envs.reset(seed=[seed + i for i in range(config.envs_per_actor)])
     model = build_model(config)
@@ -329,7 +330,7 @@ def no_learning_steps_per_second(config: Config, env_steps=20_000) -> float:
     stepped with actions sampled from the same network's batched forward; no queue, no learner, one process."""
     n = config.num_actors * config.envs_per_actor
     with torch_threads(1):
-        envs = gym.vector.SyncVectorEnv([lambda: gym.make(config.env_id)] * n,
+        envs = gym.vector.SyncVectorEnv([lambda: make_env(config.env_id, config.env_kwargs)] * n,
                                         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
         model = build_model(config)
         obs, _ = envs.reset(seed=config.seed)

@@ -12,7 +12,9 @@ The solved criterion (one for every algorithm)
 ----------------------------------------------
 Every ``eval_every`` env steps, play ``eval_episodes`` greedy episodes (argmax action) on separate
 environments seeded 10_000 + i. The run is solved when their mean return reaches the environment's
-``spec.reward_threshold`` (475 for CartPole-v1). The clock starts when ``train()`` is called and counts
+``spec.reward_threshold`` (475 for CartPole-v1). Evaluation measures; it is not the workload: on a
+SlowCartPole it plays the same env with no delay (``envs.evaluation_kwargs``), and ``eval_seconds`` says how
+much of the run it took. The clock starts when ``train()`` is called and counts
 everything: building envs, spawning processes, starting Ray, evaluating.
 
 Saving: ``result.save(dir)`` writes ``config.json`` (with the algorithm's name), ``history.json`` (every
@@ -34,13 +36,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from rlteach.checks import check_env, check_number
-from rlteach.envs import reward_threshold
+from rlteach.envs import evaluation_kwargs, make_env, reward_threshold
 from rlteach.timeline import as_rows
 
 EVAL_SEED_BASE = 10_000
@@ -50,10 +51,11 @@ EVAL_SEED_BASE = 10_000
 # ---------------------------------------------------------------------------------------------------------
 
 
-def evaluate(act, env_id, episodes=10, seed_base=EVAL_SEED_BASE) -> float:
+def evaluate(act, env_id, episodes=10, seed_base=EVAL_SEED_BASE, env_kwargs=None) -> float:
     """Mean return of ``episodes`` episodes of ``act`` (a function: observations [B, obs_dim] -> actions [B]),
-    on envs seeded ``seed_base + i``. The episodes run side by side: one ``act`` call per step for all."""
-    envs = [gym.make(env_id) for _ in range(episodes)]
+    on envs made with ``env_kwargs`` and seeded ``seed_base + i``. The episodes run side by side: one ``act``
+    call per step for all."""
+    envs = [make_env(env_id, env_kwargs) for _ in range(episodes)]
     obs = [env.reset(seed=seed_base + i)[0] for i, env in enumerate(envs)]
     returns = np.zeros(episodes)
     running = list(range(episodes))
@@ -76,20 +78,21 @@ def evaluate(act, env_id, episodes=10, seed_base=EVAL_SEED_BASE) -> float:
 RecordedEpisode = namedtuple("RecordedEpisode", ["frames", "episode_return", "steps"])
 
 
-def record_episode(act, env_id="CartPole-v1", seed=EVAL_SEED_BASE, max_steps=None, every=1):
+def record_episode(act, env_id="CartPole-v1", seed=EVAL_SEED_BASE, max_steps=None, every=1, env_kwargs=None):
     """Play one episode of ``act`` (observations [1, obs_dim] -> actions [1], as for ``evaluate``) on an env
     seeded ``seed``, rendering it. Returns RecordedEpisode(frames, episode_return, steps): frames are RGB
     arrays [H, W, 3] of the first observation and of every ``every``-th step after it (the last step
     always), and ``steps[i]`` is the number of steps taken when ``frames[i]`` was drawn. ``max_steps`` ends
     the episode early (default: the env's own time limit). Headless machines render with SDL's dummy driver.
+    ``env_kwargs`` go to gym.make (for a SlowCartPole, ``evaluation_kwargs`` drops the delay).
     """
     check_number("every", every, 1, integer=True)
     if max_steps is not None:
         check_number("max_steps", max_steps, 1, integer=True)
-    check_env(env_id)
+    check_env(env_id, env_kwargs=env_kwargs)
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")      # no screen: pygame draws off-screen
-    env = gym.make(env_id, render_mode="rgb_array")
+    env = make_env(env_id, env_kwargs, render_mode="rgb_array")
     try:
         obs, _ = env.reset(seed=seed)
         frames, steps, total, t, done = [env.render()], [0], 0.0, 0, False
@@ -134,6 +137,7 @@ class TrainResult:
     episode_steps: list = field(default_factory=list)     # total env steps when that episode ended
     episode_seconds: list = field(default_factory=list)   # seconds since train() when it ended
     evals: list = field(default_factory=list)             # (env_steps, seconds, mean greedy return)
+    eval_seconds: float = 0.0                             # of ``seconds``, the time spent evaluating
     solved_at_steps: int | None = None
     solved_at_seconds: float | None = None
     env_steps: int = 0
@@ -210,6 +214,7 @@ class Run:
         self.config, self.callback = config, callback
         self.result = TrainResult(config=config)
         self.threshold = reward_threshold(config.env_id)
+        self.eval_kwargs = evaluation_kwargs(config.env_id, config.env_kwargs)    # a slow env without its delay
         self.next_eval = math.inf if config.eval_every is None else config.eval_every   # None: never
         self.lock = threading.Lock()
         self.bar = tqdm(total=config.total_steps, disable=not progress, unit="step", dynamic_ncols=True,
@@ -248,9 +253,11 @@ class Run:
             while self.next_eval <= self.result.env_steps:
                 self.next_eval += self.config.eval_every
             steps = self.result.env_steps
-        mean = evaluate(act, self.config.env_id, self.config.eval_episodes)
+        start = time.perf_counter()
+        mean = evaluate(act, self.config.env_id, self.config.eval_episodes, env_kwargs=self.eval_kwargs)
         r = self.result
         with self.lock:
+            r.eval_seconds += time.perf_counter() - start
             r.evals.append((steps, self.seconds(), mean))
             if mean >= self.threshold and not r.solved:
                 r.solved_at_steps, r.solved_at_seconds = steps, r.evals[-1][1]

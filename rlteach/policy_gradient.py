@@ -16,6 +16,17 @@ step is ONE batched forward for all envs. After ``n_steps`` steps the rollout [n
 advantages and one gradient step. ``train`` reads top to bottom: env -> actor -> rollout -> advantages
 -> loss -> optimizer -> the same network acts again.
 
+How the envs step: ``vectorization`` (gymnasium's own ``vectorization_mode`` names)
+-----------------------------------------------------------------------------------
+    "sync"                one process steps the envs in turn (SyncVectorEnv). Best where a step is cheap.
+    "async"               one subprocess per env (AsyncVectorEnv, started with "spawn"): the envs step at the
+                          same time, and every step sends actions and observations through pipes. Pays where
+                          a step costs more than that message (environment-parallelism, notebook 07).
+    "vector_entry_point"  the env's own NumPy-vectorized version, where it has one (CartPole-v1 does): ALL
+                          envs in one call of array code, no Python loop over envs. EnvPool, Isaac Gym and
+                          Brax take this idea to thousands of envs, in C++ or on a GPU.
+All three reset an env on the step after its episode ended (below), so the rollout is the same in each.
+
 Gymnasium >= 1.0 vector envs reset an env on the step AFTER its episode ended: that step ignores the
 action, returns the first observation of the new episode and reward 0. It is not a transition of the
 MDP, so it is masked out of the loss (``valid``). The observation the ending step returned is the real
@@ -35,10 +46,12 @@ import torch
 
 from rlteach import checks
 from rlteach.advantage import gae
-from rlteach.envs import env_dims
+from rlteach.envs import close_vector_env, env_dims, env_spec
 from rlteach.losses import actor_critic_loss
 from rlteach.monitor import Run, TrainResult
 from rlteach.nets import ActorCritic, torch_threads
+
+VECTORIZATIONS = ("sync", "async", "vector_entry_point")
 
 
 @dataclass
@@ -46,6 +59,7 @@ class Config:
     """A2C hyperparameters. Every default here is the one place that default lives."""
 
     env_id: str = "CartPole-v1"     # a Gymnasium id: flat Box observations, Discrete actions
+    env_kwargs: dict | None = None  # passed to gym.make, e.g. {"delay_ms": 1.0} for rlteach/SlowCartPole-v1
     seed: int = 0                   # initial weights, env seeds and every worker's own generator
     total_steps: int = 500_000      # env steps at most (a run usually stops earlier, when solved)
     eval_every: int | None = 2000   # env steps between greedy evaluations (the solved check); None: none
@@ -63,6 +77,7 @@ class Config:
     entropy_coef: float = 0.0       # weight of the entropy bonus
     max_grad_norm: float = 0.5      # gradients are clipped to this global norm
     normalize_advantages: bool = False  # True: A <- (A - mean) / std over the rollout's real steps
+    vectorization: str = "sync"     # "sync", "async" or "vector_entry_point": how the envs step (above)
     hidden: tuple = (64, 64)        # hidden layer sizes of the MLP(s); () = linear (not with shared_torso)
     shared_torso: bool = False      # one torso for policy and value (see rlteach.nets)
 
@@ -72,17 +87,36 @@ class Config:
         checks.check_number("n_steps", self.n_steps, 1, checks.MAX_ROLLOUT, integer=True)
         checks.check_number("lam", self.lam, 0, 1)
         checks.check_bool("normalize_advantages", self.normalize_advantages)
+        checks.check_choice("vectorization", self.vectorization, VECTORIZATIONS)
+        if self.vectorization == "vector_entry_point" and env_spec(self.env_id).vector_entry_point is None:
+            raise ValueError(f"vectorization='vector_entry_point' is not allowed for env_id={self.env_id!r}: it has "
+                             "no NumPy-vectorized version (its spec's vector_entry_point is None); use 'sync' or "
+                             "'async'")
         checks.check_bool("shared_torso", self.shared_torso)
         checks.check_actor_critic(self, allow_empty_hidden=not self.shared_torso)
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The network and the training loop
+# The envs, the network and the training loop
 # ---------------------------------------------------------------------------------------------------------
 
 
+def make_envs(config: Config):
+    """The ``num_envs`` envs as one vector env, stepped as ``config.vectorization`` says. Every mode resets an
+    env on the step after its episode ended (gymnasium's NEXT_STEP autoreset), which ``collect_rollout`` masks."""
+    vector_kwargs = {"context": "spawn"} if config.vectorization == "async" else None   # spawn: safe with torch
+    envs = gym.make_vec(config.env_id, config.num_envs, config.vectorization, vector_kwargs,
+                        **(config.env_kwargs or {}))
+    if envs.metadata.get("autoreset_mode") != gym.vector.AutoresetMode.NEXT_STEP:
+        close_vector_env(envs)
+        raise ValueError(f"env_id={config.env_id!r} with vectorization={config.vectorization!r} resets its envs "
+                         f"with {envs.metadata.get('autoreset_mode')}; A2C needs AutoresetMode.NEXT_STEP")
+    return envs
+
+
 def build_model(config: Config) -> ActorCritic:
-    return ActorCritic(*env_dims(config.env_id), config.hidden, config.shared_torso).to(config.device)
+    dims = env_dims(config.env_id, config.env_kwargs)
+    return ActorCritic(*dims, config.hidden, config.shared_torso).to(config.device)
 
 
 def collect_rollout(envs, model, state, n_steps, device, run=None) -> dict:
@@ -152,7 +186,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         device = torch.device(config.device)
         model = build_model(config)
         optimizer = torch.optim.RMSprop(model.parameters(), lr=config.lr, alpha=config.rms_alpha, eps=config.rms_eps)
-        envs = gym.make_vec(config.env_id, num_envs=config.num_envs, vectorization_mode="sync")
+        envs = make_envs(config)
         losses = run.result.records.setdefault("losses", [])
 
         def act_greedy(obs):
@@ -189,5 +223,5 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         except KeyboardInterrupt:
             interrupted = True
         finally:
-            envs.close()
+            close_vector_env(envs)
         return run.finish(model, interrupted)

@@ -41,7 +41,6 @@ import signal
 import threading
 import time
 import traceback
-import warnings
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -52,6 +51,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from rlteach.checks import check_env, check_int
+from rlteach.envs import close_vector_env, make_env, stop_processes
 from rlteach.nets import torch_threads
 
 MODES = ("single", "sync", "async", "processes")
@@ -128,38 +128,7 @@ def _ctrl_c_held_back():
             handler(signal.SIGINT, None)  # the usual handler: raises KeyboardInterrupt
 
 
-def _stop(processes: list) -> None:
-    """Terminate the started processes that still run (SIGTERM, then SIGKILL after 5 s) and reap them all."""
-    for process in processes:
-        if process.pid is not None and process.is_alive():
-            process.terminate()
-    for process in processes:
-        if process.pid is not None:
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
-                process.join()
-
-
 # --- checking the arguments before any work starts ------------------------------------------------------
-
-def _close(envs) -> None:
-    """Close a vector env; an AsyncVectorEnv by terminating its processes, even in the middle of a step."""
-    if isinstance(envs, gym.vector.AsyncVectorEnv):
-        _stop(envs.processes)
-        # A step cut short by Ctrl-C can leave a reply half-read in a pipe, and close() would try to read the
-        # rest (and fail, leaving the processes running). With the pipes closed it gives that step up.
-        for pipe in envs.parent_pipes:
-            if pipe is not None:
-                pipe.close()
-        with warnings.catch_warnings():  # its warning "close while waiting for a pending call": yes, on purpose
-            warnings.simplefilter("ignore")
-            envs.close(terminate=True)
-    else:
-        envs.close()
-
-
-# --- 4. agent-parallelism: N actor processes, each with its own env and policy copy --------------------
 
 def _check(mode: str, num_envs: int, steps: int, seed: int) -> None:
     if mode not in MODES:
@@ -176,11 +145,11 @@ def _check(mode: str, num_envs: int, steps: int, seed: int) -> None:
 
 # --- 1. one env, one forward per step (also the body of every actor process) -----------------------------
 
-def _single_loop(env_id: str, steps: int, seed: int, env_seed: int, before_timing=None) -> float:
+def _single_loop(env_id: str, env_kwargs, steps: int, seed: int, env_seed: int, before_timing=None) -> float:
     """Step one env ``steps`` times with ``act``; return the seconds the timed loop took.
 
     The policy's weights come from ``seed``, the env's episodes from ``env_seed``."""
-    env = gym.make(env_id)
+    env = make_env(env_id, env_kwargs)
     try:
         policy = make_policy(env.observation_space.shape[0], int(env.action_space.n), seed)
         obs, _ = env.reset(seed=env_seed)
@@ -200,9 +169,9 @@ def _single_loop(env_id: str, steps: int, seed: int, env_seed: int, before_timin
 
 # --- 2. and 3. environment-parallelism: one policy, a vector of N envs ----------------------------------
 
-def _vector_loop(env_id: str, num_envs: int, steps: int, seed: int, asynchronous: bool):
+def _vector_loop(env_id: str, env_kwargs, num_envs: int, steps: int, seed: int, asynchronous: bool):
     """Step a Sync/AsyncVectorEnv with one batched forward per vector step; return (steps, seconds, pids)."""
-    env_fns = [partial(gym.make, env_id)] * num_envs
+    env_fns = [partial(make_env, env_id, env_kwargs)] * num_envs
     # SAME_STEP: an env that finishes is reset inside the same step() call, so every vector step really
     # steps all N envs (the default NEXT_STEP spends the following step on the reset instead).
     same_step = gym.vector.AutoresetMode.SAME_STEP
@@ -232,10 +201,12 @@ def _vector_loop(env_id: str, num_envs: int, steps: int, seed: int, asynchronous
     finally:
         if envs is not None:
             with _ctrl_c_held_back():  # a second Ctrl-C must not cut the clean-up short
-                _close(envs)
+                close_vector_env(envs)
 
 
-def _actor_process(index: int, env_id: str, steps: int, seed: int, barrier, results) -> None:
+# --- 4. agent-parallelism: N actor processes, each with its own env and policy copy --------------------
+
+def _actor_process(index: int, env_id: str, env_kwargs, steps: int, seed: int, barrier, results) -> None:
     """Runs in a child process: the single-env loop, started together with its siblings by ``barrier``.
 
     Reports ("ok", index, (pid, steps, seconds)) or ("error", index, traceback) on ``results``."""
@@ -243,7 +214,7 @@ def _actor_process(index: int, env_id: str, steps: int, seed: int, barrier, resu
     torch.set_num_threads(1)
     torch.manual_seed(seed + index)  # same policy weights in every actor, different actions and episodes
     try:
-        seconds = _single_loop(env_id, steps, seed, env_seed=seed + index,
+        seconds = _single_loop(env_id, env_kwargs, steps, seed, env_seed=seed + index,
                                before_timing=partial(barrier.wait, BARRIER_TIMEOUT_S))
         results.put(("ok", index, (os.getpid(), steps, seconds)))
     except Exception:
@@ -269,14 +240,14 @@ def _collect(results, processes: list, count: int) -> dict:
     return reports
 
 
-def _process_loop(env_id: str, num_envs: int, steps: int, seed: int):
+def _process_loop(env_id: str, env_kwargs, num_envs: int, steps: int, seed: int):
     """Start N spawned actor processes, wait for all reports; return (steps, slowest seconds, pids).
 
     Throughput = total steps / the slowest worker's time: the batch is done when the last actor is."""
     context = mp.get_context("spawn")  # a fresh interpreter per worker: safe with torch and in Jupyter
     barrier, results = context.Barrier(num_envs), context.Queue()
     shares = [steps // num_envs + (i < steps % num_envs) for i in range(num_envs)]  # sums to steps
-    processes = [context.Process(target=_actor_process, args=(i, env_id, shares[i], seed, barrier, results),
+    processes = [context.Process(target=_actor_process, args=(i, env_id, env_kwargs, shares[i], seed, barrier, results),
                                  name=f"rlteach-actor-{i}", daemon=True) for i in range(num_envs)]
     try:
         for process in processes:
@@ -285,7 +256,7 @@ def _process_loop(env_id: str, num_envs: int, steps: int, seed: int):
         reports = _collect(results, processes, num_envs)  # Ctrl-C here (while the actors run) raises at once
     finally:  # on success, error or KeyboardInterrupt alike: leave no process behind
         with _ctrl_c_held_back():  # a second Ctrl-C must not cut the clean-up short
-            _stop(processes)
+            stop_processes(processes)
             results.close()
     pids = tuple(reports[i][0] for i in range(num_envs))
     return sum(r[1] for r in reports.values()), max(r[2] for r in reports.values()), pids
@@ -294,7 +265,7 @@ def _process_loop(env_id: str, num_envs: int, steps: int, seed: int):
 # --- the public API --------------------------------------------------------------------------------------
 
 def measure(mode: str, env_id: str = "CartPole-v1", num_envs: int = 1, steps: int = DEFAULT_STEPS,
-            seed: int = 0) -> Measurement:
+            seed: int = 0, env_kwargs: dict | None = None) -> Measurement:
     """Time ``steps`` env steps of ``env_id`` in one of MODES with N = ``num_envs``; see the module docstring.
 
     mode      "single", "sync", "async" or "processes".
@@ -302,27 +273,28 @@ def measure(mode: str, env_id: str = "CartPole-v1", num_envs: int = 1, steps: in
     num_envs  N: envs in the vector env, or actor processes. Must be 1 for "single".
     steps     total env steps to time, >= num_envs (vector modes round up to whole vector steps).
     seed      seeds the policy's weights, the envs and the action sampling.
+    env_kwargs  passed to gym.make, e.g. {"delay_ms": 1.0, "mode": "busy"} for rlteach/SlowCartPole-v1.
 
     Raises ValueError (TypeError for a wrong type) naming the argument before any work starts, and
     RuntimeError with the worker's traceback if an actor process or an env subprocess fails.
     Ctrl-C (KeyboardInterrupt) at any moment stops every process this call started, then reaches you.
     """
     _check(mode, num_envs, steps, seed)
-    check_env(env_id)
+    check_env(env_id, env_kwargs=env_kwargs)
     if mode == "processes":
-        taken, seconds, pids = _process_loop(env_id, num_envs, steps, seed)
+        taken, seconds, pids = _process_loop(env_id, env_kwargs, num_envs, steps, seed)
     else:
         with torch_threads(1), torch.random.fork_rng(devices=[]):   # the caller's settings come back after
             torch.manual_seed(seed)
             if mode == "single":
-                taken, seconds, pids = steps, _single_loop(env_id, steps, seed, seed), (os.getpid(),)
+                taken, seconds, pids = steps, _single_loop(env_id, env_kwargs, steps, seed, seed), (os.getpid(),)
             else:
-                taken, seconds, pids = _vector_loop(env_id, num_envs, steps, seed, mode == "async")
+                taken, seconds, pids = _vector_loop(env_id, env_kwargs, num_envs, steps, seed, mode == "async")
     return Measurement(mode, num_envs, taken, seconds, pids)
 
 
 def compare(env_id: str = "CartPole-v1", num_envs=(1, 2, 4), steps: int = DEFAULT_STEPS, seed: int = 0,
-            modes=MODES, progress: bool = True) -> list[Measurement]:
+            modes=MODES, progress: bool = True, env_kwargs: dict | None = None) -> list[Measurement]:
     """``measure`` every mode in ``modes`` at every N in ``num_envs`` ("single" once, at N=1).
 
     All arguments are checked before the first measurement. ``progress`` shows a tqdm bar.
@@ -333,6 +305,6 @@ def compare(env_id: str = "CartPole-v1", num_envs=(1, 2, 4), steps: int = DEFAUL
     jobs = [(mode, n) for mode in modes for n in ((1,) if mode == "single" else num_envs)]
     for mode, n in jobs:
         _check(mode, n, steps, seed)
-    check_env(env_id)
-    return [measure(mode, env_id, n, steps, seed)
+    check_env(env_id, env_kwargs=env_kwargs)
+    return [measure(mode, env_id, n, steps, seed, env_kwargs)
             for mode, n in tqdm(jobs, desc="measuring", disable=not progress)]

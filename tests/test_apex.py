@@ -2,6 +2,7 @@
 (failures and Ctrl-C: test_stopping.py; learning: test_learning_async.py)."""
 
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -131,9 +132,9 @@ def test_each_transition_carries_the_version_its_first_step_was_acted_with(env_s
     torch.manual_seed(0)
     ctx = PullingContext(apex.build_model(config).state_dict(), schedule, messages_wanted=4)
     starts = []                                          # the observation each step starts from
-    make = apex.gym.make
+    make = apex.make_env
 
-    class Recorder(apex.gym.Wrapper):
+    class Recorder(gym.Wrapper):
         def reset(self, **kwargs):
             self.obs, info = self.env.reset(**kwargs)
             return self.obs, info
@@ -144,7 +145,7 @@ def test_each_transition_carries_the_version_its_first_step_was_acted_with(env_s
             self.obs = out[0]
             return out
 
-    monkeypatch.setattr(apex.gym, "make", lambda *args, **kwargs: Recorder(make(*args, **kwargs)))
+    monkeypatch.setattr(apex, "make_env", lambda *args, **kwargs: Recorder(make(*args, **kwargs)))
     apex.actor(ctx, config)
     # the version step t was acted with: that of the last pull at or before it (pull j happens before step
     # (j - 1) * env_steps_per_weight_sync, j >= 1; pull 0 before the first step)

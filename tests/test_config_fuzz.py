@@ -34,7 +34,8 @@ def Float(lo, hi=None, low_open=False, none_ok=False):
 
 BOOL, HIDDEN, HIDDEN_NONEMPTY = ("bool",), ("hidden", True), ("hidden", False)
 COMMON = {
-    "env_id": ("env",), "seed": Int(0, M.MAX_SEED), "total_steps": Int(1), "eval_every": Int(1, none_ok=True),
+    "env_id": ("env",), "env_kwargs": ("env_kwargs",), "seed": Int(0, M.MAX_SEED), "total_steps": Int(1),
+    "eval_every": Int(1, none_ok=True),
     "eval_episodes": Int(1, M.MAX_EVAL_EPISODES), "stop_when_solved": BOOL, "device": ("device", False),
 }
 DISTRIBUTED = {"backend": ("choice", ("thread", "process", "ray")), "ray_address": ("ray_address",)}
@@ -43,7 +44,7 @@ FIELDS = {
           "lam": Float(0, 1), "lr": Float(0, low_open=True), "rms_alpha": Float(0, 1),
           "rms_eps": Float(0, low_open=True), "value_coef": Float(0), "entropy_coef": Float(0),
           "max_grad_norm": Float(0, low_open=True), "normalize_advantages": BOOL, "hidden": HIDDEN,
-          "shared_torso": BOOL},
+          "shared_torso": BOOL, "vectorization": ("choice", ("sync", "async", "vector_entry_point"))},
     a3c: {**COMMON, **DISTRIBUTED, "device": ("device", True), "num_workers": Int(1, M.MAX_PARALLEL),
           "lock": BOOL, "sync": ("sync",), "t_max": Int(1, M.MAX_ROLLOUT), "gamma": Float(0, 1),
           "lr": Float(0, low_open=True), "optimizer": ("choice", ("rmsprop", "adam")), "rms_alpha": Float(0, 1),
@@ -114,6 +115,9 @@ def bad_values(kind):
         if importlib.util.find_spec("Box2D") is None:
             fixed.append("LunarLander-v3")             # registered, but its package is missing here
         return st.one_of(unknown, st.sampled_from(fixed), st.integers(), st.none())
+    if name == "env_kwargs":                           # not a dict of str keys; or a kwarg CartPole-v1 refuses
+        return st.one_of(JUNK.filter(lambda v: v is not None and not isinstance(v, dict)), st.just({1: 2}),
+                         st.sampled_from([{"delay_ms": 1.0}, {"mode": "busy"}, {"gravity": 9.8}]))
     if name == "device":
         fixed = ["gpu", "tpu", "mps", "cuda:99", "cpu cpu", ""] + (["cuda", "cuda:0"] if kind[1] else [])
         return st.one_of(st.sampled_from(fixed), st.integers(), st.none())
@@ -174,6 +178,8 @@ def good_values(kind):
         return st.one_of(sizes, sizes.map(tuple))
     if name == "env":
         return st.sampled_from(VALID_ENVS)
+    if name == "env_kwargs":
+        return st.sampled_from([None, {}])
     if name == "device":
         return st.sampled_from(["cpu"] + (["cuda"] if torch.cuda.is_available() and not kind[1] else []))
     if name == "ray_address":
@@ -182,11 +188,14 @@ def good_values(kind):
 
 
 def make_consistent(values):
-    """The rules between fields: ray_address and sync=True need backend "ray"; a shared torso needs a layer."""
+    """The rules between fields: ray_address and sync=True need backend "ray"; a shared torso needs a layer;
+    vectorization "vector_entry_point" needs an env that has a vectorized version (of these, CartPole-v1)."""
     if values.get("backend") != "ray":
         values.update({k: v for k, v in (("ray_address", None), ("sync", False)) if k in values})
     if values.get("shared_torso") and not values["hidden"]:
         values["hidden"] = (64,)
+    if values.get("vectorization") == "vector_entry_point":
+        values["env_id"] = "CartPole-v1"
     return values
 
 

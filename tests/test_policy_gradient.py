@@ -6,7 +6,6 @@ import subprocess
 import sys
 import threading
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -86,29 +85,8 @@ def test_actor_critic_loss_terms():
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Autoreset: a tiny env that ends after k steps
+# Autoreset: a tiny env that ends after k steps (tests/countdown_env.py), in each of A2C's vectorization modes
 # ---------------------------------------------------------------------------------------------------------
-
-
-class Countdown(gym.Env):
-    """Observation [steps left]; reward 1 per step; terminates (or, with truncate=True, only gets truncated
-    by a time limit) after k steps."""
-
-    observation_space = gym.spaces.Box(-1.0, 100.0, (1,), np.float32)
-    action_space = gym.spaces.Discrete(2)
-
-    def __init__(self, k=3, truncate=False):
-        self.k, self.truncate = k, truncate
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        self.left = self.k
-        return np.array([self.left], np.float32), {}
-
-    def step(self, action):
-        self.left -= 1
-        done = self.left == 0
-        return np.array([self.left], np.float32), 1.0, done and not self.truncate, done and self.truncate, {}
 
 
 class ValueIsObs(nn.Module):
@@ -125,10 +103,17 @@ class ValueIsObs(nn.Module):
         return torch.distributions.Categorical(logits=self.forward(obs)[0])
 
 
+def countdown_envs(vectorization, num_envs, k, truncate=False):
+    """A2C's own vector env (``make_envs``) of Countdown envs (tests/countdown_env.py), in one of its modes."""
+    return pg.make_envs(pg.Config(env_id="countdown_env:Countdown-v0", num_envs=num_envs, vectorization=vectorization,
+                                  env_kwargs={"k": k, "truncate": truncate}, eval_every=None))
+
+
+@pytest.mark.parametrize("vectorization", pg.VECTORIZATIONS)
 @pytest.mark.parametrize("truncate", [False, True])
-def test_autoreset_steps_are_masked_and_truncation_bootstraps(truncate):
+def test_autoreset_steps_are_masked_and_truncation_bootstraps(truncate, vectorization):
     k, N, T = 3, 2, 9
-    envs = gym.vector.SyncVectorEnv([lambda: Countdown(k, truncate)] * N)
+    envs = countdown_envs(vectorization, N, k, truncate)
     obs, _ = envs.reset(seed=0)
     state = {"obs": obs, "after_end": np.zeros(N, bool), "episode_return": np.zeros(N)}
     ro = pg.collect_rollout(envs, ValueIsObs(), state, T, "cpu")
@@ -172,8 +157,9 @@ class Recorder:
         self.steps += n
 
 
-def test_each_episode_is_recorded_once_and_reset_steps_are_not_counted():
-    envs = gym.vector.SyncVectorEnv([lambda: Countdown(4)] * 2)
+@pytest.mark.parametrize("vectorization", pg.VECTORIZATIONS)
+def test_each_episode_is_recorded_once_and_reset_steps_are_not_counted(vectorization):
+    envs = countdown_envs(vectorization, 2, 4)
     obs, _ = envs.reset(seed=0)
     state = {"obs": obs, "after_end": np.zeros(2, bool), "episode_return": np.zeros(2)}
     rec = Recorder()

@@ -192,6 +192,14 @@ def test_apex_runs_on_both_nodes(cluster):
     assert {index for index, _, _ in result.records["actor_returns"]} == {0, 1}
 
 
+def test_ray_actors_find_slow_cartpole_by_id(cluster):
+    """rlteach/SlowCartPole-v1 is registered by ``import rlteach``, which every Ray actor of IMPALA does."""
+    config = impala.Config(backend="ray", env_id="rlteach/SlowCartPole-v1", env_kwargs={"delay_ms": 0.5}, seed=0,
+                           total_steps=1000, eval_every=None)
+    result = impala.train(config, progress=False)
+    assert result.env_steps >= 1000 and set(result.records["workers"]["nodes"]) == node_ids()
+
+
 def test_ctrl_c_returns_the_partial_result_and_leaves_no_worker(cluster, sigint_raises_keyboard_interrupt):
     def interrupt(snapshot):
         raise KeyboardInterrupt
