@@ -10,7 +10,7 @@ import pytest
 from rlteach import a3c, apex, impala
 
 BUDGETS = {
-    a3c: 130_000,     # slowest of 10 runs (seeds 0-9, acting with NumpyPolicy): 60,015 env steps (thread), 22,041 (process)
+    a3c: 130_000,     # slowest of 10 runs (acting with NumpyPolicy): 60,015 env steps (thread), 22,041 (process)
     apex: 100_000,    # slowest of 10 runs: 30,026 (thread), 26,024 (process)
     impala: 120_000,  # slowest of 10 runs: 34,000 (thread), 38,000 (process); 48,000 before per-actor generators
 }
