@@ -14,7 +14,7 @@ PYTEST := $(BIN)/python -m pytest
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-cell-timeout=600 \
 	--nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider
 
-.PHONY: setup lab test test-full lint unit notebooks bench clean
+.PHONY: setup lab test test-full lint unit notebooks bench bench-parts clean
 
 setup: $(STAMP)
 
@@ -55,11 +55,15 @@ test-full: lint
 	$(PYTEST) tests/ --full $(PYTEST_ARGS)
 	$(PYTEST) $(NBVAL_FLAGS) notebooks/
 
-# Timing goals live here, not in tests: SB3 is installed for the benchmark only.
+# Timing goals live here, not in tests: SB3 is installed for the benchmark only. side_by_side.py writes
+# benchmarks/results/ and the table in README.md.
 bench: setup
 	$(BIN)/python -m pip install -c constraints.txt -r benchmarks/requirements.txt
-	$(BIN)/python benchmarks/time_to_solve.py a2c a3c:thread a3c:process a3c:ray apex:thread apex:process \
-		impala:thread impala:process impala:ray --peers sb3-a2c sb3-ppo sb3-dqn --seeds 0 1 2 3 4
+	$(BIN)/python benchmarks/side_by_side.py
+
+# The other benchmark scripts: A3C's speed by backend, the replay, IMPALA's throughput, the communication lab.
+bench-parts: setup
+	$(BIN)/python -m pip install -c constraints.txt -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/a3c_speed.py --workers 1 2 4
 	$(BIN)/python benchmarks/replay_speed.py
 	$(BIN)/python benchmarks/impala_speed.py

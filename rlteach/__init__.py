@@ -26,6 +26,7 @@ The rooms they share
 The lessons
     pg_variance     how noisy a policy gradient estimate is, with and without a baseline (notebook 02)
     throughput      env steps/s of one env, vector envs and independent actor processes (notebook 00)
+    side_by_side    every design on three workloads, timed the same way, and where the time went (notebook 07)
     lab             the communication lab: transports, Ape-X's knobs, a parameter server (notebook 06)
     plotting        the figures (every function returns the figure)
     widgets         the ipywidgets explorers and the live training view

@@ -8,6 +8,8 @@ so a notebook displays it and a test can inspect what was drawn.
     impala the actor/learner timeline, the policy lag and the queue, V-trace along one unroll, throughput
            against lag (notebook 05)
     lab    the communication lab: the transports against payload size, Ape-X's two knobs (notebook 06)
+    side_by_side  every design on three workloads: time to solve, env steps/s, where the time went, learning
+           against wall-clock time (notebook 07, make bench)
 
 Import from here: ``from rlteach.plotting import plot_learning_curves`` works for every plot.
 """
@@ -35,8 +37,10 @@ from rlteach.plotting.impala import (
     vtrace_table,
 )
 from rlteach.plotting.lab import plot_knobs, plot_transport
+from rlteach.plotting.side_by_side import plot_curves_against_time, plot_side_by_side
 
 __all__ = [
+    "plot_side_by_side", "plot_curves_against_time",
     "plot_throughput", "plot_system_diagram", "plot_parallelism_diagram", "plot_bias_variance",
     "curve_band", "plot_learning_curves", "plot_gradient_variance", "plot_filmstrip", "animate_frames",
     "TIMELINE_PHASES", "plot_timeline", "plot_staleness",

@@ -1,0 +1,81 @@
+"""Every design on three workloads (notebook 07, ``make bench``): time to solve, env steps/s, where the time
+went, and learning curves against wall-clock time. Each function takes the run records of
+``rlteach.side_by_side`` (``run_one``'s dicts, or the JSON the bench wrote) and returns the figure."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from rlteach.side_by_side import PHASES, summarize
+
+PHASE_COLORS = dict(zip(PHASES, ["tab:green", "tab:blue", "tab:orange", "tab:gray", "tab:purple", "lightgray"],
+                        strict=True))
+
+
+def _order(records, workload):
+    """The contenders run on ``workload``, in the order they first appear."""
+    return list(dict.fromkeys(r["contender"] for r in records if r["workload"] == workload))
+
+
+def plot_side_by_side(records, workloads=None):
+    """One row per workload: time to solve (a dot per seed, a bar at the median; an unsolved run is an x at
+    its run's end), env steps/s (median), and where the time went (median shares, stacked)."""
+    workloads = workloads or list(dict.fromkeys(r["workload"] for r in records))
+    rows = summarize(records)
+    height = sum(max(3.0, 0.32 * len(_order(records, w))) for w in workloads)
+    fig, axes = plt.subplots(len(workloads), 3, figsize=(15, height), squeeze=False,
+                             gridspec_kw={"height_ratios": [len(_order(records, w)) + 2 for w in workloads]})
+    for row, workload in zip(axes, workloads, strict=True):
+        names = _order(records, workload)
+        y = np.arange(len(names))
+        solve, speed, shares = row
+        for i, name in enumerate(names):
+            runs = [r for r in records if r["workload"] == workload and r["contender"] == name]
+            median = rows[(workload, name)]["seconds_to_solve"]
+            if median is not None:
+                solve.barh(i, median, color="tab:blue", alpha=0.3)
+            solved = [r["seconds_to_solve"] for r in runs if r["solved"]]
+            solve.plot(solved, [i] * len(solved), "o", color="tab:blue", ms=4)
+            unsolved = [r["seconds"] for r in runs if not r["solved"]]
+            solve.plot(unsolved, [i] * len(unsolved), "x", color="tab:red", ms=6)
+            speed.barh(i, rows[(workload, name)]["steps_per_second"], color="tab:green", alpha=0.7)
+            left = 0.0
+            for phase in PHASES:
+                share = rows[(workload, name)]["time_shares"][phase]
+                shares.barh(i, share, left=left, color=PHASE_COLORS[phase], label=phase if i == 0 else None)
+                left += share
+        for ax in row:
+            ax.set_yticks(y, names if ax is solve else [""] * len(names))
+            ax.invert_yaxis()
+            ax.grid(axis="x", alpha=0.3)
+        solve.set_title(f"{workload}: seconds to solve (x: unsolved)")
+        solve.set_xscale("log")
+        speed.set_title(f"{workload}: env steps per second (median)")
+        shares.set_title(f"{workload}: where this process's threads were")
+        shares.set_xlim(0, 1)
+    axes[0, 2].legend(loc="lower left", bbox_to_anchor=(0, 1.08), ncol=3, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves_against_time(records, workload, contenders=None, ax=None):
+    """The greedy evaluation's mean return against wall-clock seconds, one line per run (one colour per
+    contender): who gets good first, in seconds rather than env steps."""
+    contenders = contenders or _order(records, workload)
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(9, 4.5))
+    colors = plt.get_cmap("tab10")
+    for k, name in enumerate(contenders):
+        runs = [r for r in records if r["workload"] == workload and r["contender"] == name and r["evals"]]
+        for j, r in enumerate(runs):
+            evals = np.asarray(r["evals"], dtype=float)
+            ax.plot(evals[:, 1], evals[:, 2], "-", color=colors(k % 10), alpha=0.8, lw=1.2,
+                    label=name if j == 0 else None)
+    ax.axhline(475, color="k", ls=":", lw=1, label="solved (475)")
+    ax.set_xlabel("seconds since train() was called")
+    ax.set_ylabel("greedy evaluation: mean return")
+    ax.set_ylim(0, 520)
+    ax.set_title(f"{workload}: learning against wall-clock time")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
