@@ -15,7 +15,8 @@ matplotlib.use("Agg")
 @pytest.mark.parametrize("name, workload, expected", [
     ("a2c:vector", "cartpole", {"vectorization": "vector_entry_point", "env_id": "CartPole-v1"}),
     ("a2c:async", "sleep", {"vectorization": "async", "env_kwargs": {"delay_ms": 1.0, "mode": "sleep"}}),
-    ("a3c:processx8", "busy", {"backend": "process", "num_workers": 8, "env_kwargs": {"delay_ms": 1.0, "mode": "busy"}}),
+    ("a3c:processx8", "busy", {"backend": "process", "num_workers": 8,
+                               "env_kwargs": {"delay_ms": 1.0, "mode": "busy"}}),
     ("impala:threadx2", "cartpole", {"backend": "thread", "num_actors": 2}),
     ("apex:processx2", "sleep", {"backend": "process", "num_actors": 2, "env_id": "rlteach/SlowCartPole-v1"}),
 ])
@@ -73,9 +74,10 @@ def fake(workload, contender, seed, seconds_to_solve, steps_per_second):
                       eval_seconds=0.1, shares=shares) | {"steps_per_second": steps_per_second}
 
 
-RECORDS = [fake("sleep", "a2c:sync", s, t, 800) for s, t in enumerate([10.0, 12.0, 11.0])] + \
-          [fake("sleep", "a3c:threadx8", s, t, v) for s, (t, v) in enumerate([(2.0, 4000), (None, 3000), (3.0, 5000)])] + \
-          [fake("sleep", "apex:threadx2", s, t, 900) for s, t in enumerate([None, None, 50.0])]
+A3C_RUNS = [(2.0, 4000), (None, 3000), (3.0, 5000)]         # (seconds to solve or None, env steps/s) per seed
+RECORDS = ([fake("sleep", "a2c:sync", s, t, 800) for s, t in enumerate([10.0, 12.0, 11.0])]
+           + [fake("sleep", "a3c:threadx8", s, t, v) for s, (t, v) in enumerate(A3C_RUNS)]
+           + [fake("sleep", "apex:threadx2", s, t, 900) for s, t in enumerate([None, None, 50.0])])
 
 
 def test_medians_count_an_unsolved_run_as_slower_than_every_solved_one():
