@@ -19,8 +19,9 @@ simulator, a robot, a game server. ``SlowCartPole`` keeps CartPole's dynamics, r
 
     mode="sleep"   the step waits (``time.sleep``). The GIL is free meanwhile: other threads of the same
                    process run. Like a simulator in another process, a robot or a game server.
-    mode="busy"    the step computes for that long in pure Python. The GIL is held: in one process, only
-                   one such step runs at a time, whatever the number of threads. Like a simulator in Python.
+    mode="busy"    the step computes in pure Python until its thread has used that much CPU time. The GIL
+                   is held: in one process, only one such step runs at a time, whatever the number of
+                   threads. Like a simulator in Python.
 
 Importing ``rlteach`` registers it, so the id works in every process that imports rlteach: worker processes
 and Ray actors (they import the algorithm's module). A subprocess vector env made from ``gym.make`` alone
@@ -96,8 +97,10 @@ class SlowCartPole(CartPoleEnv):
         if seconds > 0 and self.mode == "sleep":
             time.sleep(seconds)                         # waits; other threads run meanwhile
         elif seconds > 0:
-            end = time.perf_counter() + seconds         # computes; holds the GIL but for Python's switches
-            while time.perf_counter() < end:
+            # computes until THIS thread has used that much CPU: a thread waiting for the GIL does not
+            # advance its own clock, so 8 threads doing it take 8 times as long, as real work would
+            end = time.thread_time() + seconds
+            while time.thread_time() < end:
                 pass
         return super().step(action)
 

@@ -145,6 +145,7 @@ class Sleeps:
         self.calls += 1
 
     perf_counter = staticmethod(time.perf_counter)
+    thread_time = staticmethod(time.thread_time)
 
 
 def test_evaluation_plays_the_same_env_without_its_delay(monkeypatch):
