@@ -206,8 +206,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 seed, the main contenders")
     parser.add_argument("--workloads", nargs="+", default=list(SEEDS), choices=list(SEEDS))
-    parser.add_argument("--max-seconds", type=float, default=120.0)
-    parser.add_argument("--max-steps", type=int, default=200_000)
+    parser.add_argument("--max-seconds", type=float, default=120.0, help="rlteach.side_by_side.MAX_SECONDS")
+    parser.add_argument("--max-steps", type=int, default=200_000, help="rlteach.side_by_side.MAX_STEPS")
     args = parser.parse_args(argv)
     import torch
 
@@ -225,6 +225,7 @@ def main(argv=None):
                 print(f"[{(time.perf_counter() - start) / 60:5.1f} min] {workload:<8} {name:<16} seed {seed}: "
                       f"{shown}, {r['steps_per_second']:,.0f} env steps/s", flush=True)
     facts["bench_minutes"] = round((time.perf_counter() - start) / 60, 1)
+    facts["limits"] = {"max_seconds": args.max_seconds, "max_steps": args.max_steps}
     write(records, facts, args.quick)
 
 

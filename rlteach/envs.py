@@ -46,6 +46,7 @@ from gymnasium.envs.classic_control import CartPoleEnv
 SLOW_CARTPOLE = "rlteach/SlowCartPole-v1"
 SLOW_MODES = ("sleep", "busy")
 MAX_DELAY_MS = 1000.0
+DEFAULT_DELAY_MS = 1.0
 
 
 def env_spec(env_id):
@@ -82,7 +83,7 @@ class SlowCartPole(CartPoleEnv):
     """CartPole whose every ``step`` costs ``delay_ms`` milliseconds: waiting (``mode="sleep"``, the GIL free)
     or computing in pure Python (``mode="busy"``, the GIL held). ``delay_ms=0`` is plain CartPole."""
 
-    def __init__(self, delay_ms=1.0, mode="sleep", render_mode=None):
+    def __init__(self, delay_ms=DEFAULT_DELAY_MS, mode="sleep", render_mode=None):
         if isinstance(delay_ms, bool) or not isinstance(delay_ms, numbers.Real):
             raise TypeError(f"delay_ms={delay_ms!r} is not allowed: delay_ms must be a number in [0, {MAX_DELAY_MS}]")
         if not (math.isfinite(delay_ms) and 0 <= delay_ms <= MAX_DELAY_MS):

@@ -32,30 +32,41 @@ import sys
 import threading
 from collections import Counter
 
-from rlteach.envs import SLOW_CARTPOLE
+from rlteach.envs import DEFAULT_DELAY_MS, SLOW_CARTPOLE
 from rlteach.monitor import ALGORITHMS
 
 WORKLOADS = {
     "cartpole": ("CartPole-v1", None),
-    "sleep": (SLOW_CARTPOLE, {"delay_ms": 1.0, "mode": "sleep"}),
-    "busy": (SLOW_CARTPOLE, {"delay_ms": 1.0, "mode": "busy"}),
+    "sleep": (SLOW_CARTPOLE, {"delay_ms": DEFAULT_DELAY_MS, "mode": "sleep"}),
+    "busy": (SLOW_CARTPOLE, {"delay_ms": DEFAULT_DELAY_MS, "mode": "busy"}),
 }
 A2C_MODES = {"sync": "sync", "async": "async", "vector": "vector_entry_point"}
 PHASES = ("env stepping", "acting", "learning", "waiting", "evaluating", "other")
 EVAL_EVERY, EVAL_EPISODES = 2000, 10
+MAX_SECONDS, MAX_STEPS = 120.0, 200_000     # a run that has not solved by then counts as unsolved
 
 
-def contender_config(name: str, workload: str, seed: int, max_steps: int):
-    """The Config a contender name stands for: "a2c:sync", "a3c:threadx8", "impala:processx2", ..."""
+def contender_config(name: str, workload: str, seed: int, max_steps: int, delay_ms=None):
+    """(the algorithm's module, the Config) a contender name stands for: "a2c:sync", "a3c:threadx8",
+    "impala:processx2", ... on ``workload``; ``delay_ms`` replaces a slow workload's delay. A name that
+    stands for nothing is a ValueError (and a bad setting the Config's own error)."""
     algorithm, _, how = name.partition(":")
+    backend, _, n = how.partition("x")
+    if algorithm not in ALGORITHMS or workload not in WORKLOADS:
+        raise ValueError(f"{name!r} on {workload!r}: allowed algorithms {sorted(ALGORITHMS)}, workloads "
+                         f"{sorted(WORKLOADS)}")
+    if (algorithm == "a2c") != (how in A2C_MODES) or (algorithm != "a2c" and not n.isdigit()):
+        raise ValueError(f"{name!r}: A2C runs as {', '.join(f'a2c:{m}' for m in A2C_MODES)}; the others as "
+                         "'<algorithm>:<thread|process>x<N>', e.g. 'a3c:threadx8'")
     env_id, env_kwargs = WORKLOADS[workload]
+    if delay_ms is not None and env_kwargs is not None:
+        env_kwargs = {**env_kwargs, "delay_ms": delay_ms}
     module = importlib.import_module(ALGORITHMS[algorithm])
     fields = dict(env_id=env_id, env_kwargs=env_kwargs, seed=seed, total_steps=max_steps, eval_every=EVAL_EVERY,
                   eval_episodes=EVAL_EPISODES)
     if algorithm == "a2c":
         fields["vectorization"] = A2C_MODES[how]
     else:
-        backend, _, n = how.partition("x")
         fields["backend"] = backend
         fields["num_workers" if algorithm == "a3c" else "num_actors"] = int(n)
     return module, module.Config(**fields)
@@ -149,16 +160,20 @@ def record(workload, contender, seed, *, solved_at, seconds, env_steps, evals, e
             "evals": [list(e) for e in evals], "time_shares": shares}
 
 
-def run_one(workload: str, contender: str, seed: int, max_seconds=120.0, max_steps=200_000) -> dict:
-    """Train ``contender`` on ``workload`` until solved, ``max_seconds`` or ``max_steps``; return ``record``."""
-    module, config = contender_config(contender, workload, seed, max_steps)
-
-    def time_limit(snapshot):               # called at every evaluation: a run past its time ends there
+def time_limit(max_seconds):
+    """A ``train`` callback that ends the run at the first evaluation after ``max_seconds`` (as Ctrl-C would:
+    ``train`` returns the result so far)."""
+    def callback(snapshot):
         if snapshot.seconds > max_seconds:
             raise KeyboardInterrupt
+    return callback
 
+
+def run_one(workload: str, contender: str, seed: int, max_seconds=MAX_SECONDS, max_steps=MAX_STEPS) -> dict:
+    """Train ``contender`` on ``workload`` until solved, ``max_seconds`` or ``max_steps``; return ``record``."""
+    module, config = contender_config(contender, workload, seed, max_steps)
     with Profiler() as profiler:
-        result = module.train(config, progress=False, callback=time_limit)
+        result = module.train(config, progress=False, callback=time_limit(max_seconds))
     solved = (result.solved_at_steps, result.solved_at_seconds) if result.solved else None
     if solved and solved[1] > max_seconds:
         solved = None

@@ -16,8 +16,11 @@ import numpy as np
 from IPython.display import display
 from matplotlib.figure import Figure
 
+from rlteach import side_by_side
 from rlteach.advantage import gae
+from rlteach.envs import DEFAULT_DELAY_MS
 from rlteach.mdp import ChainMDP
+from rlteach.monitor import ALGORITHMS
 from rlteach.plotting import plot_learning_curves, plot_priorities, plot_vtrace, priority_table, vtrace_table
 from rlteach.workers import ALL_BACKENDS, BACKENDS
 
@@ -29,9 +32,11 @@ def figure_png(figure) -> bytes:
     return buf.getvalue()
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Training: a live view of a run, and an explorer that trains short runs from sliders
-# ---------------------------------------------------------------------------------------------------------
+class Shown:
+    """What every explorer here shares: a notebook displays its ``widget``."""
+
+    def _ipython_display_(self):
+        display(self.widget)
 
 
 def unit_slider(value, description, step) -> w.FloatSlider:
@@ -47,7 +52,7 @@ def redraw_on_change(explorer, *controls):
     explorer.redraw()
 
 
-class AdvantageExplorer:
+class AdvantageExplorer(Shown):
     """Sliders for gamma and lam redraw the GAE advantages along one rollout of the chain MDP.
 
     The rollout (several episodes one after another, some ended by the time limit ``max_steps``) is drawn
@@ -110,11 +115,8 @@ class AdvantageExplorer:
         self.figure.subplots_adjust(bottom=0.3)
         self.image.value = figure_png(self.figure)
 
-    def _ipython_display_(self):
-        display(self.widget)
 
-
-class PriorityExplorer:
+class PriorityExplorer(Shown):
     """Sliders for alpha and beta redraw the sampling probabilities P(i) and importance weights w_i of a small
     replay of fixed TD errors (12 transitions unless given), with ``rlteach.plotting.plot_priorities``.
 
@@ -155,11 +157,8 @@ class PriorityExplorer:
         self.figure.tight_layout()
         self.image.value = figure_png(self.figure)
 
-    def _ipython_display_(self):
-        display(self.widget)
 
-
-class VtraceExplorer:
+class VtraceExplorer(Shown):
     """Sliders for rho-bar, c-bar and how far the target policy pi has drifted from the behaviour policy mu
     redraw V-trace along one fixed unroll of ``len(MU)`` steps (``rlteach.plotting.plot_vtrace``).
 
@@ -219,11 +218,8 @@ class VtraceExplorer:
         self.figure.tight_layout()
         self.image.value = figure_png(self.figure)
 
-    def _ipython_display_(self):
-        display(self.widget)
 
-
-class LiveView:
+class LiveView(Shown):
     """A callback that redraws the learning curve while ``train`` runs.
 
         view = LiveView()
@@ -254,9 +250,6 @@ class LiveView:
         last = result_so_far.evals[-1]
         self.status.value = (f"{result_so_far.env_steps:,} env steps, {result_so_far.seconds:.1f} s, "
                              f"last evaluation {last[2]:.1f}" + (" - solved!" if result_so_far.solved else ""))
-
-    def _ipython_display_(self):
-        display(self.widget)
 
 
 def _backend_buttons(value, style):
@@ -306,7 +299,7 @@ def config_controls(module_name) -> dict:
     return controls
 
 
-class TrainExplorer:
+class TrainExplorer(Shown):
     """Sliders for an algorithm's hyperparameters, a Train button, a short run, and a plot of every run so far.
 
     ``module`` is an algorithm module (e.g. ``rlteach.policy_gradient``); ``total_steps`` caps each run so
@@ -334,7 +327,7 @@ class TrainExplorer:
         self.image = w.Image(format="png")
         self.figure = Figure(figsize=(7, 3.6))
         self.ax = self.figure.add_subplot()
-        self.results = {}
+        self.results, self.callback = {}, None        # callback: passed to train (SideBySideExplorer's clock)
         self.train_button.on_click(self.train)
         self.clear_button.on_click(self.clear)
         controls = w.VBox(list(self.sliders.values()) + [w.HBox([self.train_button, self.clear_button])])
@@ -343,18 +336,21 @@ class TrainExplorer:
     def settings(self) -> dict:
         return {name: slider.value for name, slider in self.sliders.items()}
 
-    def train(self, _button=None):
-        settings = self.settings()
+    def configure(self, settings) -> tuple:
+        """(the run's label, its module, its Config) for the sliders' ``settings``; a bad one raises."""
         label = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in settings.items())
+        return label, self.module, self.module.Config(seed=self.seed, total_steps=self.total_steps, **settings)
+
+    def train(self, _button=None):
         try:
-            config = self.module.Config(seed=self.seed, total_steps=self.total_steps, **settings)
+            label, module, config = self.configure(self.settings())
         except (TypeError, ValueError) as exc:
             self.status.value = f"<b>Not started:</b> {exc}"
             return None
         self.train_button.disabled = True
         self.status.value = f"training {label} ..."
         try:
-            result = self.module.train(config, progress=False)
+            result = module.train(config, progress=False, callback=self.callback)
         finally:
             self.train_button.disabled = False
         self.results[label] = result
@@ -373,5 +369,28 @@ class TrainExplorer:
         self.figure.tight_layout()
         self.image.value = figure_png(self.figure)
 
-    def _ipython_display_(self):
-        display(self.widget)
+
+class SideBySideExplorer(TrainExplorer):
+    """Notebook 07: a workload, its delay, an algorithm, how it runs and how many workers; Train adds the run's
+    greedy evaluations against wall-clock seconds (``rlteach.side_by_side``: a run stops when solved, at
+    ``max_seconds`` or at ``total_steps``). A combination that does not exist shows the Config's message."""
+
+    def __init__(self, max_seconds=30.0, total_steps=50_000, seed=0):
+        st = {"description_width": "initial"}
+        sliders = {
+            "workload": w.Dropdown(options=[*side_by_side.WORKLOADS], value="sleep", description="workload", style=st),
+            "delay_ms": w.FloatSlider(value=DEFAULT_DELAY_MS, min=0.1, max=5.0, step=0.1, style=st,
+                                      description="delay_ms (sleep, busy)"),
+            "algorithm": w.Dropdown(options=list(ALGORITHMS), value="a3c", description="algorithm", style=st),
+            "how": w.ToggleButtons(options=[*side_by_side.A2C_MODES, *BACKENDS], value="thread", style=st,
+                                   description="how (A2C: sync/async/vector; others: thread/process)"),
+            "workers": w.IntSlider(value=8, min=1, max=8, description="workers or actors (not A2C)", style=st)}
+        super().__init__(side_by_side, total_steps, seed, sliders, x="seconds")
+        self.callback = side_by_side.time_limit(max_seconds)
+        self.status.value = f"Choose and press Train (a run stops when solved, or at {max_seconds:g} s)."
+
+    def configure(self, settings) -> tuple:
+        s, slow = settings, settings["workload"] != "cartpole"
+        name = f"{s['algorithm']}:{s['how']}" + ("" if s["algorithm"] == "a2c" else f"x{s['workers']}")
+        label, delay = f"{name} on {s['workload']}" + (f" ({s['delay_ms']:g} ms)" if slow else ""), s["delay_ms"]
+        return (label, *side_by_side.contender_config(name, s["workload"], self.seed, self.total_steps, delay))

@@ -6,7 +6,7 @@ import importlib
 import numpy as np
 import pytest
 
-from rlteach import widgets
+from rlteach import envs, widgets
 from rlteach.advantage import td_errors
 from rlteach.mdp import ChainMDP
 from rlteach.widgets import AdvantageExplorer
@@ -234,3 +234,16 @@ def test_every_control_starts_at_its_config_default(module_name):
     assert set(controls) <= set(default)
     for name, control in controls.items():
         assert control.value == pytest.approx(default[name]), name
+
+
+def test_side_by_side_explorer_trains_a_contender_and_refuses_one_that_does_not_exist():
+    explorer = widgets.SideBySideExplorer(max_seconds=30.0, total_steps=800)
+    assert explorer.sliders["delay_ms"].value == envs.DEFAULT_DELAY_MS          # the env's own default
+    explorer.sliders["algorithm"].value, explorer.sliders["how"].value = "a2c", "thread"
+    assert explorer.train() is None and "Not started" in explorer.status.value and "a2c:sync" in explorer.status.value
+    explorer.sliders["how"].value, explorer.sliders["workload"].value = "vector", "sleep"
+    assert explorer.train() is None and "vector_entry_point" in explorer.status.value
+    explorer.sliders["how"].value, explorer.sliders["delay_ms"].value = "sync", 0.5
+    result = explorer.train()
+    assert result.config.env_kwargs == {"delay_ms": 0.5, "mode": "sleep"} and result.env_steps >= 800
+    assert list(explorer.results) == ["a2c:sync on sleep (0.5 ms)"] and explorer.image.value

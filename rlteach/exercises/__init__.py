@@ -7,11 +7,12 @@ Where a wrong answer matches a common mistake, the message names that mistake.
 
 One module per notebook, each with its checkers, its questions and its own ``SOLUTIONS``:
 ``exercises.advantage`` (01), ``exercises.policy_gradient`` (02), ``exercises.a3c`` (03), ``exercises.apex``
-(04), ``exercises.impala`` (05), ``exercises.scaling`` (06); ``exercises.check`` holds what the checkers
-share. ``SOLUTIONS`` here gathers them all; look only after you have tried.
+(04), ``exercises.impala`` (05), ``exercises.scaling`` (06), ``exercises.side_by_side`` (07);
+``exercises.check`` holds what the checkers share. ``SOLUTIONS`` here gathers them all; look only after you
+have tried.
 """
 
-from rlteach.exercises import a3c, advantage, apex, impala, policy_gradient, scaling
+from rlteach.exercises import a3c, advantage, apex, impala, policy_gradient, scaling, side_by_side
 from rlteach.exercises.a3c import (
     BACKEND_CHOICES,
     RMSPROP_BY_HAND,
@@ -58,6 +59,14 @@ from rlteach.exercises.scaling import (
     check_scaling_statements,
     check_server_saturation,
 )
+from rlteach.exercises.side_by_side import (
+    GIL_QUESTION,
+    STEPPING_BY_HAND,
+    WORKLOAD_CHOICES,
+    check_busy_speedups,
+    check_stepping,
+    check_workload_statements,
+)
 
 __all__ = [
     "NOT_ATTEMPTED", "SOLUTIONS",
@@ -72,7 +81,9 @@ __all__ = [
     "check_weights", "check_vs_by_hand", "check_lag", "check_impala_statements",
     "SCALING_CHOICES", "SERVER_BY_HAND", "APEX_TRAFFIC",
     "check_scaling_statements", "check_server_saturation", "check_apex_traffic",
+    "WORKLOAD_CHOICES", "STEPPING_BY_HAND", "GIL_QUESTION",
+    "check_workload_statements", "check_stepping", "check_busy_speedups",
 ]
 
 SOLUTIONS = {**advantage.SOLUTIONS, **policy_gradient.SOLUTIONS, **a3c.SOLUTIONS, **apex.SOLUTIONS,
-             **impala.SOLUTIONS, **scaling.SOLUTIONS}
+             **impala.SOLUTIONS, **scaling.SOLUTIONS, **side_by_side.SOLUTIONS}
