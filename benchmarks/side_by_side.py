@@ -208,7 +208,13 @@ def main(argv=None):
     parser.add_argument("--workloads", nargs="+", default=list(SEEDS), choices=list(SEEDS))
     parser.add_argument("--max-seconds", type=float, default=120.0, help="rlteach.side_by_side.MAX_SECONDS")
     parser.add_argument("--max-steps", type=int, default=200_000, help="rlteach.side_by_side.MAX_STEPS")
+    parser.add_argument("--rewrite", action="store_true",
+                        help="run nothing: write the table, plots and README again from results/side_by_side.json")
     args = parser.parse_args(argv)
+    if args.rewrite:
+        saved = json.loads((OUT / "side_by_side.json").read_text())
+        write(saved["runs"], saved["machine"], quick=False)
+        return
     import torch
 
     from rlteach.side_by_side import run_one

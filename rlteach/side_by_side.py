@@ -231,7 +231,7 @@ def decision_guide(rows) -> list[str]:
         text = f"{workload}: fastest to solve was {fastest} (median {r['seconds_to_solve']:.1f} s"
         sync = ratio(rows, workload, fastest, "a2c:sync")
         if sync is not None and fastest != "a2c:sync":
-            text += f", {sync:.2f}x the time of one process stepping 8 envs in turn, a2c:sync"
+            text += f", {sync:.2f}x the time of one process stepping its envs in turn, a2c:sync"
         text += (f"; {r['steps_to_solve']:,.0f} env steps). The most env steps per second came from {quickest} "
                  f"({rows[(workload, quickest)]['steps_per_second']:,.0f}/s).")
         sentences.append(text)

@@ -71,13 +71,15 @@ def check_stepping(answer) -> bool:
         return report(False, f"give two numbers (sync env steps/s, async env steps/s), got {answer!r}.")
     sync, asynchronous = _stepping()
     e = STEPPING_BY_HAND
-    if np.allclose(arr, [sync, asynchronous], rtol=1e-3):
-        return report(True, f"async steps {asynchronous / sync:.1f}x as fast here; make step_ms smaller than "
-                      "num_envs x message_ms and the subprocesses lose: CartPole's case.")
-    if not np.isclose(arr[0], sync, rtol=1e-3):
+    if np.allclose(arr, [sync, asynchronous], rtol=1e-2):
+        crossover = e["message_ms"] * e["num_envs"] / (e["num_envs"] - 1) if e["num_envs"] > 1 else float("inf")
+        return report(True, f"async steps {asynchronous / sync:.1f}x as fast here. By this formula the subprocesses "
+                      f"lose once step_ms drops below message_ms x num_envs / (num_envs - 1) = {crossover:.3g} ms, "
+                      "about one message: CartPole's case.")
+    if not np.isclose(arr[0], sync, rtol=1e-2):
         return report(False, "sync: the envs step one after another, so each env step costs step_ms + "
                       "overhead_ms: 1000 / (step_ms + overhead_ms) steps per second.")
-    if np.isclose(arr[1], e["num_envs"] * 1000.0 / e["step_ms"], rtol=1e-3):
+    if np.isclose(arr[1], e["num_envs"] * 1000.0 / e["step_ms"], rtol=1e-2):
         return report(False, "async still pays, per vector step, the overhead and a message for every env.")
     return report(False, "async: one vector step takes step_ms (all envs wait at once) + num_envs x "
                   "(overhead_ms + message_ms), and yields num_envs env steps.")
