@@ -197,7 +197,8 @@ def write(records, facts, quick):
     plot_side_by_side(records).savefig(OUT / f"{name}.png", dpi=90)
     if not quick and README.exists():
         readme = README.read_text()
-        block = f"<!-- bench:start -->\n{text.split(chr(10), 2)[2]}\n<!-- bench:end -->"
+        body = text.split("\n", 2)[2].replace("\n## ", "\n### ")     # under the README's own "##" heading
+        block = f"<!-- bench:start -->\n{body}\n<!-- bench:end -->"
         README.write_text(re.sub(r"<!-- bench:start -->.*<!-- bench:end -->", lambda m: block, readme, flags=re.S))
     print("\n" + text)
 
