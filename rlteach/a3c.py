@@ -365,8 +365,9 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         return run.finish(model, interrupted)
 
 
-def measure_speed(backend, num_workers, env_steps=20_000, seed=0) -> float:
-    """Steady-state env steps/s of A3C (acting AND learning) with ``num_workers`` workers on ``backend``."""
+def measure_speed(backend, num_workers, env_steps=20_000, seed=0, **env) -> float:
+    """Steady-state env steps/s of A3C (acting AND learning) with ``num_workers`` workers on ``backend``;
+    ``env`` sets the Config's ``env_id`` and ``env_kwargs`` (default: the Config's, CartPole-v1)."""
     config = Config(backend=backend, num_workers=num_workers, total_steps=env_steps, seed=seed,
-                    stop_when_solved=False, eval_every=None)
+                    stop_when_solved=False, eval_every=None, **env)
     return steady_steps_per_second(train(config, progress=False).records["timeline"])
