@@ -32,7 +32,7 @@ from rlteach.exercises.apex import (
     check_nstep_targets,
     check_priorities,
 )
-from rlteach.exercises.check import NOT_ATTEMPTED
+from rlteach.exercises.check import NOT_ATTEMPTED, Verdict
 from rlteach.exercises.impala import (
     IMPALA_CHOICES,
     LAG_BY_HAND,
@@ -69,7 +69,7 @@ from rlteach.exercises.side_by_side import (
 )
 
 __all__ = [
-    "NOT_ATTEMPTED", "SOLUTIONS",
+    "NOT_ATTEMPTED", "SOLUTIONS", "Verdict",
     "GAE_BY_HAND", "check_gae_by_hand", "check_returns_function", "check_exact_advantage",
     "REINFORCE_BY_HAND", "AUTORESET_ROLLOUT", "BASELINE_CHOICES",
     "check_reinforce_loss", "check_valid_mask", "check_unbiased_baselines",

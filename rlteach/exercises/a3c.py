@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from rlteach.a3c import SharedRMSprop
-from rlteach.exercises.check import NOT_ATTEMPTED, as_array, check_choices, report
+from rlteach.exercises.check import NOT_ATTEMPTED, Verdict, as_array, check_choices, report
 
 # ---------------------------------------------------------------------------------------------------------
 # 03 A3C, exercise 1: one shared RMSProp step by hand
@@ -51,7 +51,7 @@ def _rmsprop_reference():
     return theta.numpy(), opt.g[0].numpy()
 
 
-def check_rmsprop_step(answer) -> bool:
+def check_rmsprop_step(answer) -> Verdict:
     """Exercise: ``(new_theta, new_g)`` after one SharedRMSprop step on ``RMSPROP_BY_HAND``, 3 numbers each."""
     if answer is ...:
         return report(False, NOT_ATTEMPTED)
@@ -115,7 +115,7 @@ def _staleness(rows, count="since copy"):
     return [sum(t < row[2] for t in applied) for row in rows]         # every update before it
 
 
-def check_staleness(answer) -> bool:
+def check_staleness(answer) -> Verdict:
     """Exercise: the staleness of each of the 7 updates in ``STALENESS_TIMELINE``, in its order."""
     if answer is ...:
         return report(False, NOT_ATTEMPTED)
@@ -160,7 +160,7 @@ BACKEND_CHOICES = {
 _BACKEND_TRUE = {"b", "c"}
 
 
-def check_backend_statements(answer) -> bool:
+def check_backend_statements(answer) -> Verdict:
     """Exercise: the letters of the TRUE statements in ``BACKEND_CHOICES``."""
     hints = {
         "a": "a: the GIL lets ONE thread run Python code at a time; the others wait for their turn.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rlteach.advantage import discounted_returns, gae
-from rlteach.exercises.check import NOT_ATTEMPTED, as_array, report
+from rlteach.exercises.check import NOT_ATTEMPTED, Verdict, as_array, report
 from rlteach.mdp import ChainMDP
 
 # ---------------------------------------------------------------------------------------------------------
@@ -29,7 +29,7 @@ def _gae_by_hand(lam=None, terminated=None):
                np.zeros(3, dtype=bool), e["gamma"], e["lam"] if lam is None else lam)
 
 
-def check_gae_by_hand(answer) -> bool:
+def check_gae_by_hand(answer) -> Verdict:
     """Exercise: the three GAE advantages [A_0, A_1, A_2] of the rollout in ``GAE_BY_HAND``."""
     if answer is ...:
         return report(False, NOT_ATTEMPTED)
@@ -87,7 +87,7 @@ def _solution_returns(rewards, next_values, terminated, truncated, gamma):
     return G
 
 
-def check_returns_function(my_returns) -> bool:
+def check_returns_function(my_returns) -> Verdict:
     """Exercise: ``my_returns(rewards, next_values, terminated, truncated, gamma)`` for one env ([T] arrays)."""
     if my_returns is ...:
         return report(False, NOT_ATTEMPTED)
@@ -128,7 +128,7 @@ def _exact_chain_advantage():
     return mdp.advantages(mdp.policy(0.6))
 
 
-def check_exact_advantage(answer) -> bool:
+def check_exact_advantage(answer) -> Verdict:
     """Exercise: A[s, a] for ``ChainMDP()`` and the policy ``mdp.policy(0.6)``, a [5, 2] array."""
     if answer is ...:
         return report(False, NOT_ATTEMPTED)

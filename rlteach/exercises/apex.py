@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from rlteach.apex import epsilon_ladder
-from rlteach.exercises.check import NOT_ATTEMPTED, as_array, check_choices, close_pair, report, two_lists
+from rlteach.exercises.check import (
+    NOT_ATTEMPTED,
+    Verdict,
+    as_array,
+    check_choices,
+    close_pair,
+    report,
+    two_lists,
+)
 from rlteach.replay import NStepBuilder, PrioritizedReplay
 
 # ---------------------------------------------------------------------------------------------------------
@@ -40,11 +48,11 @@ def _priority_reference():
     return P, w / w.max()
 
 
-def check_priorities(answer) -> bool:
+def check_priorities(answer) -> Verdict:
     """Exercise: ``(P, w)`` for the 4 priorities of ``PRIORITY_BY_HAND``, 4 numbers each."""
     got = two_lists(answer, ("P", "w"), 4)
-    if got is False:
-        return False
+    if isinstance(got, Verdict):
+        return got
     P, w = got
 
     def same(pair):
@@ -87,7 +95,7 @@ def _ladder_value(actor=None, denominator="N-1", one_plus=True):
     return e["eps"] ** ((1 if one_plus else 0) + i / n * e["alpha"])
 
 
-def check_ladder_epsilon(answer) -> bool:
+def check_ladder_epsilon(answer) -> Verdict:
     """Exercise: epsilon of actor ``LADDER_QUESTION["actor"]`` of ``num_actors`` on the Ape-X ladder."""
     if answer is ...:
         return report(False, NOT_ATTEMPTED)
@@ -145,7 +153,7 @@ def _nstep_targets(ending, discount_rule="gamma^m"):
             for tr in transitions]
 
 
-def check_nstep_targets(answer) -> bool:
+def check_nstep_targets(answer) -> Verdict:
     """Exercise: the 4 n-step targets (G_0 .. G_3) of ``NSTEP_BY_HAND``'s episode, (if terminated, if truncated)."""
     if answer is ...:
         return report(False, NOT_ATTEMPTED)
@@ -200,7 +208,7 @@ APEX_CHOICES = {
 _APEX_TRUE = {"a", "c", "e"}
 
 
-def check_apex_statements(answer) -> bool:
+def check_apex_statements(answer) -> Verdict:
     """Exercise: the letters of the TRUE statements in ``APEX_CHOICES``."""
     hints = {
         "b": "b: sampling follows the priorities (that is what the sum-tree is for); the oldest transition is "

@@ -1,4 +1,5 @@
-"""What every checker shares: the placeholder message, the one-line report, reading an answer as an array."""
+"""What every checker shares: the placeholder message, the one-line report and its verdict, reading an answer
+as an array."""
 
 from __future__ import annotations
 
@@ -7,10 +8,29 @@ import numpy as np
 NOT_ATTEMPTED = "Not attempted yet: replace the ... with your answer and run the cell again."
 
 
-def report(ok: bool, message: str) -> bool:
-    """Print one line (prefixed "Correct!" or "Not yet:") and return ``ok``."""
-    print(message if message == NOT_ATTEMPTED else ("Correct! " if ok else "Not yet: ") + message)
-    return ok
+class Verdict:
+    """What a checker returns: true when the answer is right (``if check(answer): ...``), with ``ok`` and
+    the ``message`` it printed. In a notebook it displays nothing: the printed line is the whole reply,
+    with no stray ``True``/``False`` under it."""
+
+    def __init__(self, ok: bool, message: str):
+        self.ok, self.message = bool(ok), message
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __repr__(self) -> str:
+        return f"Verdict(ok={self.ok})"
+
+    def _ipython_display_(self):
+        """IPython calls this instead of showing the repr; the message is already printed."""
+
+
+def report(ok: bool, message: str) -> Verdict:
+    """Print one line (prefixed "Correct!" or "Not yet:") and return the ``Verdict``."""
+    line = message if message == NOT_ATTEMPTED else ("Correct! " if ok else "Not yet: ") + message
+    print(line)
+    return Verdict(ok, line)
 
 
 def as_array(answer, shape):
@@ -53,7 +73,7 @@ def check_choices(answer, choices, true, praise, hints, see=""):
 
 def two_lists(answer, names, size):
     """For an exercise whose answer is two lists of ``size`` numbers, ``names`` = (first, second): the two
-    arrays, or, when the answer is ``...`` or malformed, the report's False (return it at once)."""
+    arrays, or, when the answer is ``...`` or malformed, the report's ``Verdict`` (return it at once)."""
     if answer is ...:
         return report(False, NOT_ATTEMPTED)
     arr = as_array(answer, (2, size))

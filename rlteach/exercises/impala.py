@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rlteach.exercises.check import NOT_ATTEMPTED, as_array, check_choices, close_pair, report, two_lists
+from rlteach.exercises.check import (
+    NOT_ATTEMPTED,
+    Verdict,
+    as_array,
+    check_choices,
+    close_pair,
+    report,
+    two_lists,
+)
 from rlteach.impala import vtrace
 
 # ---------------------------------------------------------------------------------------------------------
@@ -41,11 +49,11 @@ def _weights_reference():
     return torch.clamp(rhos, max=e["clip_rho"]).numpy(), torch.clamp(rhos, max=e["clip_c"]).numpy()
 
 
-def check_weights(answer) -> bool:
+def check_weights(answer) -> Verdict:
     """Exercise: ``(rho, c)`` for the 4 steps of ``WEIGHTS_BY_HAND``, 4 numbers each."""
     got = two_lists(answer, ("rho", "c"), 4)
-    if got is False:
-        return False
+    if isinstance(got, Verdict):
+        return got
     rho, c = got
 
     def same(pair):
@@ -114,7 +122,7 @@ def _vs_one_step():
     return v + rho * (np.array(e["rewards"]) + e["gamma"] * v_next - v)
 
 
-def check_vs_by_hand(answer) -> bool:
+def check_vs_by_hand(answer) -> Verdict:
     """Exercise: the V-trace targets v_0, v_1, v_2 of ``VS_BY_HAND``."""
     if answer is ...:
         return report(False, NOT_ATTEMPTED)
@@ -168,7 +176,7 @@ def _lags(pull_every=None):
     return [used - b for used, b in zip(e["learner_version_when_used"], behaviour, strict=True)]
 
 
-def check_lag(answer) -> bool:
+def check_lag(answer) -> Verdict:
     """Exercise: the policy lag of each of the 8 unrolls of ``LAG_BY_HAND``."""
     if answer is ...:
         return report(False, NOT_ATTEMPTED)
@@ -209,7 +217,7 @@ IMPALA_CHOICES = {
 _IMPALA_TRUE = {"a", "c", "e"}
 
 
-def check_impala_statements(answer) -> bool:
+def check_impala_statements(answer) -> Verdict:
     """Exercise: the letters of the TRUE statements in ``IMPALA_CHOICES``."""
     hints = {
         "b": "b: it is the other way round. rho_t weights the TD errors themselves and so sets the fixed point; "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rlteach.exercises.check import NOT_ATTEMPTED, as_array, choice_letters, report
+from rlteach.exercises.check import NOT_ATTEMPTED, Verdict, as_array, choice_letters, report
 from rlteach.losses import reinforce_loss
 
 # ---------------------------------------------------------------------------------------------------------
@@ -27,7 +27,7 @@ def _reinforce_by_hand(baseline=None, sign=1.0, reduce="mean"):
     return sign * loss * (len(log_probs) if reduce == "sum" else 1)
 
 
-def check_reinforce_loss(answer) -> bool:
+def check_reinforce_loss(answer) -> Verdict:
     """Exercise: the REINFORCE loss of ``REINFORCE_BY_HAND`` with its baseline, one number."""
     if answer is ...:
         return report(False, NOT_ATTEMPTED)
@@ -77,7 +77,7 @@ def _valid_mask(count_truncated=True, carry=True, shift=True):
     return valid
 
 
-def check_valid_mask(answer) -> bool:
+def check_valid_mask(answer) -> Verdict:
     """Exercise: the [6, 2] ``valid`` mask (True = a real transition) of ``AUTORESET_ROLLOUT``."""
     if answer is ...:
         return report(False, NOT_ATTEMPTED)
@@ -118,7 +118,7 @@ BASELINE_CHOICES = {
 _UNBIASED = {"a", "b", "d"}
 
 
-def check_unbiased_baselines(answer) -> bool:
+def check_unbiased_baselines(answer) -> Verdict:
     """Exercise: the letters of ``BASELINE_CHOICES`` whose baseline keeps E[(G_t - b) grad log pi] = grad J."""
     if answer is ...:
         return report(False, NOT_ATTEMPTED)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rlteach.exercises.check import NOT_ATTEMPTED, as_array, check_choices, report
+from rlteach.exercises.check import NOT_ATTEMPTED, Verdict, as_array, check_choices, report
 
 # ---------------------------------------------------------------------------------------------------------
 # 06 scaling out, exercise 1: which parallelism, which backend
@@ -28,7 +28,7 @@ SCALING_CHOICES = {
 _SCALING_TRUE = {"a", "c", "d"}
 
 
-def check_scaling_statements(answer) -> bool:
+def check_scaling_statements(answer) -> Verdict:
     """Exercise: the letters of the TRUE statements in ``SCALING_CHOICES``."""
     hints = {
         "b": "b: threads share memory, but Python's GIL lets one of them run Python code at a time (notebook "
@@ -63,7 +63,7 @@ def _server_numbers(round_trips=2, include_compute=True):
     return worker, server, server / worker
 
 
-def check_server_saturation(answer) -> bool:
+def check_server_saturation(answer) -> Verdict:
     """Exercise: three numbers for ``SERVER_BY_HAND``: the updates per second of one asynchronous worker (its
     cycle is a pull, its compute, a push), the most updates per second the server can apply, and the number of
     workers at which the server is busy all the time."""
@@ -115,7 +115,7 @@ def _traffic(per_transition_overhead=False, count_overhead=True, pulls_per_step=
     return sent, pulls * e["weight_bytes"]
 
 
-def check_apex_traffic(answer) -> bool:
+def check_apex_traffic(answer) -> Verdict:
     """Exercise: (bytes per second one actor sends, bytes per second of weights it receives) for
     ``APEX_TRAFFIC``."""
     if answer is ...:

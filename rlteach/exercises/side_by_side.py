@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rlteach.exercises.check import NOT_ATTEMPTED, as_array, check_choices, report
+from rlteach.exercises.check import NOT_ATTEMPTED, Verdict, as_array, check_choices, report
 
 # ---------------------------------------------------------------------------------------------------------
 # 07 side by side, exercise 1: which design for which workload
@@ -25,7 +25,7 @@ WORKLOAD_CHOICES = {
 _WORKLOAD_TRUE = {"a", "c", "e"}
 
 
-def check_workload_statements(answer) -> bool:
+def check_workload_statements(answer) -> Verdict:
     """Exercise: the letters of the TRUE statements in ``WORKLOAD_CHOICES``."""
     hints = {
         "b": "b: a busy step computes in Python and holds the GIL; in one process only one thread runs Python "
@@ -62,7 +62,7 @@ def _stepping(e=None):
     return sync, asynchronous
 
 
-def check_stepping(answer) -> bool:
+def check_stepping(answer) -> Verdict:
     """Exercise: (env steps/s of "sync", env steps/s of "async") for ``STEPPING_BY_HAND``."""
     if answer is ...:
         return report(False, NOT_ATTEMPTED)
@@ -97,7 +97,7 @@ def _busy_speedups():
     return 1.0, float(min(GIL_QUESTION["workers"], GIL_QUESTION["cores"]))
 
 
-def check_busy_speedups(answer) -> bool:
+def check_busy_speedups(answer) -> Verdict:
     """Exercise: on the busy workload, with ``GIL_QUESTION``'s workers and cores: (the speed-up of that many
     thread workers over 1 thread, the speed-up of that many process workers over 1 process), ideally."""
     if answer is ...:
