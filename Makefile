@@ -14,7 +14,7 @@ PYTEST := $(BIN)/python -m pytest
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-cell-timeout=600 \
 	--nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider
 
-.PHONY: setup lab test test-full lint unit notebooks bench bench-parts clean
+.PHONY: setup lab test test-full lint unit notebooks bench bench-parts times clean
 
 setup: $(STAMP)
 
@@ -68,6 +68,11 @@ bench-parts: setup
 	$(BIN)/python benchmarks/replay_speed.py
 	$(BIN)/python benchmarks/impala_speed.py
 	$(BIN)/python benchmarks/comm_lab.py
+
+# Re-executes every notebook in place, one at a time (on a quiet machine), and writes the README's table of
+# reading and run times.
+times: setup
+	$(BIN)/python benchmarks/workbook_times.py --inplace
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
