@@ -5,7 +5,7 @@ env -> actor -> rollout or transitions -> queue or replay -> learner -> optimize
 
 The math
     advantage       returns, TD errors, n-step returns, GAE (pure math, numpy and torch)
-    mdp             a small chain MDP whose V, Q and A are computed exactly, to check estimators against
+    mdp             a small chain MDP: V, Q, A exactly and by the Bellman backup, Q* and tabular Q-learning
     losses          REINFORCE and the actor-critic loss that A2C, A3C and IMPALA share
     replay          the sum-tree, proportional prioritized replay and n-step transitions (Ape-X)
 The algorithms (each: Config, math, network, actor, learner, train)

@@ -14,12 +14,19 @@ or the right end (reward ``right_reward``). Action 0 moves left, action 1 moves 
 Exact values (a linear solve, for a policy ``pi[s, a]``):
 
     P_pi[s, s'] = sum_a pi[s, a] P[s, a, s']          r_pi[s] = sum_a pi[s, a] R[s, a]
-    V = (I - gamma P_pi)^-1 r_pi                       (on the non-terminal states; terminal V = 0)
+    V = r_pi + gamma P_pi V   (the Bellman equation)  so   V = (I - gamma P_pi)^-1 r_pi
+                                                       (on the non-terminal states; terminal V = 0)
     Q[s, a] = R[s, a] + gamma sum_s' P[s, a, s'] V[s']
     A[s, a] = Q[s, a] - V[s]                           (and sum_a pi[s, a] A[s, a] = 0)
 
+The same V is the fixed point of the Bellman backup ``V <- r_pi + gamma P_pi V``: ``iterate_bellman``
+applies it sweep after sweep from V = 0, and the error shrinks by a factor gamma or less per sweep.
+
 ``sample_episodes`` plays many episodes at once and returns them time-major, ``[T, num_episodes]``,
 exactly the shape ``rlteach.advantage`` takes, so one call estimates advantages for all of them.
+
+The last section is notebook 04's: the optimal Q* by value iteration (``optimal_q``) and tabular
+Q-learning (``q_learning``), which learns Q* from sampled steps.
 """
 
 from __future__ import annotations
@@ -115,14 +122,45 @@ class ChainMDP:
                              f"in each row, got shape {pi.shape}")
         return pi
 
+    def policy_model(self, pi):
+        """The chain as the policy sees it, for the non-terminal states s: ``(P_pi, r_pi)`` with
+        P_pi[s, s'] = sum_a pi[s, a] P[s, a, s'] (to every state, terminal ends included: [length, length+2])
+        and r_pi[s] = sum_a pi[s, a] R[s, a], the expected reward of one step from s."""
+        pi = self._check_policy(pi)
+        return np.einsum("sa,sat->st", pi, self.P), (pi * self.R).sum(1)
+
     def values(self, pi) -> np.ndarray:
         """Exact V^pi for every state (terminal states 0): solve (I - gamma P_pi) V = r_pi."""
-        pi = self._check_policy(pi)
-        P_pi = np.einsum("sa,sat->st", pi, self.P)[:, : self.length]   # transitions among non-terminals
-        r_pi = (pi * self.R).sum(1)
+        P_pi, r_pi = self.policy_model(pi)
+        P_pi = P_pi[:, : self.length]                                  # transitions among non-terminals
         V = np.zeros(self.num_states)
         V[: self.length] = np.linalg.solve(np.eye(self.length) - self.gamma * P_pi, r_pi)
         return V
+
+    def bellman_backup(self, V, pi) -> np.ndarray:
+        """One sweep of the Bellman backup: V'(s) = r_pi(s) + gamma sum_s' P_pi(s, s') V(s'); terminal V' = 0."""
+        V = np.asarray(V, dtype=float)
+        if V.shape != (self.num_states,):
+            raise ValueError(f"V must have one value per state, shape ({self.num_states},), got {V.shape}")
+        P_pi, r_pi = self.policy_model(pi)
+        new = np.zeros(self.num_states)
+        new[: self.length] = r_pi + self.gamma * P_pi @ V
+        return new
+
+    def iterate_bellman(self, pi, num_sweeps=50, V0=None):
+        """Iterative policy evaluation: ``bellman_backup`` applied ``num_sweeps`` times, from V0 (default 0).
+
+        Returns ``(history, errors)``: history[k] is V after k sweeps, [num_sweeps + 1, num_states], and
+        errors[k] = max_s |history[k](s) - V^pi(s)| against the exact solve ``values``. The backup is a
+        contraction: each sweep multiplies that error by gamma or less, errors[k + 1] <= gamma * errors[k].
+        """
+        if not isinstance(num_sweeps, int) or num_sweeps < 0:
+            raise ValueError(f"num_sweeps={num_sweeps!r} is not allowed: an integer >= 0")
+        history = [np.zeros(self.num_states) if V0 is None else np.asarray(V0, dtype=float)]
+        for _ in range(num_sweeps):
+            history.append(self.bellman_backup(history[-1], pi))
+        history = np.stack(history)
+        return history, np.abs(history - self.values(pi)).max(1)
 
     def q_values(self, pi) -> np.ndarray:
         """Exact Q^pi[s, a] = R[s, a] + gamma sum_s' P[s, a, s'] V[s'] for the non-terminal states."""
@@ -192,6 +230,17 @@ def fit_critic_mc(mdp: ChainMDP, pi, num_episodes, rng, max_steps=100) -> np.nda
     return V
 
 
+def offset_critic(mdp: ChainMDP, pi, offset) -> np.ndarray:
+    """An imperfect critic with a SYSTEMATIC error: the exact V^pi plus ``offset`` in every non-terminal state.
+
+    A learned critic's errors are rarely independent from state to state; errors of one sign along the way
+    are what bootstrapping cannot average out, so they show the bias of small lam and n most clearly.
+    """
+    critic = mdp.values(pi)
+    critic[: mdp.length] += offset
+    return critic
+
+
 def estimate_first_advantage(mdp, pi, critic, state, action, num_episodes, rng, lam=None, n=None,
                              max_steps=100) -> np.ndarray:
     """Estimates of A(state, action), one per episode that starts with (state, action) and then follows pi.
@@ -223,6 +272,8 @@ def bias_variance(mdp, pi, critic, state, action, num_episodes, seed, lams=(), n
 
         bias = mean(A_hat) - (Q(s, a) - critic[s])        variance = var(A_hat)        mse = bias^2 + var
 
+    (Against the true A = Q - V, every row would carry the same extra V(s) - critic[s], for both actions.)
+
     With the exact critic every estimator is unbiased; with an imperfect one, lam = 0 (the TD error) is
     biased by gamma * E[critic - V](s') and lam = 1 (Monte Carlo) is not, but has the largest variance.
     Returns a list of dicts {"estimator", "param", "mean", "bias", "variance", "mse"}. Every setting uses
@@ -240,3 +291,76 @@ def bias_variance(mdp, pi, critic, state, action, num_episodes, seed, lams=(), n
             rows.append({"estimator": kind, "param": p, "mean": float(est.mean()), "bias": bias,
                          "variance": float(est.var()), "mse": bias**2 + float(est.var())})
     return rows
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Learning Q* from experience: tabular Q-learning (notebook 04 opens with it)
+# ---------------------------------------------------------------------------------------------------------
+
+
+def optimal_q(mdp: ChainMDP, tol=1e-12, max_sweeps=100_000) -> np.ndarray:
+    """Q*[s, a] of the non-terminal states by value iteration on the Bellman OPTIMALITY equation:
+
+        Q_{k+1}[s, a] = R[s, a] + gamma sum_s' P[s, a, s'] max_a' Q_k[s', a']     (terminal s': max = 0)
+
+    repeated until no entry moves by more than ``tol``. For gamma < 1 each sweep shrinks the error by a
+    factor gamma, so it converges from any start. Acting greedily on Q* is an optimal policy."""
+    Q = np.zeros((mdp.length, 2))
+    for _ in range(max_sweeps):
+        V = np.zeros(mdp.num_states)
+        V[: mdp.length] = Q.max(1)                     # max_a' Q(s', a'); the terminal states keep 0
+        Q_next = mdp.R + mdp.gamma * mdp.P @ V
+        if np.abs(Q_next - Q).max() <= tol:
+            return Q_next
+        Q = Q_next
+    raise RuntimeError(f"value iteration did not converge in max_sweeps={max_sweeps} sweeps (gamma=1?)")
+
+
+def greedy_policy(Q) -> np.ndarray:
+    """pi[s, a] that takes argmax_a Q[s, a] in every state (ties: the lower action, LEFT)."""
+    Q = np.asarray(Q, dtype=float)
+    return np.eye(Q.shape[1])[Q.argmax(1)]
+
+
+def q_learning(mdp: ChainMDP, num_steps, alpha=0.1, epsilon=0.2, seed=0, record_every=100):
+    """Tabular Q-learning (Watkins 1989) on the chain, from sampled transitions only (it never reads P or R):
+
+        a     = a random action with probability epsilon, else argmax_a Q(s, a)      (epsilon-greedy;
+                                                                               ties at random)
+        s', r = one step of the chain
+        Q(s, a) <- Q(s, a) + alpha [r + gamma max_a' Q(s', a') - Q(s, a)]         (max = 0 if s' is terminal)
+
+    Every episode starts in a uniformly random state, so every (s, a) keeps being tried. Returns
+    ``(Q, steps, errors)``: the learned table [length, 2], and max|Q - Q*| after every ``record_every``
+    steps. With a constant ``alpha`` the error falls to a floor that shrinks with alpha (a slippery chain
+    gives noisy targets); with ``slip=0`` and ``alpha=1`` it reaches 0."""
+    if not 0.0 < alpha <= 1.0:
+        raise ValueError(f"alpha={alpha!r} is outside the allowed range (0, 1]")
+    if not 0.0 <= epsilon <= 1.0:
+        raise ValueError(f"epsilon={epsilon!r} is outside the allowed range [0, 1]")
+    for name, value in (("num_steps", num_steps), ("record_every", record_every)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}={value!r} is not allowed: an integer >= 1")
+    q_star, gamma, L = optimal_q(mdp), mdp.gamma, mdp.length
+    rng = np.random.default_rng(seed)
+    u_explore, u_action, u_slip = rng.random((3, num_steps)).tolist()    # all random numbers at once: fast
+    starts = rng.integers(0, L, num_steps).tolist()
+    reward_of = [mdp.step_reward] * L + [mdp.left_reward, mdp.right_reward]   # by the state s' arrived in
+    Q = [[0.0, 0.0] for _ in range(L)]
+    steps, errors = [], []
+    s = starts[0]
+    for t in range(num_steps):
+        q = Q[s]
+        if u_explore[t] < epsilon or q[LEFT] == q[RIGHT]:         # explore, or break a tie at random
+            a = int(u_action[t] < 0.5)
+        else:
+            a = int(q[RIGHT] > q[LEFT])
+        move = (1 if a == RIGHT else -1) * (-1 if u_slip[t] < mdp.slip else 1)
+        s2 = mdp._move(s, move)
+        bootstrap = max(Q[s2]) if s2 < L else 0.0              # no future after a terminal state
+        q[a] += alpha * (reward_of[s2] + gamma * bootstrap - q[a])
+        s = s2 if s2 < L else starts[t]                         # a new episode after a terminal state
+        if (t + 1) % record_every == 0:
+            steps.append(t + 1)
+            errors.append(float(np.abs(np.array(Q) - q_star).max()))
+    return np.array(Q), np.array(steps), np.array(errors)

@@ -16,7 +16,8 @@ started:
               t_rolled_out, t_computed, staleness)            (its inner phases and its staleness)
 
 Rows are named tuples: ``row.end``, ``row.who``. Saved to JSON they become lists; ``as_rows`` turns them back.
-``steady_steps_per_second`` and ``overlap_seconds`` read any list of such rows.
+``steady_steps_per_second`` and ``overlap_seconds`` read any list of such rows; ``round_waits`` reads the
+rows of a SYNCHRONOUS run (A3C with ``sync=True``), where every cycle waits for the round before it.
 """
 
 from __future__ import annotations
@@ -85,3 +86,27 @@ def overlap_seconds(rows) -> float:
             total += t - last
         inside, last = inside + delta, t
     return total
+
+
+def round_waits(rows) -> list:
+    """For a SYNCHRONOUS run, where each worker pushes one gradient per round and its next pull returns only
+    once every worker has pushed (the round's mean is applied): the seconds each row's cycle spent waiting in
+    that pull, one number per row of ``rows``, in their order (0.0 for a learner row).
+
+    Worker w's k-th update (its rows in order of ``start``) belongs to round k. Round k is complete at
+        ready_k = max over workers w' of end(w', k)        (the last push of the round)
+    and worker w's cycle k+1 starts (``start``: its pull begins) when its own push of round k returned, so it
+    waits  wait(w, k+1) = max(0, ready_k - start(w, k+1)).  A worker's first cycle waits for nothing, nor does
+    a cycle whose previous round not every worker completed (the run stopped in the middle of it). The pull
+    returns one message after ready_k, so this is the wait for the other workers, without the message."""
+    by_worker = {}
+    for i, row in sorted(enumerate(rows), key=lambda item: item[1].start):
+        if row.who != LEARNER:
+            by_worker.setdefault(row.who, []).append(i)
+    rounds = min((len(mine) for mine in by_worker.values()), default=0)
+    ready = [max(rows[mine[k]].end for mine in by_worker.values()) for k in range(rounds)]
+    waits = [0.0] * len(rows)
+    for mine in by_worker.values():
+        for k, i in enumerate(mine[1:rounds + 1], start=1):
+            waits[i] = max(0.0, ready[k - 1] - rows[i].start)
+    return waits

@@ -39,10 +39,28 @@ class Shown:
         display(self.widget)
 
 
+STYLE = {"description_width": "initial"}
+
+
+def grid_slider(value, lo, hi, step, description, fmt=".2f", log=False):
+    """A float slider over [lo, hi] (``log``: over [10^lo, 10^hi], moving its exponent) that starts at ``value``.
+
+    A browser shows a slider's value snapped to its grid min + k * step: a value off the grid shows as a
+    neighbour (7e-4 on the grid 10^-4.5, 10^-4.4, ... shows as 6.3e-4). So the grid is laid through ``value``:
+    min and max move inwards to the nearest points of the grid through it. Reports only when released."""
+    x = np.log10(value) if log else value
+    if not lo <= x <= hi:
+        raise ValueError(f"{description}={value!r} is outside the slider's range [{lo}, {hi}]" + " (exponents)" * log)
+    below, above = int((x - lo) / step + 1e-9), int((hi - x) / step + 1e-9)      # whole steps inside [lo, hi]
+    low, high = (round(float(x + k * step), 12) + 0.0 for k in (-below, above))  # rounding: no -1e-16 for 0
+    kind, base = (w.FloatLogSlider, {"base": 10}) if log else (w.FloatSlider, {})
+    return kind(value=value, min=low, max=high, step=step, description=description, readout_format=fmt,
+                continuous_update=False, style=STYLE, **base)
+
+
 def unit_slider(value, description, step) -> w.FloatSlider:
-    """A slider over [0, 1] that reports only when released (each value redraws a figure)."""
-    return w.FloatSlider(value=value, min=0.0, max=1.0, step=step, description=description,
-                         continuous_update=False, style={"description_width": "initial"})
+    """A ``grid_slider`` over [0, 1]."""
+    return grid_slider(value, 0.0, 1.0, step, description)
 
 
 def redraw_on_change(explorer, *controls):
@@ -175,13 +193,9 @@ class VtraceExplorer(Shown):
     BOOTSTRAP, GAMMA = 1.2, 0.9
 
     def __init__(self, clip_rho=1.0, clip_c=1.0, drift=1.0):
-        style = {"description_width": "initial"}
-        self.clip_rho = w.FloatLogSlider(value=clip_rho, base=10, min=-1, max=1, step=0.05, description="rho-bar",
-                                         continuous_update=False, style=style, readout_format=".2f")
-        self.clip_c = w.FloatLogSlider(value=clip_c, base=10, min=-1, max=1, step=0.05, description="c-bar",
-                                       continuous_update=False, style=style, readout_format=".2f")
-        self.drift = w.FloatSlider(value=drift, min=0.0, max=3.0, step=0.1, description="drift of pi from mu",
-                                   continuous_update=False, style=style)
+        self.clip_rho = grid_slider(clip_rho, -1, 1, 0.05, "rho-bar", log=True)
+        self.clip_c = grid_slider(clip_c, -1, 1, 0.05, "c-bar", log=True)
+        self.drift = grid_slider(drift, 0.0, 3.0, 0.1, "drift of pi from mu", fmt=".1f")
         self.image = w.Image(format="png")
         self.widget = w.VBox([w.HBox([self.clip_rho, self.clip_c, self.drift]), self.image])
         self.figure = Figure(figsize=(13, 5.0))
@@ -252,14 +266,9 @@ class LiveView(Shown):
                              f"last evaluation {last[2]:.1f}" + (" - solved!" if result_so_far.solved else ""))
 
 
-def _backend_buttons(value, style):
-    """Where the workers run: the backends of ``rlteach.workers``."""
-    return w.ToggleButtons(value=value, options=list(BACKENDS), description="backend", style=style)
-
-
 # The controls TrainExplorer shows per algorithm: Config field -> (kind, range). Every control STARTS at that
-# Config's own default, read when the explorer is built: the Config is the one place defaults live.
-LR = ("log", (-4.5, -2, 0.1, ".1e"))            # 10^-4.5 .. 10^-2
+# Config's own default, read when the explorer is built (the one place defaults live), on its grid (grid_slider).
+LR = ("log", (-4.5, -2, 0.1, ".1e"))            # 10^-4.5 .. 10^-2, through the default
 CONTROLS = {
     "rlteach.policy_gradient": {"lr": LR, "num_envs": ("int", (1, 32)), "n_steps": ("int", (1, 64)),
                                 "gamma": ("float", (0.9, 0.999, 0.001, ".3f")),
@@ -281,21 +290,17 @@ def config_controls(module_name) -> dict:
     """Config field -> an ipywidgets control for it, starting at the Config's default (``CONTROLS``)."""
     config = importlib.import_module(module_name).Config
     default = {f.name: f.default for f in dataclasses.fields(config)}
-    style = {"description_width": "initial"}
     controls = {}
     for name, (kind, args) in CONTROLS[module_name].items():
-        common = {"value": default[name], "description": LABELS.get(name, name), "style": style}
+        common = {"value": default[name], "description": LABELS.get(name, name), "style": STYLE}
         if kind == "int":
             controls[name] = w.IntSlider(min=args[0], max=args[1], **common)
-        elif kind == "float":
-            controls[name] = w.FloatSlider(min=args[0], max=args[1], step=args[2], readout_format=args[3], **common)
-        elif kind == "log":
-            controls[name] = w.FloatLogSlider(base=10, min=args[0], max=args[1], step=args[2], readout_format=args[3],
-                                              **common)
+        elif kind in ("float", "log"):
+            controls[name] = grid_slider(default[name], *args[:3], common["description"], args[3], kind == "log")
         elif kind == "check":
             controls[name] = w.Checkbox(**common)
         else:
-            controls[name] = _backend_buttons(default[name], style)
+            controls[name] = w.ToggleButtons(options=list(BACKENDS), **common)   # rlteach.workers' backends
     return controls
 
 
@@ -376,11 +381,10 @@ class SideBySideExplorer(TrainExplorer):
     ``max_seconds`` or at ``total_steps``). A combination that does not exist shows the Config's message."""
 
     def __init__(self, max_seconds=30.0, total_steps=50_000, seed=0):
-        st = {"description_width": "initial"}
+        st = STYLE
         sliders = {
             "workload": w.Dropdown(options=[*side_by_side.WORKLOADS], value="sleep", description="workload", style=st),
-            "delay_ms": w.FloatSlider(value=DEFAULT_DELAY_MS, min=0.1, max=5.0, step=0.1, style=st,
-                                      description="delay_ms (sleep, busy)"),
+            "delay_ms": grid_slider(DEFAULT_DELAY_MS, 0.1, 5.0, 0.1, "delay_ms (sleep, busy)", fmt=".1f"),
             "algorithm": w.Dropdown(options=list(ALGORITHMS), value="a3c", description="algorithm", style=st),
             "how": w.ToggleButtons(options=[*side_by_side.A2C_MODES, *BACKENDS], value="thread", style=st,
                                    description="how (A2C: sync/async/vector; others: thread/process)"),

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rlteach.advantage import discounted_returns
-from rlteach.mdp import ChainMDP, bias_variance, estimate_first_advantage, fit_critic_mc
+from rlteach.mdp import ChainMDP, bias_variance, estimate_first_advantage, fit_critic_mc, offset_critic
 
 
 def brute_force_values(mdp, pi, sweeps=2000):
@@ -23,6 +23,53 @@ def test_exact_values_match_iterative_evaluation(kw):
     mdp = ChainMDP(**kw)
     pi = mdp.policy(0.7)
     np.testing.assert_allclose(mdp.values(pi), brute_force_values(mdp, pi), atol=1e-9)
+
+
+def test_bellman_backup_is_one_sweep_written_out_state_by_state():
+    mdp = ChainMDP(length=6, step_reward=-0.1)
+    pi = mdp.policy(0.7)
+    V = np.random.default_rng(0).normal(size=mdp.num_states)
+    V[mdp.length:] = 0.0
+    literal = [sum(pi[s][a] * (mdp.R[s][a] + mdp.gamma * sum(mdp.P[s][a][s2] * V[s2] for s2 in range(mdp.num_states)))
+                   for a in range(2)) if s < mdp.length else 0.0 for s in range(mdp.num_states)]
+    np.testing.assert_allclose(mdp.bellman_backup(V, pi), literal, atol=1e-12)
+    P_pi, r_pi = mdp.policy_model(pi)
+    assert P_pi.shape == (mdp.length, mdp.num_states)
+    np.testing.assert_allclose(P_pi.sum(1), 1.0)
+    np.testing.assert_allclose(r_pi, [sum(pi[s][a] * mdp.R[s][a] for a in range(2)) for s in range(mdp.length)])
+
+
+@pytest.mark.parametrize("kw", [{}, {"length": 9, "slip": 0.2, "gamma": 0.95}, {"length": 4, "step_reward": -0.1}])
+def test_bellman_iteration_converges_to_the_linear_solve_by_gamma_per_sweep(kw):
+    mdp = ChainMDP(**kw)
+    pi = mdp.policy(0.6)
+    history, errors = mdp.iterate_bellman(pi, num_sweeps=400)
+    assert history.shape == (401, mdp.num_states) and (history[0] == 0).all()
+    np.testing.assert_allclose(history[-1], mdp.values(pi), atol=1e-8)
+    np.testing.assert_allclose(history[-1], brute_force_values(mdp, pi, sweeps=400), atol=1e-12)
+    np.testing.assert_allclose(history[1], mdp.bellman_backup(np.zeros(mdp.num_states), pi))
+    assert errors[-1] < 1e-8
+    big = errors > 1e-12                                         # away from round-off
+    assert (errors[1:][big[1:]] <= mdp.gamma * errors[:-1][big[1:]] + 1e-15).all()
+
+
+def test_plot_bellman_iteration_draws_the_history_and_the_error():
+    import matplotlib.pyplot as plt
+
+    from rlteach.plotting import plot_bellman_iteration
+
+    mdp = ChainMDP()
+    pi = mdp.policy(0.6)
+    history, errors = mdp.iterate_bellman(pi, num_sweeps=20)
+    fig = plot_bellman_iteration(history[:, : mdp.length], errors, mdp.values(pi)[: mdp.length], mdp.gamma)
+    left, right = fig.axes
+    for s in range(mdp.length):
+        np.testing.assert_allclose(left.lines[2 * s].get_ydata(), history[: len(left.lines[0].get_ydata()), s])
+    np.testing.assert_allclose(right.lines[0].get_ydata(), errors)
+    np.testing.assert_allclose(right.lines[1].get_ydata(), errors[0] * mdp.gamma ** np.arange(21))
+    with pytest.raises(ValueError, match="errors \\[K\\]"):
+        plot_bellman_iteration(history, errors[:-1], mdp.values(pi), mdp.gamma)
+    plt.close("all")
 
 
 def test_advantage_is_q_minus_v_and_averages_to_zero():
@@ -89,6 +136,39 @@ def test_imperfect_critic_trades_bias_for_variance():
     assert rows[0.0]["variance"] < rows[0.5]["variance"] < rows[1.0]["variance"]
 
 
+def test_gae_bias_with_an_offset_critic_matches_its_closed_form():
+    """With critic = V + c, E[GAE(lam)] - (Q - critic[s0]) = (1 - lam) sum_k>=1 gamma^k lam^(k-1) c P(s_k non-terminal):
+    the critic's error at s_k enters delta_(k-1) with gamma and leaves delta_k with -1, weighted (gamma lam)^k."""
+    mdp = ChainMDP()
+    pi = mdp.policy(0.6)
+    c, s0, a0 = 0.5, 2, 1
+    P_pi, _ = mdp.policy_model(pi)
+    d = mdp.P[s0, a0, : mdp.length]                   # distribution of s_1 over the non-terminal states
+    p_alive = []
+    for _ in range(200):
+        p_alive.append(d.sum())
+        d = d @ P_pi[:, : mdp.length]
+    rows = bias_variance(mdp, pi, offset_critic(mdp, pi, c), s0, a0, 20000, seed=3, lams=[0.0, 0.5, 0.9, 1.0])
+    for row in rows:
+        lam = row["param"]
+        closed = (1 - lam) * sum(mdp.gamma ** k * lam ** (k - 1) * c * p_alive[k - 1] for k in range(1, 200))
+        assert abs(row["bias"] - closed) < 5 * np.sqrt(row["variance"] / 20000) + 1e-12, (row, closed)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_best_lam_and_n_are_in_between_with_notebook_01s_critic(seed):
+    """Notebook 01's study (critic = exact V + 0.5): the lowest MSE is at neither extreme, for any seed."""
+    mdp = ChainMDP()
+    pi = mdp.policy(0.6)
+    lams, ns = [0.0, 0.25, 0.5, 0.75, 0.9, 0.95, 1.0], [1, 2, 3, 5, 10, 50]
+    rows = bias_variance(mdp, pi, offset_critic(mdp, pi, 0.5), 2, 1, 4000, seed=seed, lams=lams, ns=ns)
+    for kind, params in (("gae", lams), ("n-step", ns)):
+        mse = [r["mse"] for r in rows if r["estimator"] == kind]
+        best = int(np.argmin(mse))
+        assert 0 < best < len(params) - 1, (kind, mse)
+        assert mse[best] < 0.8 * min(mse[0], mse[-1]), (kind, mse)     # clearly lower, not a tie
+
+
 def test_fitted_critic_is_imperfect_but_close():
     mdp = ChainMDP()
     pi = mdp.policy(0.6)
@@ -109,6 +189,10 @@ def test_bad_input():
         mdp.policy(2)
     with pytest.raises(ValueError, match=r"pi must be a \[5, 2\]"):
         mdp.values(np.ones((5, 2)))
+    with pytest.raises(ValueError, match=r"V must have one value per state, shape \(7,\)"):
+        mdp.bellman_backup(np.zeros(5), mdp.policy(0.5))
+    with pytest.raises(ValueError, match="num_sweeps=-1"):
+        mdp.iterate_bellman(mdp.policy(0.5), num_sweeps=-1)
     with pytest.raises(ValueError, match="exactly one of lam"):
         estimate_first_advantage(mdp, mdp.policy(0.5), mdp.values(mdp.policy(0.5)), 0, 0, 10,
                                  np.random.default_rng(0))

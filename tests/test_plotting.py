@@ -1,5 +1,7 @@
 """Learning-curve plotting: the numbers behind the band, and what is drawn."""
 
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -30,15 +32,42 @@ def fake(evals, solved=None):
 def test_curve_band_holds_each_run_between_and_after_evaluations():
     a = fake([(1000, 1.0, 10.0), (2000, 2.0, 30.0)])
     b = fake([(1000, 1.5, 20.0)])  # stopped early: its last evaluation is carried forward
-    grid, mean, std = curve_band([a, b], "steps", num_points=5)   # grid 0, 500, 1000, 1500, 2000
+    grid, mean, low, high = curve_band([a, b], "steps", num_points=5)   # grid 0, 500, 1000, 1500, 2000
     np.testing.assert_allclose(grid, [0, 500, 1000, 1500, 2000])
-    assert np.isnan(mean[0]) and np.isnan(mean[1])                 # before any evaluation
+    assert np.isnan(mean[:2]).all() and np.isnan(low[:2]).all()          # before any evaluation
     np.testing.assert_allclose(mean[2:], [15.0, 15.0, 25.0])
-    np.testing.assert_allclose(std[2:], [5.0, 5.0, 5.0])
-    grid_s, mean_s, _ = curve_band([a, b], "seconds", num_points=3)  # 0, 1, 2 seconds
+    np.testing.assert_allclose(low[2:], [10.0, 10.0, 20.0])
+    np.testing.assert_allclose(high[2:], [20.0, 20.0, 30.0])
+    grid_s, mean_s, *_ = curve_band([a, b], "seconds", num_points=3)  # 0, 1, 2 seconds
     np.testing.assert_allclose(mean_s[1:], [10.0, 25.0])
     with pytest.raises(ValueError, match="x='minutes'"):
         curve_band([a], "minutes")
+
+
+def test_band_never_leaves_the_seeds_own_returns_nor_the_envs_range():
+    """Seeds that cluster at CartPole's maximum, 500, with one straggler: a mean +- std band went above 500. The
+    band spans the lowest to the highest curve, inside [min, max] of the data and so inside [0, 500]."""
+    rng = np.random.default_rng(0)
+    runs = [fake([(1000 * (i + 1), float(i), y) for i, y in enumerate(ys)])
+            for ys in ([500.0, 500.0, 500.0], [120.0, 500.0, 500.0], [9.0, 260.0, 500.0, 500.0],
+                       rng.uniform(0, 500, size=12).tolist())]
+    grid, mean, low, high = curve_band(runs, "steps", num_points=97)
+    returns = np.concatenate([[e[2] for e in r.evals] for r in runs])
+    seen = ~np.isnan(mean)
+    assert seen.sum() > 80
+    assert (low[seen] <= mean[seen] + 1e-12).all() and (mean[seen] <= high[seen] + 1e-12).all()
+    assert returns.min() <= low[seen].min() and high[seen].max() <= returns.max() <= 500.0
+    brute = np.array([[r.evals[np.searchsorted([e[0] for e in r.evals], g, "right") - 1][2]
+                       if g >= r.evals[0][0] else np.nan for g in grid] for r in runs])   # each run held, by hand
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        np.testing.assert_allclose(low, np.nanmin(brute, 0))
+        np.testing.assert_allclose(high, np.nanmax(brute, 0))
+    ax = plot_learning_curves(runs).axes[0]
+    (band,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    ys = np.concatenate([path.vertices[:, 1] for path in band.get_paths()])
+    assert 0.0 <= ys.min() and ys.max() <= 500.0
+    assert "shaded: lowest to highest seed" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_plot_learning_curves_draws_band_threshold_and_solved_marks():
@@ -47,7 +76,7 @@ def test_plot_learning_curves_draws_band_threshold_and_solved_marks():
     ax = fig.axes[0]
     labels = [ln.get_label() for ln in ax.get_lines()]
     assert "a2c (eval, 2 seeds)" in labels and "solved (475)" in labels
-    assert any(isinstance(c, PolyCollection) for c in ax.collections)          # the +-std band
+    assert any(isinstance(c, PolyCollection) for c in ax.collections)          # the lowest-to-highest band
     star = [ln for ln in ax.get_lines() if ln.get_marker() == "*"]
     assert len(star) == 1 and star[0].get_xdata()[0] == 2000
 

@@ -2,7 +2,9 @@
 
 import dataclasses
 import importlib
+from functools import partial
 
+import ipywidgets as ipw
 import numpy as np
 import pytest
 
@@ -226,14 +228,60 @@ def test_train_explorer_drives_impala_with_pull_delay_and_vtrace():
     assert bytes(ex.image.value) != empty_png and not ex.train_button.disabled
 
 
+def sliders_of(widget):
+    """Every slider in an explorer's widget tree."""
+    if isinstance(widget, ipw.FloatSlider | ipw.FloatLogSlider | ipw.IntSlider):
+        yield widget
+    for child in getattr(widget, "children", ()):
+        yield from sliders_of(child)
+
+
+def on_its_grid(slider) -> bool:
+    """What a browser shows: the slider's value snapped to min + k * step (of the exponent, for a log slider).
+    True when that is the value itself."""
+    x = np.log10(slider.value) if isinstance(slider, ipw.FloatLogSlider) else slider.value
+    k = (x - slider.min) / slider.step
+    return slider.min <= x <= slider.max and abs(k - round(k)) < 1e-6
+
+
 @pytest.mark.parametrize("module_name", sorted(widgets.CONTROLS))
-def test_every_control_starts_at_its_config_default(module_name):
+def test_every_control_starts_at_its_config_default_and_can_show_it(module_name):
     module = importlib.import_module(module_name)
     default = {f.name: f.default for f in dataclasses.fields(module.Config)}
     controls = widgets.config_controls(module_name)
     assert set(controls) <= set(default)
     for name, control in controls.items():
-        assert control.value == pytest.approx(default[name]), name
+        assert control.value == default[name], name                     # exactly the default, not a neighbour
+        if hasattr(control, "step"):
+            assert on_its_grid(control), (name, control.value, control.min, control.step)
+
+
+EXPLORERS = {"advantage": AdvantageExplorer, "priority": widgets.PriorityExplorer, "vtrace": widgets.VtraceExplorer,
+             "vtrace off the old grid": lambda: widgets.VtraceExplorer(clip_rho=0.7, clip_c=1.3, drift=0.25),
+             "side by side": widgets.SideBySideExplorer,
+             **{name: partial(widgets.TrainExplorer, importlib.import_module(name)) for name in widgets.CONTROLS}}
+
+
+@pytest.mark.parametrize("name", sorted(EXPLORERS))
+def test_every_slider_of_every_explorer_can_show_its_starting_value(name):
+    sliders = list(sliders_of(EXPLORERS[name]().widget))
+    assert sliders
+    for slider in sliders:
+        assert on_its_grid(slider), (slider.description, slider.value, slider.min, slider.step)
+
+
+def test_grid_slider_lays_its_grid_through_the_value_inside_the_range():
+    old = ipw.FloatLogSlider(value=7e-4, base=10, min=-4.5, max=-2, step=0.1)   # the A2C lr slider before
+    assert not on_its_grid(old)                                                  # a browser showed 6.3e-4
+    lr = widgets.grid_slider(7e-4, -4.5, -2, 0.1, "lr", log=True)
+    assert on_its_grid(lr) and lr.value == 7e-4 and -4.5 <= lr.min and lr.max <= -2
+    assert 10 ** (lr.min + 13 * 0.1) == pytest.approx(7e-4) and lr.max - lr.min == pytest.approx(2.4)
+    alpha = widgets.grid_slider(0.6, 0.0, 1.0, 0.05, "alpha")
+    assert (alpha.min, alpha.max) == (0.0, 1.0) and on_its_grid(alpha)          # no -1e-16 below 0
+    odd = widgets.grid_slider(0.33, 0.0, 1.0, 0.1, "x")
+    assert (odd.min, odd.max) == pytest.approx((0.03, 0.93)) and on_its_grid(odd)
+    with pytest.raises(ValueError, match="lr=0.5 is outside"):
+        widgets.grid_slider(0.5, -4.5, -2, 0.1, "lr", log=True)
 
 
 def test_side_by_side_explorer_trains_a_contender_and_refuses_one_that_does_not_exist():

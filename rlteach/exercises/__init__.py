@@ -6,13 +6,13 @@ wrong). It never raises on a wrong answer, so a notebook with untouched exercise
 Where a wrong answer matches a common mistake, the message names that mistake.
 
 One module per notebook, each with its checkers, its questions and its own ``SOLUTIONS``:
-``exercises.advantage`` (01), ``exercises.policy_gradient`` (02), ``exercises.a3c`` (03), ``exercises.apex``
-(04), ``exercises.impala`` (05), ``exercises.scaling`` (06), ``exercises.side_by_side`` (07);
+``exercises.start`` (00), ``exercises.advantage`` (01), ``exercises.policy_gradient`` (02), ``exercises.a3c``
+(03), ``exercises.apex`` (04), ``exercises.impala`` (05), ``exercises.scaling`` (06), ``exercises.side_by_side`` (07);
 ``exercises.check`` holds what the checkers share. ``SOLUTIONS`` here gathers them all; look only after you
 have tried.
 """
 
-from rlteach.exercises import a3c, advantage, apex, impala, policy_gradient, scaling, side_by_side
+from rlteach.exercises import a3c, advantage, apex, impala, policy_gradient, scaling, side_by_side, start
 from rlteach.exercises.a3c import (
     BACKEND_CHOICES,
     RMSPROP_BY_HAND,
@@ -67,9 +67,19 @@ from rlteach.exercises.side_by_side import (
     check_stepping,
     check_workload_statements,
 )
+from rlteach.exercises.start import (
+    ENV_LOOP,
+    PARALLEL_CHOICES,
+    STEP_COUNTING,
+    check_env_loop,
+    check_parallel_statements,
+    check_step_counting,
+)
 
 __all__ = [
     "NOT_ATTEMPTED", "SOLUTIONS", "Verdict",
+    "ENV_LOOP", "STEP_COUNTING", "PARALLEL_CHOICES", "check_env_loop", "check_step_counting",
+    "check_parallel_statements",
     "GAE_BY_HAND", "check_gae_by_hand", "check_returns_function", "check_exact_advantage",
     "REINFORCE_BY_HAND", "AUTORESET_ROLLOUT", "BASELINE_CHOICES",
     "check_reinforce_loss", "check_valid_mask", "check_unbiased_baselines",
@@ -85,5 +95,5 @@ __all__ = [
     "check_workload_statements", "check_stepping", "check_busy_speedups",
 ]
 
-SOLUTIONS = {**advantage.SOLUTIONS, **policy_gradient.SOLUTIONS, **a3c.SOLUTIONS, **apex.SOLUTIONS,
-             **impala.SOLUTIONS, **scaling.SOLUTIONS, **side_by_side.SOLUTIONS}
+SOLUTIONS = {**start.SOLUTIONS, **advantage.SOLUTIONS, **policy_gradient.SOLUTIONS, **a3c.SOLUTIONS,
+             **apex.SOLUTIONS, **impala.SOLUTIONS, **scaling.SOLUTIONS, **side_by_side.SOLUTIONS}

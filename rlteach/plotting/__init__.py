@@ -3,19 +3,30 @@ so a notebook displays it and a test can inspect what was drawn.
 
     core   throughput, the system diagrams, bias and variance, learning curves (every algorithm), gradient
            noise, film strips and animations (notebooks 00-02, and every notebook's learning curves)
-    a3c    the worker timeline and the staleness histogram (notebook 03)
-    apex   the sum-tree, priorities and importance weights, the epsilon ladder (notebook 04)
+    mdp    the Bellman backup converging, sweep after sweep, to the exact V (notebook 01)
+    a3c    the worker timeline, the staleness histogram, A3C against A2C in steps and seconds (notebook 03)
+    apex   Q-learning's error, the Huber loss, the sum-tree, priorities and importance weights, the epsilon
+           ladder (notebook 04)
     impala the actor/learner timeline, the policy lag and the queue, V-trace along one unroll, throughput
            against lag (notebook 05)
-    lab    the communication lab: the transports against payload size, Ape-X's two knobs (notebook 06)
+    lab    the communication lab: the transports against payload size, Ape-X's two knobs, a synchronous
+           parameter server's waits (notebook 06)
     side_by_side  every design on three workloads: time to solve, env steps/s, where the time went, learning
-           against wall-clock time (notebook 07, make bench)
+           against wall-clock time, where the field went (notebook 07, make bench)
 
 Import from here: ``from rlteach.plotting import plot_learning_curves`` works for every plot.
 """
 
-from rlteach.plotting.a3c import TIMELINE_PHASES, plot_staleness, plot_timeline
-from rlteach.plotting.apex import plot_epsilon_ladder, plot_priorities, plot_sum_tree, priority_table, sum_tree_walk
+from rlteach.plotting.a3c import TIMELINE_PHASES, plot_staleness, plot_steps_and_seconds, plot_timeline
+from rlteach.plotting.apex import (
+    plot_epsilon_ladder,
+    plot_huber,
+    plot_priorities,
+    plot_q_learning,
+    plot_sum_tree,
+    priority_table,
+    sum_tree_walk,
+)
 from rlteach.plotting.core import (
     animate_frames,
     curve_band,
@@ -36,16 +47,19 @@ from rlteach.plotting.impala import (
     throughput_and_lag,
     vtrace_table,
 )
-from rlteach.plotting.lab import plot_knobs, plot_transport
-from rlteach.plotting.side_by_side import plot_curves_against_time, plot_side_by_side
+from rlteach.plotting.lab import plot_knobs, plot_sync_timeline, plot_transport
+from rlteach.plotting.mdp import plot_bellman_iteration
+from rlteach.plotting.side_by_side import plot_curves_against_time, plot_field_map, plot_side_by_side
 
 __all__ = [
-    "plot_side_by_side", "plot_curves_against_time",
+    "plot_side_by_side", "plot_curves_against_time", "plot_field_map",
     "plot_throughput", "plot_system_diagram", "plot_parallelism_diagram", "plot_bias_variance",
+    "plot_bellman_iteration",
     "curve_band", "plot_learning_curves", "plot_gradient_variance", "plot_filmstrip", "animate_frames",
-    "TIMELINE_PHASES", "plot_timeline", "plot_staleness",
+    "TIMELINE_PHASES", "plot_timeline", "plot_staleness", "plot_steps_and_seconds",
+    "plot_q_learning", "plot_huber",
     "plot_sum_tree", "sum_tree_walk", "priority_table", "plot_priorities", "plot_epsilon_ladder",
     "plot_actor_learner_timeline", "plot_lag", "lag_per_update", "vtrace_table", "plot_vtrace",
     "throughput_and_lag", "plot_throughput_lag",
-    "plot_transport", "plot_knobs",
+    "plot_transport", "plot_knobs", "plot_sync_timeline",
 ]

@@ -1,4 +1,5 @@
-"""Plots of notebook 03 (A3C): the worker timeline and the staleness histogram."""
+"""Plots of notebook 03 (A3C): the worker timeline, the staleness histogram, and A3C against A2C in env steps
+and in seconds."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from rlteach.monitor import algorithm_name
+from rlteach.plotting.core import plot_learning_curves
 
 # --- 03 A3C: who did what when, and how stale the gradients were -----------------------------------------
 
@@ -82,4 +84,25 @@ def plot_staleness(result_or_results, ax=None, normalize=False):
     ax.set_ylabel("fraction of updates" if normalize else "updates")
     ax.set_title("How old were the weights each gradient was computed on?")
     ax.legend(fontsize=8)
+    return fig
+
+
+# --- 03 A3C against A2C: the same runs against env steps and against seconds ----------------------------------
+
+
+def plot_steps_and_seconds(runs):
+    """Two panels of ``plot_learning_curves(runs)``: against env steps ("sample efficiency") and against seconds
+    ("wall clock"). ONE legend for both, under the panels, where it covers no curve. Returns the figure."""
+    if not isinstance(runs, dict) or not runs:
+        raise TypeError(f"runs must be a non-empty dict {{label: result}}, got {type(runs).__name__}")
+    fig, (by_steps, by_seconds) = plt.subplots(1, 2, figsize=(12, 4.4))
+    plot_learning_curves(runs, x="steps", ax=by_steps)
+    plot_learning_curves(runs, x="seconds", ax=by_seconds)
+    by_steps.set_title("sample efficiency")
+    by_seconds.set_title("wall clock, everything included")
+    handles, labels = by_steps.get_legend_handles_labels()
+    for ax in (by_steps, by_seconds):
+        ax.get_legend().remove()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))              # the bottom 7% is the legend's
     return fig

@@ -1,12 +1,67 @@
-"""Plots of notebook 04 (Ape-X): the sum-tree and the walk ``find`` takes through it, the priorities P(i) and
-importance weights w_i of a set of TD errors, and the epsilon ladder with each actor's episode returns."""
+"""Plots of notebook 04 (Ape-X): DQN in brief (tabular Q-learning's error against steps, the Huber loss against
+the squared loss), the sum-tree and the walk ``find`` takes through it, the priorities P(i) and importance
+weights w_i of a set of TD errors, and the epsilon ladder with each actor's episode returns."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 from rlteach.replay import SumTree
+
+# --- DQN in brief: Q-learning on the chain, the Huber loss -------------------------------------------------
+
+
+def plot_q_learning(runs, ax=None):
+    """max_{s,a} |Q - Q*| against the steps of tabular Q-learning (log scale), one line per run: ``runs``
+    maps a label to the (steps, errors) that ``rlteach.mdp.q_learning`` returns after its table."""
+    if not isinstance(runs, dict) or not runs:
+        raise TypeError(f"runs must be a non-empty dict {{label: (steps, errors)}}, got {type(runs).__name__}")
+    created = ax is None
+    if created:
+        fig, ax = plt.subplots(figsize=(7, 3.8))
+    for label, (steps, errors) in runs.items():
+        ax.plot(steps, errors, lw=1.5, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("steps (sampled transitions)")
+    ax.set_ylabel("max |Q - Q*| (log scale)")
+    ax.set_title("Tabular Q-learning on the chain MDP", fontsize=10)
+    ax.legend(fontsize=8)
+    if created:
+        ax.figure.tight_layout()
+    return ax.figure
+
+
+def plot_huber(delta_max=3.0, kappa=1.0, axes=None):
+    """The loss of one TD error delta, squared (delta^2 / 2) against Huber (``torch.nn.functional.huber_loss``
+    with ``delta=kappa``, what ``apex.learner_step`` minimises): delta^2 / 2 for |delta| <= kappa, kappa
+    (|delta| - kappa / 2) beyond. Left the losses, right their gradients d loss / d delta (by autograd):
+    delta against delta clipped to [-kappa, kappa]."""
+    if not delta_max > 0 or not kappa > 0:
+        raise ValueError(f"delta_max={delta_max!r} and kappa={kappa!r} must both be > 0")
+    delta = torch.linspace(-delta_max, delta_max, 401, dtype=torch.float64, requires_grad=True)
+    curves = {"squared: δ²/2": 0.5 * delta**2,
+              f"Huber (κ = {kappa:g})": F.huber_loss(delta, torch.zeros_like(delta), reduction="none", delta=kappa)}
+    created = axes is None
+    if created:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    loss_ax, grad_ax = axes
+    x = delta.detach().numpy()
+    for (label, loss), style in zip(curves.items(), ("--", "-"), strict=True):
+        (grad,) = torch.autograd.grad(loss.sum(), delta)
+        loss_ax.plot(x, loss.detach().numpy(), style, lw=2, label=label)
+        grad_ax.plot(x, grad.numpy(), style, lw=2, label=label)
+    for ax, title in ((loss_ax, "loss of one TD error δ"), (grad_ax, "its gradient d loss / d δ")):
+        ax.axvspan(-kappa, kappa, color="0.92", zorder=0)
+        ax.set_xlabel("TD error δ")
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=8, loc="upper center")
+    if created:
+        loss_ax.figure.tight_layout()
+    return loss_ax.figure
+
 
 # --- the sum-tree ------------------------------------------------------------------------------------------
 

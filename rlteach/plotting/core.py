@@ -144,18 +144,20 @@ def _as_groups(runs) -> dict:
 
 
 def curve_band(results, x="steps", num_points=200):
-    """Mean and standard deviation over seeds of the evaluation curves, on a common grid of ``x``.
+    """Mean, lowest and highest over seeds of the evaluation curves, on a common grid of ``x``.
 
     Each run's curve is its evaluations (x = env steps or seconds, y = mean greedy return), held
     constant between evaluations and, after the run stopped (solved), at its last evaluation.
-    Returns (grid, mean, std); std is 0 for one run.
+    Returns (grid, mean, low, high): the band low..high spans the seeds' own curves, so it never leaves the
+    range of the returns the runs reached (a mean +- std band would: above 500 on CartPole, where runs cluster
+    at the maximum). low = high = mean for one run; nan before every run's first evaluation.
     """
     if x not in ("steps", "seconds"):
         raise ValueError(f"x={x!r} is not allowed: 'steps' or 'seconds'")
     col = 0 if x == "steps" else 1
     curves = [(np.array([e[col] for e in r.evals]), np.array([e[2] for e in r.evals])) for r in results if r.evals]
     if not curves:
-        return np.zeros(0), np.zeros(0), np.zeros(0)
+        return np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0)
     grid = np.linspace(0, max(c[0][-1] for c in curves), num_points)
     ys = []
     for xs, y in curves:
@@ -164,14 +166,15 @@ def curve_band(results, x="steps", num_points=200):
     ys = np.array(ys)
     with warnings.catch_warnings():                            # before every run's first evaluation: nan
         warnings.simplefilter("ignore", RuntimeWarning)
-        return grid, np.nanmean(ys, 0), np.nan_to_num(np.nanstd(ys, 0))
+        return grid, np.nanmean(ys, 0), np.nanmin(ys, 0), np.nanmax(ys, 0)
 
 
 def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes=True):
     """Learning curves against env steps (``x="steps"``) or wall-clock seconds (``x="seconds"``).
 
-    ``runs``: one TrainResult, a list of them (seeds: mean line and a +-1 std band), or a dict
-    {label: result or list} to compare settings. With a single run, its training episode returns are drawn
+    ``runs``: one TrainResult, a list of them (seeds: the mean line, and a band from the lowest to the highest
+    seed, ``curve_band``), or a dict {label: result or list} to compare settings (the legend names the band
+    once). With a single run, its training episode returns are drawn
     faintly behind the evaluations. ``threshold`` (default: the env's reward threshold) is a dashed line.
     Draws into ``ax`` if given; returns the figure.
     """
@@ -184,11 +187,13 @@ def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes
             r = results[0]
             ex = r.episode_steps if x == "steps" else r.episode_seconds
             ax.plot(ex, r.episode_returns, ".", color="0.7", ms=3, label="training episodes")
-        grid, mean, std = curve_band(results, x)
+        grid, mean, low, high = curve_band(results, x)
         n = len(results)
         line, = ax.plot(grid, mean, lw=2, label=f"{label} (eval, {n} seed{'s' * (n > 1)})" if label else "eval")
         if n > 1:
-            ax.fill_between(grid, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+            first_band = not any(c.get_label().startswith("shaded:") for c in ax.collections)
+            ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2,
+                            label="shaded: lowest to highest seed" if first_band else "_nolegend_")
         for r in results:
             if r.solved:
                 sx = r.solved_at_steps if x == "steps" else r.solved_at_seconds
@@ -201,7 +206,7 @@ def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes
         ax.axhline(threshold, color="k", ls="--", lw=1, label=f"solved ({threshold:g})")
     ax.set_xlabel("env steps" if x == "steps" else "seconds (wall clock, everything included)")
     ax.set_ylabel("return")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="best")           # wherever it covers the fewest points of the curves
     return fig
 
 

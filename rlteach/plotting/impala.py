@@ -211,6 +211,43 @@ def throughput_and_lag(results) -> dict:
             for label, r in _as_labelled(results)}
 
 
+# Where a point's label may go, in points from the point (dx, dy, horizontal alignment), in order of preference.
+LABEL_OFFSETS = ((7, 5, "left"), (7, -13, "left"), (-7, 5, "right"), (-7, -13, "right"),
+                 (7, 17, "left"), (7, -25, "left"), (-7, 17, "right"), (-7, -25, "right"))
+
+
+def label_points(ax, points):
+    """Write each label of ``points`` {label: (x, y)} next to its point, at the first of ``LABEL_OFFSETS`` where
+    its text comes no closer than ``gap`` to a label already written and touches no point and no axis edge (the
+    first offset if none is free). Reads the text's size on the canvas, so call it after the axes' limits are
+    set. Returns the annotations."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    dots = [ax.transData.transform(xy) for xy in points.values()]       # the points, in pixels
+    radius = 6 * fig.dpi / 72                                           # a marker of size 9, and a little room
+    gap = 3 * fig.dpi / 72                                              # between two labels
+    frame = ax.get_window_extent(renderer)
+    taken, annotations = [], []
+    for label, xy in points.items():
+        for dx, dy, align in LABEL_OFFSETS:
+            note = ax.annotate(label, xy, textcoords="offset points", xytext=(dx, dy), ha=align, fontsize=8)
+            box = note.get_window_extent(renderer)
+            free = (not any(box.padded(gap).overlaps(other) for other in taken)
+                    and not any(box.x0 - radius < px < box.x1 + radius and box.y0 - radius < py < box.y1 + radius
+                                for px, py in dots)
+                    and frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1)
+            if free:
+                break
+            note.remove()
+        else:                                          # nowhere free: the first place, overlapping
+            dx, dy, align = LABEL_OFFSETS[0]
+            note = ax.annotate(label, xy, textcoords="offset points", xytext=(dx, dy), ha=align, fontsize=8)
+            box = note.get_window_extent(renderer)
+        taken.append(box)
+        annotations.append(note)
+    return annotations
+
+
 def plot_throughput_lag(results, baseline=None, ax=None):
     """One point per run: its mean policy lag (x) against its actors' steady env steps/s (y), labelled (a dict
     {label: result}, or results labelled by their settings). ``baseline``: the no-learning steps/s
@@ -222,14 +259,14 @@ def plot_throughput_lag(results, baseline=None, ax=None):
     fig = ax.figure
     for k, (label, (lag, rate)) in enumerate(points.items()):
         ax.plot([lag], [rate], "o", color=f"C{k % 10}", ms=9, label=label)
-        ax.annotate(label, (lag, rate), textcoords="offset points", xytext=(7, 5), fontsize=8)
-    if baseline is not None:
-        ax.axhline(baseline, color="k", ls="--", lw=1, label=f"no learning: {baseline:,.0f} steps/s")
-        ax.annotate(f"no learning: {baseline:,.0f} steps/s", (0, baseline), textcoords="offset points",
-                    xytext=(4, 4), fontsize=8)
     ax.set_ylim(0, 1.15 * max([rate for _, rate in points.values()] + [baseline or 0]))
     ax.set_xlim(left=0, right=1.3 * max([lag for lag, _ in points.values()] + [1.0]))
     ax.set_xlabel("mean policy lag (learner updates)")
     ax.set_ylabel("actors' env steps per second (steady)")
     ax.set_title("What the actors deliver, and how stale it is", fontsize=10)
+    label_points(ax, points)                               # once the limits are set: labels clear of each other
+    if baseline is not None:
+        ax.axhline(baseline, color="k", ls="--", lw=1, label=f"no learning: {baseline:,.0f} steps/s")
+        ax.annotate(f"no learning: {baseline:,.0f} steps/s", (0, baseline), textcoords="offset points",
+                    xytext=(4, 4), fontsize=8)
     return fig

@@ -1,10 +1,14 @@
 """Plots of the communication lab (notebook 06, ``rlteach.lab``): the transports' round trip and streaming
-rate against payload size, and what Ape-X's two knobs, ``env_steps_per_weight_sync`` and
-``transitions_per_message``, do to its throughput, policy lag, message and weight counts, and bytes moved."""
+rate against payload size, what Ape-X's two knobs, ``env_steps_per_weight_sync`` and
+``transitions_per_message``, do to its throughput, policy lag, message and weight counts, and bytes moved,
+and the timeline of a synchronous parameter server with the waits of its workers drawn."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+
+from rlteach.plotting.a3c import plot_timeline
+from rlteach.timeline import round_waits
 
 # --- the transports: one payload to another process ------------------------------------------------------
 
@@ -90,4 +94,30 @@ def plot_knobs(rows):
             ax.legend(fontsize=8)
     fig.suptitle("Ape-X on CartPole-v1: the weight-sync interval and the message size")
     fig.tight_layout()
+    return fig
+
+
+# --- the synchronous parameter server: who waits for whom -------------------------------------------------
+
+
+def plot_sync_timeline(result, max_seconds=None, ax=None):
+    """``plot_timeline`` of a SYNCHRONOUS A3C run (``a3c.Config(sync=True)``), with the part of each cycle's
+    ``rollout`` bar that its pull spent waiting for the other workers' pushes (``timeline.round_waits``)
+    drawn over it, grey and hatched: the bar then shows the wait and the rollout apart. Returns the figure."""
+    if not getattr(result.config, "sync", False):
+        raise ValueError("plot_sync_timeline draws a synchronous run: its result.config.sync must be True, "
+                         f"got {getattr(result.config, 'sync', None)!r}; use plot_timeline for the others")
+    fig = plot_timeline(result, max_seconds=max_seconds, ax=ax)
+    ax = fig.axes[0] if ax is None else ax
+    rows = result.records["timeline"]
+    workers = sorted({row.who for row in rows})                    # plot_timeline's rows: worker 0 on top
+    label, all_waits = "waiting for the round (in the pull)", round_waits(rows)
+    for y, who in enumerate(workers):
+        waits = [(row.start, wait) for row, wait in zip(rows, all_waits, strict=True)
+                 if row.who == who and wait > 0]
+        if waits:
+            ax.broken_barh(waits, (y - 0.35, 0.7), facecolors="0.85", edgecolor="0.4", hatch="///", lw=0.5,
+                           label=label)
+            label = None                                           # one legend entry
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     return fig

@@ -1,6 +1,7 @@
 """Every design on three workloads (notebook 07, ``make bench``): time to solve, env steps/s, where the time
 went, and learning curves against wall-clock time. Each function takes the run records of
-``rlteach.side_by_side`` (``run_one``'s dicts, or the JSON the bench wrote) and returns the figure."""
+``rlteach.side_by_side`` (``run_one``'s dicts, or the JSON the bench wrote) and returns the figure. Last,
+``plot_field_map``: where the systems after this workbook changed its actor/learner pipeline."""
 
 from __future__ import annotations
 
@@ -77,5 +78,42 @@ def plot_curves_against_time(records, workload, contenders=None, ax=None):
     ax.set_ylim(0, 520)
     ax.set_title(f"{workload}: learning against wall-clock time")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+# --- where the field went: which box of the pipeline each later system changed ----------------------------
+
+PIPELINE = ("env", "actor", "rollout or\ntransitions", "queue or\nreplay", "learner", "new\nparameters")
+FIELD = {          # box -> the systems that changed it, and how (notebook 07, section 8)
+    "env": ["EnvPool: many envs,\none C++ call", "Isaac Gym, Brax:\nthousands on a GPU"],
+    "actor": ["SEED RL: inference\non the learner", "Sample Factory:\nstepping and inference\napart"],
+    "rollout or\ntransitions": ["R2D2: sequences with\na recurrent state"],
+    "queue or\nreplay": ["R2D2: replay of\nsequences", "Sample Factory:\nshared-memory buffers"],
+    "learner": ["PPO: several passes,\nclipped ratio", "APPO: PPO on\nIMPALA's queue",
+                "RLlib: data-parallel\nLearners"],
+    "new\nparameters": ["SEED RL: none sent,\nactors hold no policy"],
+}
+
+
+def plot_field_map():
+    """The workbook's pipeline, env -> actor -> rollout or transitions -> queue or replay -> learner -> new
+    parameters (-> actors), one box each, and under each box the later systems (``FIELD``) that changed it."""
+    fig, ax = plt.subplots(figsize=(14, 3.4))
+    xs = np.arange(len(PIPELINE)) * 2.5
+    for x, box in zip(xs, PIPELINE, strict=True):
+        ax.text(x, 3.0, box, ha="center", va="center", fontsize=10, weight="bold",
+                bbox=dict(boxstyle="round,pad=0.5", facecolor="#d5f0d0", edgecolor="0.3"))
+        for i, system in enumerate(FIELD[box]):
+            ax.text(x, 2.3 - 0.9 * i, system, ha="center", va="top", fontsize=8,
+                    bbox=dict(boxstyle="round,pad=0.3", facecolor="#fbe3c4", edgecolor="none"))
+    for a, b in zip(xs[:-1], xs[1:], strict=True):
+        ax.annotate("", xy=(b - 0.75, 3.0), xytext=(a + 0.75, 3.0), arrowprops=dict(arrowstyle="->", lw=1.5))
+    ax.annotate("", xy=(xs[1], 3.45), xytext=(xs[-1], 3.45),                  # new parameters go back to the actors
+                arrowprops=dict(arrowstyle="->", lw=1.5, color="tab:red", connectionstyle="arc3,rad=0.08"))
+    ax.set_xlim(xs[0] - 1.1, xs[-1] + 1.1)
+    ax.set_ylim(-0.1, 4.2)
+    ax.set_axis_off()
+    ax.set_title("Where the field went: the workbook's pipeline (green) and the later systems that changed each box")
     fig.tight_layout()
     return fig

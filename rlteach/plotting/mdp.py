@@ -1,0 +1,49 @@
+"""Plots of the MDP foundations (notebook 01): the Bellman backup, sweep after sweep, converging to the exact
+solve of the Bellman equation. Each function returns the figure (never shows it)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def plot_bellman_iteration(history, errors, exact, gamma) -> plt.Figure:
+    """Iterative policy evaluation, from ``ChainMDP.iterate_bellman``.
+
+    history  [num_sweeps + 1, S]: V after k sweeps, for the S states to draw (say, the non-terminal ones)
+    errors   [num_sweeps + 1]: max_s |V_k(s) - V(s)| after k sweeps
+    exact    [S]: the exact V of the same states (the linear solve), drawn as dotted lines
+    gamma    the discount: the right panel draws errors[0] * gamma^k, the contraction's guarantee
+
+    Left: each state's V_k against k, settling on its exact value (the sweeps until the error is below
+    0.1% of its start, where the lines have become flat). Right: every sweep's error on a log scale, a
+    straight line falling by a factor gamma (or faster) per sweep.
+    """
+    history, errors, exact = (np.asarray(x, dtype=float) for x in (history, errors, exact))
+    if history.ndim != 2 or errors.shape != (history.shape[0],) or exact.shape != (history.shape[1],):
+        raise ValueError(f"history must be [K, S], errors [K] and exact [S]; got shapes {history.shape}, "
+                         f"{errors.shape} and {exact.shape}")
+    if not 0.0 <= gamma <= 1.0:
+        raise ValueError(f"gamma={gamma!r} is outside the allowed range [0, 1]")
+    k = np.arange(history.shape[0])
+    small = np.flatnonzero(errors <= 1e-3 * errors[0])
+    K = max(small[0], 5) + 1 if len(small) else len(k)             # sweeps drawn on the left
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for s in range(history.shape[1]):
+        (line,) = left.plot(k[:K], history[:K, s], "o-", ms=3)
+        left.plot([0, K - 1], [exact[s], exact[s]], ":", color=line.get_color(), lw=1)
+        left.annotate(f"s={s}", (K - 1, exact[s]), xytext=(6, 0), textcoords="offset points", va="center",
+                      color=line.get_color(), fontsize=8)                  # a label at the line's end
+    left.set_xlabel("sweep k")
+    left.set_ylabel("V_k(s)")
+    left.set_title("Bellman backups from V = 0 (dotted: the linear solve)")
+    left.set_xlim(-0.5, K + 2.5)
+    shown = errors > 0
+    right.semilogy(k[shown], errors[shown], "o-", ms=3, label="max_s |V_k(s) - V(s)|")
+    right.semilogy(k, errors[0] * gamma ** k, "k--", lw=1, label=f"errors[0] * gamma^k (gamma={gamma:g})")
+    right.set_xlabel("sweep k")
+    right.set_ylabel("error (log scale)")
+    right.set_title("The error shrinks by gamma or more per sweep")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,86 @@
+"""Figures of notebooks 03 and 05: A3C against A2C with one legend clear of the curves; point labels that do
+not overlap."""
+
+import matplotlib.pyplot as plt
+import pytest
+
+from rlteach import a3c, impala
+from rlteach import policy_gradient as pg
+from rlteach.monitor import TrainResult
+from rlteach.timeline import Span
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def fake_run(config, evals, solved=None):
+    r = TrainResult(config=config, evals=evals)
+    if solved:
+        r.solved_at_steps, r.solved_at_seconds = solved
+    return r
+
+
+def test_plot_steps_and_seconds_draws_two_panels_and_one_legend_below_them():
+    from rlteach.plotting.a3c import plot_steps_and_seconds
+
+    runs = {"A2C": fake_run(pg.Config(), [(2000, 0.5, 40.0), (4000, 1.0, 490.0)], solved=(4000, 1.0)),
+            "A3C, 2 threads": fake_run(a3c.Config(), [(2000, 1.5, 100.0), (4000, 3.0, 300.0)])}
+    fig = plot_steps_and_seconds(runs)
+    by_steps, by_seconds = fig.axes
+    assert by_steps.get_legend() is None and by_seconds.get_legend() is None      # no box over the curves
+    assert len(fig.legends) == 1
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any(t.startswith("A2C") for t in texts) and any(t.startswith("A3C, 2 threads") for t in texts)
+    fig.canvas.draw()
+    legend_box = fig.legends[0].get_window_extent()
+    for ax in fig.axes:                                                           # the legend is under the axes
+        assert legend_box.y1 <= ax.get_window_extent().y0
+    assert by_steps.get_xlabel() == "env steps" and by_seconds.get_xlabel().startswith("seconds")
+
+
+@pytest.mark.parametrize("runs", [[], {}, "A2C"])
+def test_plot_steps_and_seconds_rejects_anything_but_a_dict_of_runs(runs):
+    from rlteach.plotting.a3c import plot_steps_and_seconds
+
+    with pytest.raises(TypeError, match="runs"):
+        plot_steps_and_seconds(runs)
+
+
+def test_label_points_keeps_labels_of_close_points_apart():
+    from rlteach.plotting.impala import label_points
+
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    points = {"2 actors": (4.9, 10_000.0), "4 actors": (5.2, 9_700.0), "4 actors, queue 32": (5.4, 9_900.0),
+              "1 actor": (0.8, 9_000.0)}
+    for x, y in points.values():
+        ax.plot([x], [y], "o", ms=9)
+    ax.set_xlim(0, 17)
+    ax.set_ylim(0, 45_000)
+    notes = label_points(ax, points)
+    assert [n.get_text() for n in notes] == list(points)
+    fig.canvas.draw()
+    boxes = [n.get_window_extent() for n in notes]
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not boxes[i].overlaps(boxes[j]), (notes[i].get_text(), notes[j].get_text())
+    frame = ax.get_window_extent()
+    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 for b in boxes)
+
+
+def test_plot_throughput_lag_labels_do_not_overlap_for_neighbouring_runs():
+    from rlteach.plotting import plot_throughput_lag
+
+    def run(lag, end_scale):
+        timeline = [Span(w, s, e * end_scale, 80) for w, s, e in [(0, 0.0, 0.1), (1, 0.0, 0.2), (0, 0.1, 0.3),
+                                                                  (1, 0.2, 0.4), (0, 0.3, 0.5)]]
+        return TrainResult(config=impala.Config(), records={"timeline": timeline, "policy_lag": [lag]})
+
+    fig = plot_throughput_lag({"2 actors": run(4.9, 1.0), "4 actors": run(5.3, 1.03)}, baseline=4000.0)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    first, second = (t.get_window_extent() for t in ax.texts[:2])
+    assert [t.get_text() for t in ax.texts] == ["2 actors", "4 actors", "no learning: 4,000 steps/s"]
+    assert not first.overlaps(second)
