@@ -7,6 +7,7 @@ weights in shared memory (``SharedWeights``), the body every worker runs, the po
 
 from __future__ import annotations
 
+import os
 import queue
 import signal
 import sys
@@ -32,11 +33,14 @@ class WorkerError(RuntimeError):
 class WorkerContext:
     """What a worker function sees of its pool (see the module docstring)."""
 
-    def __init__(self, index, stop_event, results, weights):
+    def __init__(self, index, stop_event, results, weights, parent_pid=None):
         self.index, self._stop, self._results, self._weights = index, stop_event, results, weights
+        self._parent_pid = parent_pid
 
     def should_stop(self) -> bool:
-        return self._stop.is_set()
+        """True once the pool is stopping, or, in a worker process, once the process that started it is gone
+        (a kernel killed outright sets no stop event; its workers must not train on for ever)."""
+        return self._stop.is_set() or (self._parent_pid is not None and os.getppid() != self._parent_pid)
 
     def put(self, item) -> bool:
         """Send ``item`` to the learner. With a bounded queue (``make_pool(..., max_queue=...)``) wait while it is
@@ -95,15 +99,16 @@ class SharedWeights:
             return self.version.value
 
 
-def _run_worker(work, index, stop_event, results, errors, weights, args, is_process, started):
+def _run_worker(work, index, stop_event, results, errors, weights, args, parent_pid, started):
     """The body of every worker, on either backend: run ``work``; on an exception report it and stop all.
+    ``parent_pid`` is the pool's process id for a worker process (None for a thread).
     ``started[index] = 1`` tells the pool that the worker got this far (a process can die before that)."""
     started[index] = 1
-    if is_process:
+    if parent_pid is not None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
         torch.set_num_threads(1)
     try:
-        work(WorkerContext(index, stop_event, results, weights), *args)
+        work(WorkerContext(index, stop_event, results, weights, parent_pid), *args)
     except BaseException:  # noqa: BLE001 - every failure must reach the caller
         errors.put((index, traceback.format_exc()))
         stop_event.set()
@@ -159,7 +164,7 @@ class WorkerPool:
         is_process = self.backend == "process"
         for i in range(self.num_workers):
             body = (self.work, i, self.stop_event, self.results, self.errors, self.shared_weights, self.args,
-                    is_process, self.started)
+                    os.getpid() if is_process else None, self.started)
             if is_process:
                 worker = self._ctx.Process(target=_run_worker, args=body, name=f"rlteach-worker-{i}", daemon=True)
             else:

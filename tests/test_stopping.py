@@ -52,3 +52,35 @@ def test_every_step_and_episode_the_workers_saw_reaches_the_result(module, extra
     assert result.env_steps >= 5000
     assert result.env_steps == counting_env.COUNTS["steps"]
     assert len(result.episode_returns) == counting_env.COUNTS["episodes"] > 0
+
+
+@pytest.mark.timeout(120)
+def test_worker_processes_stop_when_their_parent_is_killed_outright(tmp_path):
+    """A kernel killed outright (SIGKILL, no Ctrl-C, no stop event) must not leave its workers training."""
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    script = tmp_path / "train_forever.py"
+    script.write_text("from rlteach import a3c\n"
+                      "if __name__ == '__main__':\n"
+                      "    a3c.train(a3c.Config(backend='process', total_steps=10**9), progress=False)\n")
+    parent = subprocess.Popen([sys.executable, str(script)])
+    try:
+        deadline = time.monotonic() + 60
+        workers = []
+        while len(workers) < a3c.Config().num_workers and time.monotonic() < deadline:
+            time.sleep(0.2)
+            workers = [p for p in psutil.Process(parent.pid).children(recursive=True)
+                       if "resource_tracker" not in " ".join(p.cmdline())]
+        assert len(workers) >= a3c.Config().num_workers, "the worker processes did not start"
+        time.sleep(1.0)                                            # let them get into their loops
+    finally:
+        parent.kill()
+        parent.wait()
+    gone, alive = psutil.wait_procs(workers, timeout=20)
+    for p in alive:
+        p.kill()
+    assert not alive, f"{len(alive)} worker processes kept running after their parent was killed"
