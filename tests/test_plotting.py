@@ -389,3 +389,12 @@ def test_plot_throughput_lag_puts_each_run_at_its_mean_lag_and_steady_rate():
     assert [t.get_text() for t in ax.texts] == ["fast", "slow", "no learning: 5,000 steps/s"]
     labels = throughput_and_lag([slow])
     assert list(labels) == ["2 actors, pull every 1, queue 64"]
+
+
+def test_the_solved_star_sits_on_the_evaluation_that_solved_it_not_on_the_last_one():
+    run = fake([(2000, 1.0, 100.0), (4000, 2.0, 480.0), (6000, 3.0, 300.0)], solved=(4000, 2.0))
+    for x, expected_x in (("steps", 4000), ("seconds", 2.0)):
+        ax = plot_learning_curves(run, x=x).axes[0]
+        stars = [ln for ln in ax.lines if ln.get_marker() == "*"]
+        assert len(stars) == 1 and stars[0].get_xdata()[0] == expected_x and stars[0].get_ydata()[0] == 480.0
+        assert "★ the evaluation that solved it" in [t.get_text() for t in ax.get_legend().get_texts()]

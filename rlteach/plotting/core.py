@@ -194,10 +194,13 @@ def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes
             first_band = not any(c.get_label().startswith("shaded:") for c in ax.collections)
             ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2,
                             label="shaded: lowest to highest seed" if first_band else "_nolegend_")
-        for r in results:
+        for r in results:                       # a star at the evaluation that solved it
             if r.solved:
                 sx = r.solved_at_steps if x == "steps" else r.solved_at_seconds
-                ax.plot([sx], [r.evals[-1][2] if r.evals else np.nan], "*", color=line.get_color(), ms=10)
+                sy = next((e[2] for e in r.evals if e[0] == r.solved_at_steps), np.nan)
+                first_star = not any(ln.get_label() == "★ the evaluation that solved it" for ln in ax.lines)
+                ax.plot([sx], [sy], "*", color=line.get_color(), ms=10,
+                        label="★ the evaluation that solved it" if first_star else "_nolegend_")
     if threshold is None:
         first = next((rs[0] for rs in groups.values() if rs), None)
         if first is not None:
@@ -206,7 +209,9 @@ def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes
         ax.axhline(threshold, color="k", ls="--", lw=1, label=f"solved ({threshold:g})")
     ax.set_xlabel("env steps" if x == "steps" else "seconds (wall clock, everything included)")
     ax.set_ylabel("return")
-    ax.legend(fontsize=8, loc="best")           # wherever it covers the fewest points of the curves
+    low_y, high_y = ax.get_ylim()               # headroom above the curves, where the legend goes
+    ax.set_ylim(low_y, high_y + 0.45 * (high_y - low_y))
+    ax.legend(fontsize=8, loc="upper left", ncol=2)
     return fig
 
 
