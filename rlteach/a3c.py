@@ -20,21 +20,24 @@ that leaves ordinary updates unscaled (a clip that binds on every update would s
 gradient to the same length, and the weights would differ again). RMSProp's division by the running
 root-mean-square takes care of the overall scale.
 
-Hogwild (Recht et al. 2011): step 4 takes no lock by default. Two workers may write the same weights at
+Hogwild (Niu, Recht, Re, Wright 2011): step 4 takes no lock by default. Two workers may write the same weights at
 once; with small, sparse-enough updates that costs little and removes all waiting. ``lock=True`` locks
 ONLY the optimizer step, never the whole cycle. While a worker rolls out, others apply their updates: the
 gradient it applies was computed for weights that are ``staleness`` updates old.
 
-Shared RMSProp, one set of statistics g for all workers (the DeepMind/TF form, eps inside the root):
+Shared RMSProp, one set of statistics v for all workers (the DeepMind/TF form, eps inside the root), with
+notebook 02's letters: g the gradient a worker applies, v the running average of g^2:
 
-    g     <- alpha * g + (1 - alpha) * grad^2                          (shared_optim.SharedRMSprop.step)
-    theta <- theta - lr * grad / sqrt(g + eps)
+    v     <- alpha * v + (1 - alpha) * g^2                             (shared_optim.SharedRMSprop.step)
+    theta <- theta - lr * g / sqrt(v + eps)
 
-(torch.optim.RMSprop instead divides by sqrt(g) + eps.) Shared Adam (``optimizer="adam"``) keeps one
+(torch.optim.RMSprop instead divides by sqrt(v) + eps.) Shared Adam (``optimizer="adam"``) keeps one
 shared m, v and step count the same way.
 
-Settings reported for Atari reproductions: lr 7e-4, alpha 0.99, eps 0.1, t_max 5, entropy 0.01, 16
-workers. The defaults below are for CartPole-v1 on a 2-core laptop.
+The paper gives alpha 0.99 and t_max 5 for Atari; a full set that reproduces its Atari results is
+ChainerRL's (examples/atari/reproduction/a3c/train_a3c.py, whose RMSpropAsync also puts eps inside the
+root): lr 7e-4, alpha 0.99, eps 0.1, t_max 5, entropy 0.01, 16 processes. The defaults below are for
+CartPole-v1 on a 2-core laptop.
 
 Where theta_shared lives (steps 1 and 4 are the only places a worker touches it)
 -------------------------------------------------------------------------------

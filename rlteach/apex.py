@@ -233,6 +233,9 @@ def actor(ctx, config):
 # ---------------------------------------------------------------------------------------------------------
 
 
+LOSS_RECORD_EVERY = 50      # learner updates between two entries of records["losses"]
+
+
 def learner_step(q, target, optimizer, replay, config) -> float:
     """Sample by priority, minimise mean_j w_j * huber(delta_j), write p_j = |delta_j| + eps back."""
     batch, indices, weights = replay.sample(config.batch_size, config.priority_beta)
@@ -254,8 +257,8 @@ def learner_step(q, target, optimizer, replay, config) -> float:
 
 def train(config: Config, *, progress=True, callback=None) -> TrainResult:
     """Ape-X DQN with ``config.num_actors`` actors. Records: ``epsilons``; ``actor_returns`` (actor index,
-    env steps, return) per finished episode; ``losses`` (update, loss) every 50 updates; ``policy_lag``
-    (learner updates minus the version the message's oldest transition was acted with) per message;
+    env steps, return) per finished episode; ``losses`` (update, loss) every ``LOSS_RECORD_EVERY`` updates;
+    ``policy_lag`` (learner updates minus the version the message's oldest transition was acted with) per message;
     ``messages`` (messages received); ``weight_pulls`` (weight copies the actors made, as their messages
     report them); ``updates``. Ctrl-C returns the partial result; an exception in an actor stops all of
     them and is re-raised here."""
@@ -303,7 +306,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
                     if updates_owed():
                         loss = learner_step(q, target, optimizer, replay, config)
                         updates += 1
-                        if updates % 50 == 0:
+                        if updates % LOSS_RECORD_EVERY == 0:
                             records["losses"].append((updates, loss))
                         if updates % config.updates_per_target_copy == 0:
                             target.load_state_dict(q.state_dict())

@@ -251,8 +251,9 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
     """IMPALA with ``config.num_actors`` actors. Records: ``policy_lag`` (per unroll used: learner version
     minus behaviour version), ``rho_mean`` (mean pi/mu per update), ``queue`` ((seconds, unrolls waiting)
     per update), ``timeline`` (a ``timeline.Span`` per unroll, ``who`` = its actor, and per learner update,
-    ``who`` = LEARNER), ``actor_steps_per_second`` (env steps per second spent unrolling: the actors' speed
-    while they act, waits excluded; ``timeline.steady_steps_per_second`` gives the throughput),
+    ``who`` = LEARNER), ``actor_steps_per_second`` (all actors' env steps divided by one actor's mean time
+    spent unrolling: the actors' combined speed while they act, waits excluded;
+    ``timeline.steady_steps_per_second`` gives the throughput),
     ``learner_steps_per_second`` (env steps per second spent updating), ``updates``. Ctrl-C returns the
     partial result; an exception in an actor stops all of them and is re-raised here."""
     with torch_threads(1):

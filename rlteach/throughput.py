@@ -26,6 +26,7 @@ The four modes ``measure`` knows, all with the same small MLP policy (obs -> 64 
 Counting: ``steps`` is the total number of individual env steps. A vector step of N envs counts as N
 steps, so vector modes take ceil(steps / N) vector steps; "processes" splits steps among its workers.
 Start-up (making envs, starting processes, importing torch) and a short warm-up are not timed.
+``step_seconds`` times one env step alone: what a message between processes is weighed against.
 Every mode runs torch on one thread, so the comparison is about parallelism, not about torch's
 own intra-op threads.
 """
@@ -308,3 +309,31 @@ def compare(env_id: str = "CartPole-v1", num_envs=(1, 2, 4), steps: int = DEFAUL
     check_env(env_id, env_kwargs=env_kwargs)
     return [measure(mode, env_id, n, steps, seed, env_kwargs)
             for mode, n in tqdm(jobs, desc="measuring", disable=not progress)]
+
+
+def step_seconds(env_id: str = "CartPole-v1", steps: int = 2_000, seed: int = 0,
+                 env_kwargs: dict | None = None) -> float:
+    """The mean wall-clock seconds of ONE ``env.step`` call, in this process, with random actions.
+
+    Only the ``step`` calls are timed (no policy, no resets): what a message between processes is weighed
+    against. ``steps`` calls are timed after ``WARMUP_STEPS`` untimed ones; an episode that ends is reset.
+    """
+    check_int("steps", steps, 1)
+    check_int("seed", seed, 0)
+    check_env(env_id, env_kwargs=env_kwargs)
+    env = make_env(env_id, env_kwargs)
+    try:
+        env.reset(seed=seed)
+        env.action_space.seed(seed)
+        timed = 0.0
+        for t in range(WARMUP_STEPS + steps):
+            action = env.action_space.sample()
+            start = time.perf_counter()
+            _, _, terminated, truncated, _ = env.step(action)
+            if t >= WARMUP_STEPS:
+                timed += time.perf_counter() - start
+            if terminated or truncated:
+                env.reset()
+        return timed / steps
+    finally:
+        env.close()

@@ -164,3 +164,24 @@ def test_plots_draw_from_rows():
         assert fig.axes and all(ax.get_xscale() == "log" for ax in fig.axes if ax.get_visible())
         assert all(ax.get_title() and ax.get_ylabel() for ax in fig.axes)
         plt.close(fig)
+
+
+def test_knob_plot_log_axes_have_labelled_ticks_inside_one_decade():
+    # notebook 06, section 3b: a mean policy lag of 11 to 26 updates sits inside one decade, where a plain log
+    # axis shows only unlabelled minor ticks
+    knob = {"steps_per_s": 1000.0, "steady_steps_per_s": 1100.0, "messages": 2674, "weight_pulls": 60,
+            "message_bytes": 2.7e6, "weight_bytes": 5.7e6, "env_steps": 3000}
+    knob_rows = [{**knob, "varied": "env_steps_per_weight_sync", "env_steps_per_weight_sync": w,
+                  "transitions_per_message": 50, "lag_mean": lag, "lag_p90": lag + 4}
+                 for w, lag in ((1, 11), (100, 22))]
+    knob_rows += [{**knob, "varied": "transitions_per_message", "env_steps_per_weight_sync": 100,
+                   "transitions_per_message": s, "lag_mean": 15.0, "lag_p90": 21.0} for s in (1, 50)]
+    fig = plot_knobs(knob_rows)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        if ax.get_yscale() in ("log", "symlog"):
+            low, high = sorted(ax.get_ylim())
+            shown = [t.get_text() for t, v in zip(ax.get_yticklabels(), ax.get_yticks(), strict=True)
+                     if low <= v <= high and t.get_text()]
+            assert shown, f"no labelled tick on {ax.get_title()!r}"
+    plt.close(fig)

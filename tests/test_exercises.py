@@ -164,25 +164,27 @@ def test_a3c_checkers_report_the_placeholder(capsys):
 
 def test_rmsprop_step_by_hand(capsys):
     e = ex.RMSPROP_BY_HAND
-    theta, g, grad = (np.array(e[k]) for k in ("theta", "g", "grad"))
-    g_new = e["alpha"] * g + (1 - e["alpha"]) * grad**2                 # the module docstring's formula
-    theta_new = theta - e["lr"] * grad / np.sqrt(g_new + e["eps"])
-    np.testing.assert_allclose(ex.SOLUTIONS["rmsprop_step"](), [theta_new, g_new], atol=1e-4)
-    for right in (ex.SOLUTIONS["rmsprop_step"](), (theta_new, g_new), [theta_new.tolist(), g_new.tolist()]):
+    theta, v, g = (np.array(e[k]) for k in ("theta", "v", "g"))
+    v_new = e["alpha"] * v + (1 - e["alpha"]) * g**2                    # the module docstring's formula
+    theta_new = theta - e["lr"] * g / np.sqrt(v_new + e["eps"])
+    np.testing.assert_allclose(ex.SOLUTIONS["rmsprop_step"](), [theta_new, v_new], atol=1e-4)
+    for right in (ex.SOLUTIONS["rmsprop_step"](), (theta_new, v_new), [theta_new.tolist(), v_new.tolist()]):
         assert ex.check_rmsprop_step(right).ok is True
         assert "Correct" in capsys.readouterr().out
-    torch_form = theta - e["lr"] * grad / (np.sqrt(g_new) + e["eps"])
-    old_g = theta - e["lr"] * grad / np.sqrt(g + e["eps"])
-    no_root = theta - e["lr"] * grad / (g_new + e["eps"])
-    uphill = theta + e["lr"] * grad / np.sqrt(g_new + e["eps"])
-    no_one_minus_alpha = e["alpha"] * g + grad**2
-    for wrong, hint in [((torch_form, g_new), "eps INSIDE the root"), ((old_g, g_new), "NEW g"),
-                        ((no_root, g_new), "square ROOT"), ((uphill, g_new), "the sign"),
-                        ((g_new, theta_new), "other way round"), ((theta_new, no_one_minus_alpha), "(1 - alpha)"),
-                        ((theta, g_new), "new_g is right"), ((theta, g), "first g <-"),
+    torch_form = theta - e["lr"] * g / (np.sqrt(v_new) + e["eps"])
+    old_v = theta - e["lr"] * g / np.sqrt(v + e["eps"])
+    no_root = theta - e["lr"] * g / (v_new + e["eps"])
+    uphill = theta + e["lr"] * g / np.sqrt(v_new + e["eps"])
+    no_one_minus_alpha = e["alpha"] * v + g**2
+    for wrong, hint in [((torch_form, v_new), "eps INSIDE the root"), ((old_v, v_new), "NEW v"),
+                        ((no_root, v_new), "square ROOT"), ((uphill, v_new), "the sign"),
+                        ((v_new, theta_new), "other way round"), ((theta_new, no_one_minus_alpha), "(1 - alpha)"),
+                        ((theta, v_new), "new_v is right"), ((theta, v), "first v <-"),
                         ([1.0, 2.0], "two lists of three numbers")]:
         assert ex.check_rmsprop_step(wrong).ok is False
         assert hint in capsys.readouterr().out
+    for message in (ex.check_rmsprop_step(w).message for w in [(theta_new, v_new), (torch_form, v_new)]):
+        assert "grad" not in message          # notebook 02's letters: g the gradient, v the average of g^2
 
 
 def test_staleness_by_hand_follows_the_workers_rule(capsys):

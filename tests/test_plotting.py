@@ -398,3 +398,14 @@ def test_the_solved_star_sits_on_the_evaluation_that_solved_it_not_on_the_last_o
         stars = [ln for ln in ax.lines if ln.get_marker() == "*"]
         assert len(stars) == 1 and stars[0].get_xdata()[0] == expected_x and stars[0].get_ydata()[0] == 480.0
         assert "★ the evaluation that solved it" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_panels_that_share_y_get_the_same_headroom_not_a_compounded_one():
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, sharey=True)
+    for ax in axes:
+        plot_learning_curves(fake([(2000, 1.0, 100.0), (4000, 2.0, 480.0)]), ax=ax)
+    top = axes[0].get_ylim()[1]
+    assert all(ax.get_ylim()[1] == top for ax in axes) and 500 < top < 800, f"y reaches {top}"
+    plt.close(fig)

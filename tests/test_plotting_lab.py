@@ -76,3 +76,16 @@ def test_learning_curves_legend_covers_no_curve():
         path = line.get_transform().transform_path(line.get_path())
         assert not path.intersects_bbox(box, filled=False), f"the legend covers {line.get_label()}"
     plt.close(fig)
+
+
+def test_side_by_side_labels_every_x_axis():
+    # notebook 07, section 2: each column's unit on its x-axis, not only in the titles
+    import json
+    from pathlib import Path
+
+    from rlteach.plotting import plot_side_by_side
+
+    bench = json.loads((Path(__file__).parents[1] / "benchmarks" / "results" / "side_by_side.json").read_text())
+    fig = plot_side_by_side([r for r in bench["runs"] if r["workload"] == "cartpole"])
+    assert len(fig.axes) == 3 and all(ax.get_xlabel() for ax in fig.axes)
+    plt.close(fig)

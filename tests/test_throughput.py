@@ -337,3 +337,26 @@ def test_plot_throughput_of_real_measurements():
     assert [bar.get_height() for bar in fig.axes[0].patches] == pytest.approx(
         [m.steps_per_second for m in ms])
     plt.close(fig)
+
+
+# --- the cost of one env step alone ------------------------------------------------------------------------
+
+def test_step_seconds_times_only_the_step_calls():
+    CountingCartPole.steps = 0
+    seconds = throughput.step_seconds("RlteachCounting-v0", steps=300)
+    assert CountingCartPole.steps == WARMUP_STEPS + 300
+    assert 0 < seconds < 0.01 and math.isfinite(seconds)
+
+
+def test_step_seconds_of_a_sleeping_env_is_at_least_its_delay():
+    delay_ms = 3.0
+    seconds = throughput.step_seconds("rlteach/SlowCartPole-v1", steps=20,
+                                      env_kwargs={"delay_ms": delay_ms, "mode": "sleep"})
+    assert delay_ms / 1000 <= seconds < 10 * delay_ms / 1000
+
+
+@pytest.mark.parametrize("kwargs, name", [({"steps": 0}, "steps"), ({"seed": -1}, "seed"),
+                                          ({"env_id": "NoSuchEnv-v0"}, "env_id")])
+def test_step_seconds_bad_input_names_the_argument(kwargs, name):
+    with pytest.raises(ValueError, match=rf"\b{name}\b"):
+        throughput.step_seconds(**kwargs)

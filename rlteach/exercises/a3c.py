@@ -14,31 +14,32 @@ from rlteach.exercises.check import NOT_ATTEMPTED, Verdict, as_array, check_choi
 
 RMSPROP_BY_HAND = {
     "theta": [0.5, -1.0, 2.0],   # the shared weights before the step
-    "g": [0.04, 0.0, 1.0],       # the shared statistics before the step
-    "grad": [0.2, -0.5, 1.0],    # the gradient a worker applies
+    "v": [0.04, 0.0, 1.0],       # the shared statistics before the step: running averages of g^2
+    "g": [0.2, -0.5, 1.0],       # the gradient a worker applies
     "lr": 0.1,
     "alpha": 0.9,
-    "eps": 0.1,                  # the value reported for Atari: large enough that where it goes matters
+    "eps": 0.1,                  # ChainerRL's A3C Atari setting (rlteach.a3c): large enough that where it goes matters
 }
 
 
-def _rmsprop_by_hand(form="shared", new_g=True, g_rule="right", sign=-1.0, root=True):
-    """(theta, g) after one step; the keywords build the common mistakes."""
+def _rmsprop_by_hand(form="shared", new_v=True, v_rule="right", sign=-1.0, root=True):
+    """(theta, v) after one step, v the running average of g^2 and g the gradient (notebook 02's letters);
+    the keywords build the common mistakes."""
     e = RMSPROP_BY_HAND
-    theta, g, grad = (np.array(e[k]) for k in ("theta", "g", "grad"))
+    theta, v, g = (np.array(e[k]) for k in ("theta", "v", "g"))
     alpha, eps = e["alpha"], e["eps"]
-    if g_rule == "right":
-        g_next = alpha * g + (1 - alpha) * grad**2
-    elif g_rule == "no 1-alpha":
-        g_next = alpha * g + grad**2
+    if v_rule == "right":
+        v_next = alpha * v + (1 - alpha) * g**2
+    elif v_rule == "no 1-alpha":
+        v_next = alpha * v + g**2
     else:                                                   # alpha and 1 - alpha swapped
-        g_next = (1 - alpha) * g + alpha * grad**2
-    used = g_next if new_g else g
+        v_next = (1 - alpha) * v + alpha * g**2
+    used = v_next if new_v else v
     if form == "shared":
         denominator = np.sqrt(used + eps) if root else used + eps
     else:                                                   # torch.optim.RMSprop
         denominator = np.sqrt(used) + eps
-    return theta + sign * e["lr"] * grad / denominator, g_next
+    return theta + sign * e["lr"] * g / denominator, v_next
 
 
 def _rmsprop_reference():
@@ -46,48 +47,49 @@ def _rmsprop_reference():
     e = RMSPROP_BY_HAND
     theta = torch.tensor(e["theta"], dtype=torch.float64)
     opt = SharedRMSprop([theta], lr=e["lr"], alpha=e["alpha"], eps=e["eps"])
-    opt.g[0].copy_(torch.tensor(e["g"], dtype=torch.float64))
-    opt.step([theta], [torch.tensor(e["grad"], dtype=torch.float64)])
+    opt.g[0].copy_(torch.tensor(e["v"], dtype=torch.float64))     # SharedRMSprop's name for v: its list ``g``
+    opt.step([theta], [torch.tensor(e["g"], dtype=torch.float64)])
     return theta.numpy(), opt.g[0].numpy()
 
 
 def check_rmsprop_step(answer) -> Verdict:
-    """Exercise: ``(new_theta, new_g)`` after one SharedRMSprop step on ``RMSPROP_BY_HAND``, 3 numbers each."""
+    """Exercise: ``(new_theta, new_v)`` after one SharedRMSprop step on ``RMSPROP_BY_HAND``, 3 numbers each
+    (v the running average of g^2, g the gradient: notebook 02's letters)."""
     if answer is ...:
         return report(False, NOT_ATTEMPTED)
     arr = as_array(answer, (2, 3))
     if arr is None:
-        return report(False, f"give two lists of three numbers, (new_theta, new_g), got {answer!r}.")
-    theta, g = arr
+        return report(False, f"give two lists of three numbers, (new_theta, new_v), got {answer!r}.")
+    theta, v = arr
 
     def same(pair):
-        return np.allclose(theta, pair[0], atol=1e-4) and np.allclose(g, pair[1], atol=1e-4)
+        return np.allclose(theta, pair[0], atol=1e-4) and np.allclose(v, pair[1], atol=1e-4)
 
     if same(_rmsprop_reference()):
-        return report(True, "g <- alpha g + (1 - alpha) grad^2 first, then theta <- theta - lr grad / "
-                       "sqrt(g + eps) with the NEW g.")
-    if np.allclose(theta, _rmsprop_reference()[1], atol=1e-4) and np.allclose(g, _rmsprop_reference()[0], atol=1e-4):
-        return report(False, "the order is (new_theta, new_g): you gave them the other way round.")
+        return report(True, "v <- alpha v + (1 - alpha) g^2 first, then theta <- theta - lr g / "
+                       "sqrt(v + eps) with the NEW v.")
+    if np.allclose(theta, _rmsprop_reference()[1], atol=1e-4) and np.allclose(v, _rmsprop_reference()[0], atol=1e-4):
+        return report(False, "the order is (new_theta, new_v): you gave them the other way round.")
     if same(_rmsprop_by_hand(form="torch")):
-        return report(False, "that is torch.optim.RMSprop's form, grad / (sqrt(g) + eps). The shared "
-                       "optimizer of A3C (DeepMind's) puts eps INSIDE the root: grad / sqrt(g + eps).")
-    if same(_rmsprop_by_hand(new_g=False)):
-        return report(False, "update g first and divide by the NEW g: the step uses this gradient's "
-                       "own grad^2 too.")
+        return report(False, "that is torch.optim.RMSprop's form, g / (sqrt(v) + eps). The shared "
+                       "optimizer of A3C (DeepMind's) puts eps INSIDE the root: g / sqrt(v + eps).")
+    if same(_rmsprop_by_hand(new_v=False)):
+        return report(False, "update v first and divide by the NEW v: the step uses this gradient's "
+                       "own g^2 too.")
     if same(_rmsprop_by_hand(root=False)):
-        return report(False, "divide by the square ROOT of g + eps: g is an average of grad^2, its root "
-                       "has the units of grad.")
+        return report(False, "divide by the square ROOT of v + eps: v is an average of g^2, its root "
+                       "has the units of g.")
     if same(_rmsprop_by_hand(sign=1.0)):
         return report(False, "the sign: a gradient step goes DOWN the gradient, theta - lr * ...")
-    if np.allclose(g, _rmsprop_by_hand(g_rule="no 1-alpha")[1], atol=1e-4):
-        return report(False, "g is a moving average: weight the new grad^2 by (1 - alpha), "
-                       "g <- alpha g + (1 - alpha) grad^2.")
-    if np.allclose(g, _rmsprop_by_hand(g_rule="swapped")[1], atol=1e-4):
-        return report(False, "alpha = 0.9 weights the OLD g: g <- alpha g + (1 - alpha) grad^2.")
-    if np.allclose(g, _rmsprop_reference()[1], atol=1e-4):
-        return report(False, "new_g is right; now theta <- theta - lr * grad / sqrt(new_g + eps), elementwise.")
-    return report(False, "first g <- alpha g + (1 - alpha) grad^2 (elementwise), then "
-                   "theta <- theta - lr * grad / sqrt(g + eps) with that new g.")
+    if np.allclose(v, _rmsprop_by_hand(v_rule="no 1-alpha")[1], atol=1e-4):
+        return report(False, "v is a moving average: weight the new g^2 by (1 - alpha), "
+                       "v <- alpha v + (1 - alpha) g^2.")
+    if np.allclose(v, _rmsprop_by_hand(v_rule="swapped")[1], atol=1e-4):
+        return report(False, "alpha = 0.9 weights the OLD v: v <- alpha v + (1 - alpha) g^2.")
+    if np.allclose(v, _rmsprop_reference()[1], atol=1e-4):
+        return report(False, "new_v is right; now theta <- theta - lr * g / sqrt(new_v + eps), elementwise.")
+    return report(False, "first v <- alpha v + (1 - alpha) g^2 (elementwise), then "
+                   "theta <- theta - lr * g / sqrt(v + eps) with that new v.")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -164,11 +166,12 @@ def check_backend_statements(answer) -> Verdict:
     """Exercise: the letters of the TRUE statements in ``BACKEND_CHOICES``."""
     hints = {
         "a": "a: the GIL lets ONE thread run Python code at a time; the others wait for their turn.",
-        "d": "d: the lock guards only the optimizer step (a few microseconds); rollouts never wait.",
+        "d": "d: the lock guards only the optimizer step (the apply phase of notebook 03's "
+             "timeline); rollouts never wait.",
         "e": "e: torch does release the GIL inside a kernel, but a kernel on a 64-unit layer lasts "
              "microseconds, far less than the Python around it, which holds the GIL.",
-        "f": "f: with more busy processes than cores they take turns on the cores (you measured it: "
-             "4 processes on 2 cores are not faster than 2).",
+        "f": "f: with more busy processes than cores they take turns on the cores and the total can at best "
+             "stay flat (section 3 shows it where its 4 workers outnumber your cores).",
     }
     return check_choices(answer, BACKEND_CHOICES, _BACKEND_TRUE,
                          "threads share everything but take turns at the GIL; processes each have "

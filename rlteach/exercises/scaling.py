@@ -36,7 +36,8 @@ def check_scaling_statements(answer) -> Verdict:
         "e": "e: in sync mode the server waits for one gradient from EVERY worker, applies their mean once, and "
              "the workers wait for that update before they go on: every staleness is 0.",
         "f": "f: a restarted Ray actor is a fresh process; RayPool runs the worker function again from the "
-             "top. What it had already put into the queue is kept; the unroll it was in the middle of is lost.",
+             "top. What it had already put into the queue is kept; the unroll it was in the middle of is lost, "
+             "with the returns of the episodes that finished inside it.",
     }
     return check_choices(answer, SCALING_CHOICES, _SCALING_TRUE,
                          "batch cheap envs in one process, use processes (or Ray) for work that needs cores, "

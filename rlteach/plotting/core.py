@@ -91,13 +91,14 @@ def plot_parallelism_diagram() -> plt.Figure:
     for i, y in enumerate((3.4, 2.0, 0.6)):
         _diagram_box(left, (4.2, y), f"env {i}", "#cde4f7", size=(1.4, 0.8))
         _diagram_arrow(left, (2.2, 2.0), (3.45, y), both=True)
-    left.text(2.6, 0.05, "N actions out, N observations back", ha="center", fontsize=9, style="italic")
+    left.text(1.2, 0.75, "N actions out,\nN observations back", ha="center", va="center", fontsize=9,
+              style="italic")  # below the agent, clear of the arrows and the env boxes
     left.set_title("environment-parallelism\n(SyncVectorEnv / AsyncVectorEnv)")
     for i, y in enumerate((3.4, 2.0, 0.6)):
         _diagram_box(right, (1.2, y), f"agent {i}\n(own policy copy)", "#d5f0d0", size=(1.8, 0.8))
         _diagram_box(right, (4.2, y), f"env {i}", "#cde4f7", size=(1.4, 0.8))
         _diagram_arrow(right, (2.15, y), (3.45, y), both=True)
-    right.set_title("agent-parallelism\n(one actor process per agent)")
+    right.set_title("agent-parallelism\n(one worker per agent: a thread or a process)")
     for ax in (left, right):
         ax.set_xlim(0, 5.2)
         ax.set_ylim(0, 4.1)
@@ -127,7 +128,8 @@ def plot_bias_variance(rows) -> plt.Figure:
         ax.set_xlabel("lam" if kind == "gae" else "n (steps before bootstrapping)")
         ax.set_title(f"{'GAE(gamma, lam)' if kind == 'gae' else 'n-step return'}: lowest MSE at {best:g}")
         ax.legend(fontsize=8)
-    axes[0][0].set_ylabel("error of the advantage estimate")
+    for ax in axes[0]:
+        ax.set_ylabel("error of the advantage estimate")
     fig.tight_layout()
     return fig
 
@@ -209,8 +211,10 @@ def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes
         ax.axhline(threshold, color="k", ls="--", lw=1, label=f"solved ({threshold:g})")
     ax.set_xlabel("env steps" if x == "steps" else "seconds (wall clock, everything included)")
     ax.set_ylabel("return")
-    low_y, high_y = ax.get_ylim()               # headroom above the curves, where the legend goes
-    ax.set_ylim(low_y, high_y + 0.45 * (high_y - low_y))
+    siblings = ax.get_shared_y_axes().get_siblings(ax)       # headroom above the data, where the legend goes
+    low_y, high_y = min(a.dataLim.y0 for a in siblings), max(a.dataLim.y1 for a in siblings)
+    span = (high_y - low_y) or 1.0                            # from the data: panels that share y never compound
+    ax.set_ylim(low_y - 0.05 * span, high_y + 0.45 * span)
     ax.legend(fontsize=8, loc="upper left", ncol=2)
     return fig
 

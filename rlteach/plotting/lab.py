@@ -6,6 +6,7 @@ and the timeline of a synchronous parameter server with the waits of its workers
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib import ticker
 
 from rlteach.plotting.a3c import plot_timeline
 from rlteach.timeline import round_waits
@@ -41,12 +42,27 @@ def plot_transport(rows):
     ax_lat.set_title("Round trip: flat for small payloads (a fixed cost per message),\n"
                      "rising with size once copying dominates")
     ax_rate.set_ylabel("streaming throughput (MB/s)")
-    ax_rate.set_title("Throughput: small messages waste the link;\nbig ones approach the copy speed")
+    ax_rate.set_title("Streaming: bytes per second\nagainst payload size")
     fig.tight_layout()
     return fig
 
 
 # --- the knobs of Ape-X: env_steps_per_weight_sync and transitions_per_message --------------------------
+
+
+def _label_log_axis(ax):
+    """Labelled ticks, as plain numbers, on a log or symlog y-axis: at 1, 2 and 5 times each power of ten, or
+    at every multiple 1 to 9 when the axis spans less than a decade (a policy lag of 11 to 26 would otherwise
+    get no labelled tick at all)."""
+    low, high = ax.get_ylim()
+    low = max(low, 1.0) if ax.get_yscale() == "symlog" else max(low, 1e-300)
+    subs = (1.0, 2.0, 5.0) if high >= 10 * low else tuple(float(m) for m in range(1, 10))
+    if ax.get_yscale() == "symlog":
+        ax.yaxis.set_major_locator(ticker.SymmetricalLogLocator(base=10, linthresh=1, subs=subs))
+    else:
+        ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=subs))
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
 
 
 def plot_knobs(rows):
@@ -87,6 +103,8 @@ def plot_knobs(rows):
         ax.set_yscale("log")
         ax.set_ylabel("MB moved per run")
         ax.set_title(f"Bytes moved ({mine[0]['env_steps']:,} env steps)")
+        for ax in axrow[1:]:
+            _label_log_axis(ax)
         for ax in axrow:
             ax.set_xscale("log")
             ax.set_xlabel(f"{varied} ({'env steps' if varied == 'env_steps_per_weight_sync' else 'transitions'})")
