@@ -19,7 +19,8 @@ everything: building envs, spawning processes, starting Ray, evaluating.
 
 Saving: ``result.save(dir)`` writes ``config.json`` (with the algorithm's name), ``history.json`` (every
 list and number of the result) and ``model.pt`` (a ``state_dict``); ``load(dir)`` rebuilds the config
-and the model (``torch.load(..., weights_only=True)``: no pickled code is run).
+and the model (``torch.load(..., weights_only=True)``: no pickled code is run); a damaged or tampered
+checkpoint raises ``CheckpointError``.
 """
 
 from __future__ import annotations
@@ -175,20 +176,52 @@ class TrainResult:
         return directory
 
 
+class CheckpointError(ValueError):
+    """A saved run that ``load`` refuses: damaged, tampered with, or not written by ``TrainResult.save``."""
+
+
+def _read_json(path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path} is missing or is not the JSON that TrainResult.save writes: {e}") from None
+
+
 def load(directory) -> TrainResult:
-    """Read a result written by ``TrainResult.save``: config, history and (if saved) the model."""
+    """Read a result written by ``TrainResult.save``: config, history and (if saved) the model.
+
+    Nothing in the files is executed: the algorithm must be one of ``ALGORITHMS`` (a name, never a module
+    path to import), the config and history are JSON, and the model is read with
+    ``torch.load(..., weights_only=True)``, which only rebuilds tensors. Anything else (a pickled object, a
+    truncated file, an unknown algorithm or field) raises ``CheckpointError`` naming the file and the fault.
+    """
     directory = Path(directory)
-    saved = json.loads((directory / "config.json").read_text())
-    module = importlib.import_module(ALGORITHMS.get(saved["algorithm"], saved["algorithm"]))
-    config = module.Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved["config"].items()})
-    history = json.loads((directory / "history.json").read_text())
-    history["evals"] = [tuple(e) for e in history["evals"]]
-    if "timeline" in history["records"]:                # JSON made its named rows lists: name them again
-        history["records"]["timeline"] = as_rows(history["records"]["timeline"])
-    result = TrainResult(config=config, **history)
+    saved = _read_json(directory / "config.json")
+    name = saved.get("algorithm") if isinstance(saved, dict) else None
+    if name not in ALGORITHMS or not isinstance(saved.get("config"), dict):
+        raise CheckpointError(f"{directory / 'config.json'} names algorithm {name!r}: a saved run names one of "
+                              f"{sorted(ALGORITHMS)} and holds its config")
+    module = importlib.import_module(ALGORITHMS[name])
+    try:
+        config = module.Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved["config"].items()})
+        history = _read_json(directory / "history.json")
+        history["evals"] = [tuple(e) for e in history["evals"]]
+        if "timeline" in history["records"]:            # JSON made its named rows lists: name them again
+            history["records"]["timeline"] = as_rows(history["records"]["timeline"])
+        result = TrainResult(config=config, **history)
+    except CheckpointError:
+        raise
+    except (TypeError, ValueError, KeyError) as e:
+        raise CheckpointError(f"{directory} is not a run that TrainResult.save wrote for {name}: {e}") from None
     if (directory / "model.pt").exists():
         result.model = module.build_model(config)
-        result.model.load_state_dict(torch.load(directory / "model.pt", weights_only=True))
+        try:
+            state = torch.load(directory / "model.pt", weights_only=True, map_location="cpu")
+            result.model.load_state_dict(state)
+        except Exception as e:  # noqa: BLE001 - whatever torch raises on a bad file, the reader gets one error
+            raise CheckpointError(f"{directory / 'model.pt'} was refused: it is truncated, or holds something "
+                                  f"other than the {name} model's tensors (loaded with weights_only=True, so "
+                                  f"nothing in it was run): {type(e).__name__}: {str(e).splitlines()[0]}") from None
     return result
 
 
