@@ -2,6 +2,7 @@
 #   make lab        set up, then open the workbook in JupyterLab
 #   make test       set up, then ruff + pytest tests/ + nbval over every notebook (what CI runs)
 #   make test-full  the same, with every seed of every learning test
+#   make browser    only the browser tests (tests/browser/: JupyterLab in headless Chromium; part of make test)
 # Variables: PYTHON (the interpreter that makes the venv), VENV (its folder),
 #   TORCH_INDEX_URL (a PyTorch wheel index, e.g. its CPU-only one; see README).
 
@@ -14,7 +15,7 @@ PYTEST := $(BIN)/python -m pytest
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-cell-timeout=600 \
 	--nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider
 
-.PHONY: setup lab test test-full lint unit notebooks bench bench-parts times clean
+.PHONY: setup lab test test-full lint unit browser notebooks bench bench-parts times clean
 
 setup: $(STAMP)
 
@@ -43,6 +44,10 @@ lint: setup
 
 unit: setup
 	$(PYTEST) tests/ $(PYTEST_ARGS)
+
+# Needs a Chromium on the PATH (Debian: apt-get install chromium) or RLTEACH_CHROMIUM=/path; skips without one.
+browser: setup
+	$(PYTEST) tests/browser/ $(PYTEST_ARGS)
 
 notebooks: setup
 	$(PYTEST) $(NBVAL_FLAGS) notebooks/

@@ -13,7 +13,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-CONDA_TO_PIP = {"pytorch": "torch", "ray-core": "ray"}
+CONDA_TO_PIP = {"pytorch": "torch", "ray-core": "ray", "playwright-python": "playwright"}
 CONDA_ONLY = {"python", "pip"}
 ENV_PYTHON = {"python_version": "3.11", "python_full_version": "3.11.0"}
 
