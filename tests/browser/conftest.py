@@ -122,7 +122,7 @@ def stop_lab(proc, lab):
     psutil.wait_procs(children, timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """A JupyterLab on 127.0.0.1 serving a copy of notebooks/ (as ``notebooks/`` under its root)."""
     home = tmp_path_factory.mktemp("lab")
@@ -154,7 +154,7 @@ def lab(tmp_path_factory):
         stop_lab(proc, lab)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     """Headless Chromium driven by Playwright (sync API)."""
     try:
