@@ -202,15 +202,13 @@ def load(directory) -> TrainResult:
         raise CheckpointError(f"{directory / 'config.json'} names algorithm {name!r}: a saved run names one of "
                               f"{sorted(ALGORITHMS)} and holds its config")
     module = importlib.import_module(ALGORITHMS[name])
+    history = _read_json(directory / "history.json")
     try:
         config = module.Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved["config"].items()})
-        history = _read_json(directory / "history.json")
         history["evals"] = [tuple(e) for e in history["evals"]]
         if "timeline" in history["records"]:            # JSON made its named rows lists: name them again
             history["records"]["timeline"] = as_rows(history["records"]["timeline"])
         result = TrainResult(config=config, **history)
-    except CheckpointError:
-        raise
     except (TypeError, ValueError, KeyError) as e:
         raise CheckpointError(f"{directory} is not a run that TrainResult.save wrote for {name}: {e}") from None
     if (directory / "model.pt").exists():
