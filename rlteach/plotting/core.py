@@ -171,6 +171,14 @@ def curve_band(results, x="steps", num_points=200):
         return grid, np.nanmean(ys, 0), np.nanmin(ys, 0), np.nanmax(ys, 0)
 
 
+BAND_LABEL, STAR_LABEL = "shaded: lowest to highest seed", "★ the evaluation that solved it"
+
+
+def _once(label, artists):
+    """``label`` if no artist in ``artists`` has it yet, else "_nolegend_": the legend names a kind once."""
+    return "_nolegend_" if any(a.get_label() == label for a in artists) else label
+
+
 def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes=True):
     """Learning curves against env steps (``x="steps"``) or wall-clock seconds (``x="seconds"``).
 
@@ -193,16 +201,13 @@ def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes
         n = len(results)
         line, = ax.plot(grid, mean, lw=2, label=f"{label} (eval, {n} seed{'s' * (n > 1)})" if label else "eval")
         if n > 1:
-            first_band = not any(c.get_label().startswith("shaded:") for c in ax.collections)
             ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2,
-                            label="shaded: lowest to highest seed" if first_band else "_nolegend_")
+                            label=_once(BAND_LABEL, ax.collections))
         for r in results:                       # a star at the evaluation that solved it
             if r.solved:
                 sx = r.solved_at_steps if x == "steps" else r.solved_at_seconds
                 sy = next((e[2] for e in r.evals if e[0] == r.solved_at_steps), np.nan)
-                first_star = not any(ln.get_label() == "★ the evaluation that solved it" for ln in ax.lines)
-                ax.plot([sx], [sy], "*", color=line.get_color(), ms=10,
-                        label="★ the evaluation that solved it" if first_star else "_nolegend_")
+                ax.plot([sx], [sy], "*", color=line.get_color(), ms=10, label=_once(STAR_LABEL, ax.lines))
     if threshold is None:
         first = next((rs[0] for rs in groups.values() if rs), None)
         if first is not None:
