@@ -114,6 +114,17 @@ def _run_worker(work, index, stop_event, results, errors, weights, args, parent_
         stop_event.set()
 
 
+def exit_reason(exitcode) -> str:
+    """How a worker process ended: a negative exit code is the signal that killed it (-9: SIGKILL)."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"the process was killed by {name} (exit code {exitcode})\n"
+    return f"the process exited with code {exitcode}\n"
+
+
 def died_while_starting(work) -> str:
     """Why a worker process dies before it runs its first line, and the fix (see ``WorkerPool.check``)."""
     main = getattr(sys.modules.get("__main__"), "__file__", None)
@@ -226,7 +237,7 @@ class WorkerPool:
             if not dead:
                 return
             index = dead[0]
-            tb = f"the process exited with code {self.workers[index].exitcode}\n"
+            tb = exit_reason(self.workers[index].exitcode)
             if not self.started[index]:
                 tb += died_while_starting(self.work)
         self.stop()
