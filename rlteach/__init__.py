@@ -28,6 +28,7 @@ The lessons
     throughput      env steps/s of one env, vector envs and independent actor processes (notebook 00)
     side_by_side    every design on three workloads, timed the same way, and where the time went (notebook 07)
     lab             the communication lab: transports, Ape-X's knobs, a parameter server (notebook 06)
+    faults          the fault matrix: a worker raises, Ctrl-C, a worker killed; what is left and lost (notebook 06)
     plotting        the figures (every function returns the figure)
     widgets         the ipywidgets explorers and the live training view
     exercises       checkers for the notebooks' exercises, each module with its own solutions

@@ -70,7 +70,7 @@ from rlteach.nets import ActorCritic, NumpyPolicy, torch_threads
 from rlteach.ray_backend import ray_init
 from rlteach.shared_optim import SharedAdam, SharedRMSprop
 from rlteach.timeline import A3CUpdate, steady_steps_per_second
-from rlteach.workers import make_pool, new_lock, ray_options
+from rlteach.workers import WorkerError, make_pool, new_lock, ray_options
 
 
 @dataclass
@@ -325,7 +325,7 @@ def worker(ctx, config, shared, t0):
 def train(config: Config, *, progress=True, callback=None) -> TrainResult:
     """A3C on ``config.num_workers`` workers. Records: ``timeline`` (one ``timeline.A3CUpdate`` per update) and
     ``staleness`` (per update). Ctrl-C returns the partial result; an exception in a worker stops all workers
-    and is re-raised here with the worker's traceback."""
+    and is re-raised here with the worker's traceback, carrying the result so far as ``error.partial``."""
     with torch_threads(1):
         run = Run(config, progress, callback)
         t0 = time.time()
@@ -359,6 +359,9 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
                         run.maybe_evaluate(act_greedy)
         except KeyboardInterrupt:
             interrupted = True
+        except WorkerError as error:     # a worker failed: the result so far rides on the error, nothing lost
+            error.partial = run.finish(model, interrupted=True)
+            raise
         finally:
             records["updates"] = shared.close(model)     # the final theta_shared, copied into model
         for item in pool.drain():           # updates applied while the workers were stopping

@@ -50,7 +50,7 @@ from rlteach.envs import env_dims, make_env
 from rlteach.monitor import Run, TrainResult
 from rlteach.nets import QNetwork, torch_threads
 from rlteach.replay import NStepBuilder, PrioritizedReplay, priorities_from_td, stack
-from rlteach.workers import make_pool, ray_options
+from rlteach.workers import WorkerError, make_pool, ray_options
 
 
 @dataclass
@@ -261,7 +261,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
     ``policy_lag`` (learner updates minus the version the message's oldest transition was acted with) per message;
     ``messages`` (messages received); ``weight_pulls`` (weight copies the actors made, as their messages
     report them); ``updates``. Ctrl-C returns the partial result; an exception in an actor stops all of
-    them and is re-raised here."""
+    them and is re-raised here, carrying the result so far as ``error.partial``."""
     with torch_threads(1):
         run = Run(config, progress, callback)
         torch.manual_seed(config.seed)
@@ -314,6 +314,9 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
                     run.maybe_evaluate(act_greedy)
         except KeyboardInterrupt:
             interrupted = True
+        except WorkerError as error:     # a worker failed: the result so far rides on the error, nothing lost
+            error.partial = run.finish(q, interrupted=True)
+            raise
         for item in pool.drain():           # messages sent while the actors were stopping
             receive(item)
         records["workers"] = pool.describe()        # now with the final count of restarts (Ray)

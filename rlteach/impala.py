@@ -48,7 +48,7 @@ from rlteach.losses import actor_critic_loss
 from rlteach.monitor import Run, TrainResult
 from rlteach.nets import ActorCritic, torch_threads
 from rlteach.timeline import LEARNER, Span, worker_rows
-from rlteach.workers import make_pool, ray_options
+from rlteach.workers import WorkerError, make_pool, ray_options
 
 
 @dataclass
@@ -255,7 +255,8 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
     spent unrolling: the actors' combined speed while they act, waits excluded;
     ``timeline.steady_steps_per_second`` gives the throughput),
     ``learner_steps_per_second`` (env steps per second spent updating), ``updates``. Ctrl-C returns the
-    partial result; an exception in an actor stops all of them and is re-raised here."""
+    partial result; an exception in an actor stops all of them and is re-raised here, carrying the result so
+    far as ``error.partial``."""
     with torch_threads(1):
         run = Run(config, progress, callback)
         t0 = time.time()
@@ -310,6 +311,9 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
                     run.maybe_evaluate(act_greedy)
         except KeyboardInterrupt:
             interrupted = True
+        except WorkerError as error:     # a worker failed: the result so far rides on the error, nothing lost
+            error.partial = run.finish(model, interrupted=True)
+            raise
         for unroll in pool.drain():          # unrolls sent while the actors were stopping: count their episodes
             receive(unroll)
         records["workers"] = pool.describe()        # now with the final count of restarts (Ray)

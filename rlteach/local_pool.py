@@ -27,7 +27,8 @@ def new_lock(backend):
 
 
 class WorkerError(RuntimeError):
-    """A worker raised; the message holds its index and its traceback."""
+    """A worker raised; the message holds its index and its traceback. ``train`` of A3C, Ape-X and IMPALA
+    attaches the run so far as ``partial`` (a TrainResult marked interrupted): nothing recorded is lost."""
 
 
 class WorkerContext:
