@@ -15,7 +15,7 @@ PYTEST := $(BIN)/python -m pytest
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-cell-timeout=600 \
 	--nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider
 
-.PHONY: setup lab test test-full lint unit browser notebooks bench bench-parts times clean
+.PHONY: setup lab test test-full lint unit browser notebooks bench bench-parts faults times clean
 
 setup: $(STAMP)
 
@@ -65,6 +65,10 @@ test-full: lint
 bench: setup
 	$(BIN)/python -m pip install -c constraints.txt -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/side_by_side.py
+
+# The fault matrix (rlteach.faults): every algorithm on every backend under three faults; the table in README.md.
+faults: setup
+	$(BIN)/python benchmarks/faults.py
 
 # The other benchmark scripts: A3C's speed by backend, the replay, IMPALA's throughput, the communication lab.
 bench-parts: setup
