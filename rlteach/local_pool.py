@@ -85,12 +85,20 @@ class SharedWeights:
         self.lock, self.version = lock, version
         self.state = {k: v.detach().clone().cpu().share_memory_() for k, v in template.items()}
 
-    def publish(self, state_dict) -> int:
-        with self.lock:
+    def publish(self, state_dict, while_waiting=None) -> int:
+        """Copy ``state_dict`` in as the next version. While the lock is busy, ``while_waiting()`` runs every
+        half second: a worker process killed while it held the lock never releases it, and the pool's check
+        (what ``WorkerPool.publish`` passes) raises instead of the learner waiting for ever."""
+        while not self.lock.acquire(True, 0.5):
+            if while_waiting is not None:
+                while_waiting()
+        try:
             for k, v in state_dict.items():
                 self.state[k].copy_(v)
             self.version.value += 1
             return self.version.value
+        finally:
+            self.lock.release()
 
     def copy_into(self, model, version) -> int:
         if self.version.value <= version:
@@ -257,7 +265,7 @@ class WorkerPool:
         """Make new weights available to every worker; returns their version."""
         if self.shared_weights is None:
             raise RuntimeError("this pool was made without weights=...: nothing to publish into")
-        return self.shared_weights.publish(state_dict)
+        return self.shared_weights.publish(state_dict, while_waiting=self.check)
 
     def alive(self) -> int:
         return sum(w.is_alive() for w in self.workers)

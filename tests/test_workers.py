@@ -2,6 +2,7 @@
 
 import multiprocessing as mp
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -122,6 +123,25 @@ def test_published_weights_reach_the_workers_with_versions(backend):
                 if seen_version == version:
                     reported[index] = bias
             assert reported == {0: value, 1: value}
+
+
+def die_holding_the_weights_lock(ctx):
+    """The worst moment to be killed: inside the weights' lock (a copy of new weights takes that lock)."""
+    ctx._weights.lock.acquire()
+    ctx.put("holding the lock")
+    time.sleep(2)                     # the learner is waiting for the lock by now
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.timeout(60)
+def test_a_worker_killed_while_holding_the_weights_lock_is_an_error_not_a_hang():
+    model = torch.nn.Linear(2, 1)
+    with make_pool(die_holding_the_weights_lock, 1, "process", weights=model.state_dict()) as pool:
+        assert drain(pool, 1) == ["holding the lock"]
+        start = time.monotonic()
+        with pytest.raises(WorkerError, match="SIGKILL"):
+            pool.publish(model.state_dict())        # the lock is never released: this used to wait for ever
+    assert time.monotonic() - start < 10
 
 
 def put_and_count(ctx, n, sent):
