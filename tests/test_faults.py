@@ -11,11 +11,16 @@ in order, at the head of the result's ``episode_returns``, whether ``train`` ret
 killed and restarted) or raised ``WorkerError`` carrying it as ``error.partial`` (with the failed worker's
 index and its traceback, or the signal that killed it).
 
-One local Ray (2 CPUs) serves every ray case, as in tests/test_ray.py.
+One local Ray (2 CPUs) serves every ray case, as in tests/test_ray.py. Ray's own daemons are not counted as
+left behind; the last test checks that they end with the Python process that started them.
 """
 
 import os
+import subprocess
+import sys
+import time
 
+import psutil
 import pytest
 
 from rlteach import a3c, apex, faults, impala
@@ -71,3 +76,39 @@ def test_a_fault_never_hangs_leaves_no_worker_and_loses_nothing(module, backend,
 def test_a_killed_worker_process_is_named_with_its_signal():
     assert exit_reason(-9) == "the process was killed by SIGKILL (exit code -9)\n"
     assert exit_reason(1) == "the process exited with code 1\n"
+
+
+RAY_RUN_THEN_EXIT = """
+import psutil
+from rlteach import impala
+impala.train(impala.Config(backend="ray", total_steps=1000, seed=0, eval_every=1000), progress=False)
+print(" ".join(str(p.pid) for p in psutil.Process().children(recursive=True)), flush=True)
+raise KeyboardInterrupt
+"""
+
+
+@pytest.mark.timeout(120)
+def test_rays_daemons_kept_for_the_next_run_are_gone_when_the_python_process_exits():
+    """Ray's own processes (its raylet, GCS, idle workers) stay up between runs in one Python process, so the
+    matrix does not count them as left behind; here they must go away with that process. The script ends
+    with a Ctrl-C that reaches its top level, the rougher of the two ways out (a normal exit takes the same
+    path: Python's exit handlers, where Ray shuts down what it started)."""
+    pytest.importorskip("ray", reason="the 'ray' extra is not installed (make test installs it)")
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    done = subprocess.run([sys.executable, "-c", RAY_RUN_THEN_EXIT], capture_output=True, text=True, timeout=100,
+                          env=env)
+    assert done.returncode == 1 and done.stderr.rstrip().endswith("KeyboardInterrupt"), done.stderr[-2000:]
+    pids = [int(pid) for pid in done.stdout.split()]
+    assert pids, "the run started no Ray process: nothing was checked"
+
+    def alive(pid):
+        try:
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    deadline = time.monotonic() + 15
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [" ".join(psutil.Process(pid).cmdline())[:80] for pid in pids if alive(pid)]
+    assert not left, f"Ray processes still alive 15 s after the Python process exited: {left}"
