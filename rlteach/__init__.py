@@ -31,6 +31,7 @@ The lessons
     faults          the fault matrix: a worker raises, Ctrl-C, a worker killed; what is left and lost (notebook 06)
     plotting        the figures (every function returns the figure)
     widgets         the ipywidgets explorers and the live training view
+    widget_parts    what the explorers are built from: sliders on a grid, the figure as a PNG, the CSS hooks
     exercises       checkers for the notebooks' exercises, each module with its own solutions
 """
 

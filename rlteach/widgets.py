@@ -3,17 +3,17 @@ when a slider moves, and the numbers behind the plot kept as attributes so a tes
 Display one in a notebook by leaving it as the last expression of a cell (or ``display(explorer)``).
 
 The figure is shown as an ``ipywidgets.Image`` holding a PNG, redrawn in place: it looks the same in
-JupyterLab, VS Code and a static render, and needs no interactive matplotlib backend."""
+JupyterLab, VS Code and a static render, and needs no interactive matplotlib backend. The parts the explorers
+are built from (sliders, the PNG, the CSS hooks a browser test finds them by) are in ``rlteach.widget_parts``."""
 
 from __future__ import annotations
 
 import dataclasses
+import html
 import importlib
-import io
 
 import ipywidgets as w
 import numpy as np
-from IPython.display import display
 from matplotlib.figure import Figure
 
 from rlteach import side_by_side
@@ -22,52 +22,17 @@ from rlteach.envs import DEFAULT_DELAY_MS
 from rlteach.mdp import ChainMDP
 from rlteach.monitor import ALGORITHMS
 from rlteach.plotting import plot_learning_curves, plot_priorities, plot_vtrace, priority_table, vtrace_table
+from rlteach.widget_parts import (
+    STYLE,
+    Shown,
+    figure_png,
+    grid_slider,
+    hook,
+    hook_explorer,
+    redraw_on_change,
+    unit_slider,
+)
 from rlteach.workers import ALL_BACKENDS, BACKENDS
-
-
-def figure_png(figure) -> bytes:
-    """A matplotlib figure as PNG bytes, for an ``ipywidgets.Image``."""
-    buf = io.BytesIO()
-    figure.savefig(buf, format="png", dpi=90)
-    return buf.getvalue()
-
-
-class Shown:
-    """What every explorer here shares: a notebook displays its ``widget``."""
-
-    def _ipython_display_(self):
-        display(self.widget)
-
-
-STYLE = {"description_width": "initial"}
-
-
-def grid_slider(value, lo, hi, step, description, fmt=".2f", log=False):
-    """A float slider over [lo, hi] (``log``: over [10^lo, 10^hi], moving its exponent) that starts at ``value``.
-
-    A browser shows a slider's value snapped to its grid min + k * step: a value off the grid shows as a
-    neighbour (7e-4 on the grid 10^-4.5, 10^-4.4, ... shows as 6.3e-4). So the grid is laid through ``value``:
-    min and max move inwards to the nearest points of the grid through it. Reports only when released."""
-    x = np.log10(value) if log else value
-    if not lo <= x <= hi:
-        raise ValueError(f"{description}={value!r} is outside the slider's range [{lo}, {hi}]" + " (exponents)" * log)
-    below, above = int((x - lo) / step + 1e-9), int((hi - x) / step + 1e-9)      # whole steps inside [lo, hi]
-    low, high = (round(float(x + k * step), 12) + 0.0 for k in (-below, above))  # rounding: no -1e-16 for 0
-    kind, base = (w.FloatLogSlider, {"base": 10}) if log else (w.FloatSlider, {})
-    return kind(value=value, min=low, max=high, step=step, description=description, readout_format=fmt,
-                continuous_update=False, style=STYLE, **base)
-
-
-def unit_slider(value, description, step) -> w.FloatSlider:
-    """A ``grid_slider`` over [0, 1]."""
-    return grid_slider(value, 0.0, 1.0, step, description)
-
-
-def redraw_on_change(explorer, *controls):
-    """Call ``explorer.redraw`` whenever one of ``controls`` changes, and once now."""
-    for control in controls:
-        control.observe(explorer.redraw, names="value")
-    explorer.redraw()
 
 
 class AdvantageExplorer(Shown):
@@ -90,6 +55,7 @@ class AdvantageExplorer(Shown):
         self.gamma, self.lam = unit_slider(gamma, "gamma", 0.01), unit_slider(lam, "lam", 0.01)
         self.image = w.Image(format="png")
         self.widget = w.VBox([w.HBox([self.gamma, self.lam]), self.image])
+        hook_explorer(self, "advantage", {"gamma": self.gamma, "lam": self.lam})
         self.figure = Figure(figsize=(9, 4.5))
         self.ax = self.figure.add_subplot()
         self.lines = {}
@@ -151,6 +117,7 @@ class PriorityExplorer(Shown):
         self.beta = unit_slider(beta, "beta (correction)", 0.05)
         self.image = w.Image(format="png")
         self.widget = w.VBox([w.HBox([self.alpha, self.beta]), self.image])
+        hook_explorer(self, "priority", {"alpha": self.alpha, "beta": self.beta})
         self.figure = Figure(figsize=(13, 4.2))
         self.axes = self.figure.subplots(1, 3)
         redraw_on_change(self, self.alpha, self.beta)
@@ -198,11 +165,10 @@ class VtraceExplorer(Shown):
         self.drift = grid_slider(drift, 0.0, 3.0, 0.1, "drift of pi from mu", fmt=".1f")
         self.image = w.Image(format="png")
         self.widget = w.VBox([w.HBox([self.clip_rho, self.clip_c, self.drift]), self.image])
+        hook_explorer(self, "vtrace", {"clip_rho": self.clip_rho, "clip_c": self.clip_c, "drift": self.drift})
         self.figure = Figure(figsize=(13, 5.0))
         self.axes = self.figure.subplots(1, 2)
-        for slider in (self.clip_rho, self.clip_c, self.drift):
-            slider.observe(self.redraw, names="value")
-        self.redraw()
+        redraw_on_change(self, self.clip_rho, self.clip_c, self.drift)
 
     def policies(self, drift=None) -> tuple:
         """(mu(a_t|x_t), pi(a_t|x_t)) of the actions taken, for ``drift`` (default: the slider's)."""
@@ -250,7 +216,7 @@ class LiveView(Shown):
         self.ax = self.figure.add_subplot()
         self.image = w.Image(format="png")
         self.status = w.HTML("waiting for the first evaluation ...")
-        self.widget = w.VBox([self.status, self.image])
+        self.widget = hook(w.VBox([hook(self.status, "status"), hook(self.image, "figure")]), "live-view")
         self.calls = 0
 
     def __call__(self, result_so_far):
@@ -308,11 +274,14 @@ class TrainExplorer(Shown):
     """Sliders for an algorithm's hyperparameters, a Train button, a short run, and a plot of every run so far.
 
     ``module`` is an algorithm module (e.g. ``rlteach.policy_gradient``); ``total_steps`` caps each run so
-    a click costs seconds, not minutes. ``results`` keeps each run's TrainResult, labelled by its settings.
+    a click costs seconds, not minutes. ``results`` keeps each run's TrainResult, labelled by its settings; the
+    status line shows the last run's label and summary, or why a run did not start.
     ``backends`` replaces the choices of the backend toggle: the default offers ``"thread"`` and
     ``"process"``; ``backends=rlteach.workers.ALL_BACKENDS`` adds ``"ray"`` (Ray must be installed; it starts
     on the first Ray run unless it runs already).
     """
+
+    KIND = "train"                                    # its hook: rlteach-train-explorer (rlteach.widget_parts)
 
     def __init__(self, module, total_steps=20_000, seed=0, sliders=None, x="steps", backends=None):
         self.module, self.total_steps, self.seed, self.x = module, total_steps, seed, x
@@ -326,9 +295,10 @@ class TrainExplorer(Shown):
             toggle = self.sliders["backend"]
             toggle.options = backends
             toggle.value = toggle.value if toggle.value in backends else backends[0]
-        self.train_button = w.Button(description="Train", button_style="primary", icon="play")
-        self.clear_button = w.Button(description="Clear runs")
-        self.status = w.HTML(f"Set the sliders and press Train (a run stops at {total_steps:,} env steps).")
+        self.train_button = hook(w.Button(description="Train", button_style="primary", icon="play"), "train")
+        self.clear_button = hook(w.Button(description="Clear runs"), "clear")
+        self.status = hook(w.HTML(f"Set the sliders and press Train (a run stops at {total_steps:,} env steps)."),
+                           "status")
         self.image = w.Image(format="png")
         self.figure = Figure(figsize=(7, 3.6))
         self.ax = self.figure.add_subplot()
@@ -337,6 +307,8 @@ class TrainExplorer(Shown):
         self.clear_button.on_click(self.clear)
         controls = w.VBox(list(self.sliders.values()) + [w.HBox([self.train_button, self.clear_button])])
         self.widget = w.VBox([controls, self.status, self.image])
+        hook_explorer(self, self.KIND, self.sliders)
+        self.redraw()                                 # empty axes: where the runs will appear
 
     def settings(self) -> dict:
         return {name: slider.value for name, slider in self.sliders.items()}
@@ -350,7 +322,7 @@ class TrainExplorer(Shown):
         try:
             label, module, config = self.configure(self.settings())
         except (TypeError, ValueError) as exc:
-            self.status.value = f"<b>Not started:</b> {exc}"
+            self.status.value = f"<b>Not started:</b> {html.escape(str(exc), quote=False)}"   # it may quote '<N>'
             return None
         self.train_button.disabled = True
         self.status.value = f"training {label} ..."
@@ -359,7 +331,7 @@ class TrainExplorer(Shown):
         finally:
             self.train_button.disabled = False
         self.results[label] = result
-        self.status.value = result.summary()
+        self.status.value = html.escape(f"{label}: {result.summary()}", quote=False)
         self.redraw()
         return result
 
@@ -379,6 +351,8 @@ class SideBySideExplorer(TrainExplorer):
     """Notebook 07: a workload, its delay, an algorithm, how it runs and how many workers; Train adds the run's
     greedy evaluations against wall-clock seconds (``rlteach.side_by_side``: a run stops when solved, at
     ``max_seconds`` or at ``total_steps``). A combination that does not exist shows the Config's message."""
+
+    KIND = "side-by-side"
 
     def __init__(self, max_seconds=30.0, total_steps=50_000, seed=0):
         st = STYLE

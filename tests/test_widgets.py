@@ -8,7 +8,7 @@ import ipywidgets as ipw
 import numpy as np
 import pytest
 
-from rlteach import envs, widgets
+from rlteach import envs, widget_parts, widgets
 from rlteach.advantage import td_errors
 from rlteach.mdp import ChainMDP
 from rlteach.widgets import AdvantageExplorer
@@ -60,20 +60,23 @@ def test_train_explorer_trains_with_the_sliders_values():
     from rlteach.widgets import TrainExplorer
 
     ex = TrainExplorer(pg, total_steps=2000)
+    empty_png = bytes(ex.image.value)
+    assert empty_png.startswith(b"\x89PNG")                       # the empty axes, before any run
     ex.sliders["num_envs"].value = 4
     ex.sliders["lr"].value = 1e-3
     ex.train_button.click()
     (label, result), = ex.results.items()
     assert result.config.num_envs == 4 and result.config.lr == pytest.approx(1e-3)
     assert result.env_steps >= 2000 and "num_envs=4" in label
-    assert "a2c on CartPole-v1" in ex.status.value
+    assert ex.status.value == f"{label}: {result.summary()}"      # the run's settings, then how it went
     first_png = bytes(ex.image.value)
+    assert first_png != empty_png
     ex.sliders["n_steps"].value = 16
     ex.train_button.click()
     assert len(ex.results) == 2 and bytes(ex.image.value) != first_png
     assert len([ln for ln in ex.ax.get_lines() if "eval" in ln.get_label()]) == 2
     ex.clear_button.click()
-    assert ex.results == {}
+    assert ex.results == {} and bytes(ex.image.value) == empty_png
 
 
 @pytest.mark.timeout(300)
@@ -273,15 +276,15 @@ def test_every_slider_of_every_explorer_can_show_its_starting_value(name):
 def test_grid_slider_lays_its_grid_through_the_value_inside_the_range():
     old = ipw.FloatLogSlider(value=7e-4, base=10, min=-4.5, max=-2, step=0.1)   # the A2C lr slider before
     assert not on_its_grid(old)                                                  # a browser showed 6.3e-4
-    lr = widgets.grid_slider(7e-4, -4.5, -2, 0.1, "lr", log=True)
+    lr = widget_parts.grid_slider(7e-4, -4.5, -2, 0.1, "lr", log=True)
     assert on_its_grid(lr) and lr.value == 7e-4 and -4.5 <= lr.min and lr.max <= -2
     assert 10 ** (lr.min + 13 * 0.1) == pytest.approx(7e-4) and lr.max - lr.min == pytest.approx(2.4)
-    alpha = widgets.grid_slider(0.6, 0.0, 1.0, 0.05, "alpha")
+    alpha = widget_parts.grid_slider(0.6, 0.0, 1.0, 0.05, "alpha")
     assert (alpha.min, alpha.max) == (0.0, 1.0) and on_its_grid(alpha)          # no -1e-16 below 0
-    odd = widgets.grid_slider(0.33, 0.0, 1.0, 0.1, "x")
+    odd = widget_parts.grid_slider(0.33, 0.0, 1.0, 0.1, "x")
     assert (odd.min, odd.max) == pytest.approx((0.03, 0.93)) and on_its_grid(odd)
     with pytest.raises(ValueError, match="lr=0.5 is outside"):
-        widgets.grid_slider(0.5, -4.5, -2, 0.1, "lr", log=True)
+        widget_parts.grid_slider(0.5, -4.5, -2, 0.1, "lr", log=True)
 
 
 def test_side_by_side_explorer_trains_a_contender_and_refuses_one_that_does_not_exist():
@@ -289,9 +292,52 @@ def test_side_by_side_explorer_trains_a_contender_and_refuses_one_that_does_not_
     assert explorer.sliders["delay_ms"].value == envs.DEFAULT_DELAY_MS          # the env's own default
     explorer.sliders["algorithm"].value, explorer.sliders["how"].value = "a2c", "thread"
     assert explorer.train() is None and "Not started" in explorer.status.value and "a2c:sync" in explorer.status.value
+    assert "'&lt;algorithm&gt;:&lt;thread|process&gt;x&lt;N&gt;'" in explorer.status.value    # escaped, so shown
     explorer.sliders["how"].value, explorer.sliders["workload"].value = "vector", "sleep"
     assert explorer.train() is None and "vector_entry_point" in explorer.status.value
     explorer.sliders["how"].value, explorer.sliders["delay_ms"].value = "sync", 0.5
     result = explorer.train()
     assert result.config.env_kwargs == {"delay_ms": 0.5, "mode": "sleep"} and result.env_steps >= 800
     assert list(explorer.results) == ["a2c:sync on sleep (0.5 ms)"] and explorer.image.value
+
+
+def controls_in(widget):
+    """Every control in an explorer's widget tree: sliders, check boxes, toggle buttons, dropdowns."""
+    if isinstance(widget, ipw.FloatSlider | ipw.FloatLogSlider | ipw.IntSlider | ipw.Checkbox | ipw.ToggleButtons
+                  | ipw.Dropdown):
+        yield widget
+    for child in getattr(widget, "children", ()):
+        yield from controls_in(child)
+
+
+KINDS = {"AdvantageExplorer": "advantage", "PriorityExplorer": "priority", "VtraceExplorer": "vtrace",
+         "TrainExplorer": "train", "SideBySideExplorer": "side-by-side"}
+
+
+@pytest.mark.parametrize("name", sorted(EXPLORERS))
+def test_every_explorer_carries_the_css_hooks_the_browser_tests_find_it_by(name):
+    ex = EXPLORERS[name]()
+    kind = KINDS[type(ex).__name__]
+    assert ex.widget._dom_classes == ("rlteach-explorer", f"rlteach-{kind}-explorer")
+    assert ex.image._dom_classes == ("rlteach-figure",)
+    named = getattr(ex, "sliders", None)
+    found = {}
+    for control in controls_in(ex.widget):
+        hooks = [c for c in control._dom_classes if c.startswith("rlteach-control-")]
+        assert control._dom_classes[0] == "rlteach-control" and len(hooks) == 1, (control.description, hooks)
+        found[hooks[0].removeprefix("rlteach-control-")] = control
+    assert found
+    for hook, control in found.items():                # the hook names the Config field or the attribute it sets
+        assert control is (named[hook] if named is not None else getattr(ex, hook)), hook
+    if named is not None:
+        assert found.keys() == named.keys()
+        assert (ex.train_button._dom_classes, ex.clear_button._dom_classes, ex.status._dom_classes) == (
+            ("rlteach-train",), ("rlteach-clear",), ("rlteach-status",))
+
+
+def test_the_live_view_carries_its_hooks():
+    from rlteach.widgets import LiveView
+
+    view = LiveView()
+    assert view.widget._dom_classes == ("rlteach-live-view",)
+    assert (view.image._dom_classes, view.status._dom_classes) == (("rlteach-figure",), ("rlteach-status",))

@@ -1,9 +1,9 @@
 """Fixtures for the browser tests: a JupyterLab of its own, a headless Chromium, and a page that records errors.
 
-``lab``      (session) starts ``python -m jupyter lab`` on 127.0.0.1, on a free port, with a random token, on a
+``lab``      (module) starts ``python -m jupyter lab`` on 127.0.0.1, on a free port, with a random token, on a
              *copy* of ``notebooks/`` in a temporary folder, with throwaway settings and workspaces (no news
              pop-up, no update check, no autosave); stops it and its kernels at the end.
-``browser``  (session) launches the system's Chromium headless through Playwright's ``executable_path``:
+``browser``  (module) launches the system's Chromium headless through Playwright's ``executable_path``:
              ``playwright install`` downloads a browser build, which CI machines cannot fetch. No browser
              found: the tests skip with a message that says how to enable them, or fail when ``CI`` is set.
 ``page``     a fresh page; JavaScript errors (uncaught exceptions and console errors) land in ``js_errors``.
