@@ -89,6 +89,13 @@ def test_single_run_shows_its_training_episodes_and_dicts_compare_settings():
     assert {"lr=1e-3 (eval, 1 seed)", "lr=1e-4 (eval, 1 seed)"} <= {ln.get_label() for ln in fig.axes[0].get_lines()}
 
 
+def test_a_curve_of_one_evaluation_is_drawn_as_a_dot_and_longer_ones_as_lines():
+    one = [ln for ln in plot_learning_curves(fake([(1000, 1.0, 50.0)])).axes[0].get_lines() if "eval" in ln.get_label()]
+    two = [ln for ln in plot_learning_curves(fake([(1000, 1.0, 50.0), (2000, 2.0, 80.0)])).axes[0].get_lines()
+           if "eval" in ln.get_label()]
+    assert one[0].get_marker() == "o" and two[0].get_marker() in ("None", "", None)
+
+
 # --- 03 A3C: the worker timeline and the staleness histogram ---------------------------------------------
 
 

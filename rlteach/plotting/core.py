@@ -199,7 +199,8 @@ def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes
             ax.plot(ex, r.episode_returns, ".", color="0.7", ms=3, label="training episodes")
         grid, mean, low, high = curve_band(results, x)
         n = len(results)
-        line, = ax.plot(grid, mean, lw=2, label=f"{label} (eval, {n} seed{'s' * (n > 1)})" if label else "eval")
+        line, = ax.plot(grid, mean, lw=2, marker="o" if np.isfinite(mean).sum() == 1 else None,  # one point: a dot
+                        label=f"{label} (eval, {n} seed{'s' * (n > 1)})" if label else "eval")
         if n > 1:
             ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2,
                             label=_once(BAND_LABEL, ax.collections))
