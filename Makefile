@@ -1,5 +1,6 @@
 # The README's commands. Each one sets up .venv first (only what changed since last time).
 #   make lab        set up, then open the workbook in JupyterLab
+#   make lab-zh     the same, on the Chinese edition (notebooks/zh/)
 #   make test       set up, then ruff + pytest tests/ + nbval over every notebook (what CI runs)
 #   make test-full  the same, with every seed of every learning test
 #   make browser    only the browser tests (tests/browser/: JupyterLab in headless Chromium; part of make test)
@@ -15,7 +16,7 @@ PYTEST := $(BIN)/python -m pytest
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-cell-timeout=600 \
 	--nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider
 
-.PHONY: setup lab test test-full lint unit browser notebooks bench bench-parts faults times clean
+.PHONY: setup lab lab-zh test test-full lint unit browser notebooks zh bench bench-parts faults times clean
 
 setup: $(STAMP)
 
@@ -39,6 +40,10 @@ LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: setup
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(LAB_ROOT_FLAG) notebooks/00_start_here.ipynb
 
+# 中文版: the same, opening the Chinese edition (notebooks/zh/, built by `make zh`; see README.zh.md).
+lab-zh: setup
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(LAB_ROOT_FLAG) notebooks/zh/00_start_here.ipynb
+
 lint: setup
 	$(BIN)/ruff check .
 
@@ -48,6 +53,11 @@ unit: setup
 # Needs a Chromium on the PATH (Debian: apt-get install chromium) or RLTEACH_CHROMIUM=/path; skips without one.
 browser: setup
 	$(PYTEST) tests/browser/ $(PYTEST_ARGS)
+
+# The Chinese edition: notebooks/zh/NN_*.ipynb from each English notebook and notebooks/zh/translations/NN_*.md
+# (code cells and outputs copied, markdown translated; tests/test_zh.py fails when a translation is missing or stale).
+zh: setup
+	$(BIN)/python notebooks/zh/build.py
 
 notebooks: setup
 	$(PYTEST) $(NBVAL_FLAGS) notebooks/
