@@ -72,11 +72,14 @@ def glossary() -> list:
     return pairs
 
 
+def without_code_and_math(markdown: str) -> str:
+    """A markdown cell with its code blocks, inline code and math blanked out."""
+    return re.sub(r"```.*?```|`[^`]*`|\$\$.*?\$\$|\$[^$]*\$", " ", markdown, flags=re.S)
+
+
 def prose(markdown: str) -> str:
     """The words of a markdown cell outside code, math, HTML comments and link targets."""
-    for pattern in (r"```.*?```", r"`[^`]*`", r"\$\$.*?\$\$", r"\$[^$]*\$", r"<!--.*?-->", r"\]\([^)]*\)"):
-        markdown = re.sub(pattern, " ", markdown, flags=re.S)
-    return markdown
+    return re.sub(r"<!--.*?-->|\]\([^)]*\)", " ", without_code_and_math(markdown), flags=re.S)
 
 
 def test_the_glossary_gives_every_term_a_chinese_form():
@@ -106,8 +109,7 @@ def test_glossary_terms_keep_their_chinese_form(name):
 def test_relative_links_of_a_translation_lead_somewhere(name):
     broken = []
     for t in build.read_translations(name).values():
-        text = re.sub(r"```.*?```|`[^`]*`|\$\$.*?\$\$|\$[^$]*\$", " ", t.text, flags=re.S)   # no code, no math
-        for target in re.findall(r"\]\(([^)\s#]+)", text):
+        for target in re.findall(r"\]\(([^)\s#]+)", without_code_and_math(t.text)):
             if not re.match(r"[a-z]+:", target) and not (ZH / target).exists():
                 broken.append(f"cell {t.cell_id}: {target}")
     assert not broken, f"{name}: links that lead nowhere from notebooks/zh/:\n" + "\n".join(broken)
