@@ -94,7 +94,7 @@ class Config:
     gamma: float = 0.99             # discount
     lr: float = 1e-3                # learning rate of the shared optimizer
     optimizer: str = "rmsprop"      # "rmsprop" (shared statistics, eps inside the root) or "adam"
-    rms_alpha: float = 0.99         # RMSProp decay of the squared-gradient average g
+    rms_decay: float = 0.99         # RMSProp decay of the squared-gradient average v
     rms_eps: float = 1e-5           # RMSProp eps, inside the square root
     value_coef: float = 0.5         # weight of the critic's squared error in the loss
     entropy_coef: float = 0.01      # weight of the entropy bonus
@@ -127,7 +127,7 @@ def build_model(config: Config) -> ActorCritic:
 
 def make_optimizer(config: Config, params):
     if config.optimizer == "rmsprop":
-        return SharedRMSprop(params, config.lr, config.rms_alpha, config.rms_eps)
+        return SharedRMSprop(params, config.lr, config.rms_decay, config.rms_eps)
     return SharedAdam(params, config.lr)
 
 

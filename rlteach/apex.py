@@ -11,7 +11,7 @@ by priority, learns, and sends new priorities back. The data flow, top to bottom
 
 The epsilon ladder (``epsilon_ladder``): actor i of N explores with
 
-    eps_i = eps ** (1 + i / (N - 1) * epsilon_alpha)          (eps = 0.4, epsilon_alpha = 7 in the paper)
+    eps_i = eps ** (1 + i / (N - 1) * epsilon_exponent)     (eps = 0.4 and, as the paper calls it, alpha = 7)
 
 so actor 0 explores a lot (eps_0 = 0.4) and the last one hardly at all (eps_{N-1} = 0.4^8 = 0.00066).
 Epsilons are fixed; nothing is annealed: the spread over actors replaces a schedule over time.
@@ -68,8 +68,8 @@ class Config:
     num_actors: int = 2             # actors, each with its own env, epsilon and copy of Q
     backend: str = "thread"         # "thread", "process" or "ray" (rlteach.workers)
     ray_address: str | None = None  # backend "ray": None starts Ray here; "auto" or "ray://host:10001" joins a cluster
-    epsilon: float = 0.4            # eps of the ladder eps_i = eps ** (1 + i/(N-1) * epsilon_alpha)
-    epsilon_alpha: float = 7.0      # how steeply the ladder falls from actor 0 to actor N-1
+    epsilon: float = 0.4            # eps of the ladder eps_i = eps ** (1 + i/(N-1) * epsilon_exponent)
+    epsilon_exponent: float = 7.0   # how steeply the ladder falls from actor 0 to actor N-1
     n_step: int = 3                 # n of the n-step return
     gamma: float = 0.99             # discount
     buffer_size: int = 50_000       # transitions the replay holds (oldest overwritten)
@@ -92,7 +92,7 @@ class Config:
         checks.check_number("num_actors", self.num_actors, 1, checks.MAX_PARALLEL, integer=True)
         checks.check_backend(self.backend, self.ray_address)
         checks.check_number("epsilon", self.epsilon, 0, 1)
-        checks.check_number("epsilon_alpha", self.epsilon_alpha, 0)
+        checks.check_number("epsilon_exponent", self.epsilon_exponent, 0)
         checks.check_number("n_step", self.n_step, 1, checks.MAX_ROLLOUT, integer=True)
         checks.check_number("gamma", self.gamma, 0, 1)
         checks.check_number("buffer_size", self.buffer_size, 1, checks.MAX_BUFFER, integer=True)
@@ -115,15 +115,15 @@ class Config:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def epsilon_ladder(num_actors, eps=0.4, alpha=7.0) -> np.ndarray:
-    """eps_i = eps ** (1 + i / (N - 1) * alpha) for i = 0 .. N-1; N = 1 gives [eps]."""
+def epsilon_ladder(num_actors, eps=0.4, exponent=7.0) -> np.ndarray:
+    """eps_i = eps ** (1 + i / (N - 1) * exponent) for i = 0 .. N-1; N = 1 gives [eps]."""
     checks.check_number("num_actors", num_actors, 1, integer=True)
     checks.check_number("eps", eps, 0, 1)
-    checks.check_number("alpha", alpha, 0)
+    checks.check_number("exponent", exponent, 0)
     if num_actors == 1:
         return np.array([float(eps)])
     i = np.arange(num_actors)
-    return eps ** (1 + i / (num_actors - 1) * alpha)
+    return eps ** (1 + i / (num_actors - 1) * exponent)
 
 
 def n_step_td(online, target, batch) -> torch.Tensor:
@@ -168,7 +168,7 @@ def actor(ctx, config):
     copies); env steps, returns and weight copies are those since its previous message, and ``versions``
     holds, per transition, the weight version its first action was chosen with. When the pool stops, it
     sends what it still holds (``NStepBuilder.flush``), so every step it took reaches the learner."""
-    epsilon = epsilon_ladder(config.num_actors, config.epsilon, config.epsilon_alpha)[ctx.index]
+    epsilon = epsilon_ladder(config.num_actors, config.epsilon, config.epsilon_exponent)[ctx.index]
     seed = config.seed * 1000 + ctx.index
     rng = np.random.default_rng(seed)
     env = make_env(config.env_id, config.env_kwargs)
@@ -269,7 +269,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         target = copy.deepcopy(q)
         optimizer = torch.optim.Adam(q.parameters(), lr=config.lr, foreach=True)
         replay = PrioritizedReplay(config.buffer_size, config.priority_alpha, seed=config.seed)
-        epsilons = epsilon_ladder(config.num_actors, config.epsilon, config.epsilon_alpha)
+        epsilons = epsilon_ladder(config.num_actors, config.epsilon, config.epsilon_exponent)
         records = run.result.records
         records.update(epsilons=epsilons.tolist(), actor_returns=[], losses=[], policy_lag=[], updates=0,
                        messages=0, weight_pulls=0)

@@ -178,7 +178,7 @@ def check_actor_critic(config, allow_empty_hidden=True):
     empty one (a linear policy and value) is allowed unless a shared torso needs a layer."""
     check_number("gamma", config.gamma, 0, 1)
     check_number("lr", config.lr, 0, low_open=True)
-    check_number("rms_alpha", config.rms_alpha, 0, 1)
+    check_number("rms_decay", config.rms_decay, 0, 1)
     check_number("rms_eps", config.rms_eps, 0, low_open=True)
     check_number("value_coef", config.value_coef, 0)
     check_number("entropy_coef", config.entropy_coef, 0)

@@ -322,20 +322,20 @@ def greedy_policy(Q) -> np.ndarray:
     return np.eye(Q.shape[1])[Q.argmax(1)]
 
 
-def q_learning(mdp: ChainMDP, num_steps, alpha=0.1, epsilon=0.2, seed=0, record_every=100):
+def q_learning(mdp: ChainMDP, num_steps, lr=0.1, epsilon=0.2, seed=0, record_every=100):
     """Tabular Q-learning (Watkins 1989) on the chain, from sampled transitions only (it never reads P or R):
 
         a     = a random action with probability epsilon, else argmax_a Q(s, a)      (epsilon-greedy;
                                                                                ties at random)
         s', r = one step of the chain
-        Q(s, a) <- Q(s, a) + alpha [r + gamma max_a' Q(s', a') - Q(s, a)]         (max = 0 if s' is terminal)
+        Q(s, a) <- Q(s, a) + lr [r + gamma max_a' Q(s', a') - Q(s, a)]         (max = 0 if s' is terminal)
 
     Every episode starts in a uniformly random state, so every (s, a) keeps being tried. Returns
     ``(Q, steps, errors)``: the learned table [length, 2], and max|Q - Q*| after every ``record_every``
-    steps. With a constant ``alpha`` the error falls to a floor that shrinks with alpha (a slippery chain
-    gives noisy targets); with ``slip=0`` and ``alpha=1`` it reaches 0."""
-    if not 0.0 < alpha <= 1.0:
-        raise ValueError(f"alpha={alpha!r} is outside the allowed range (0, 1]")
+    steps. With a constant step size ``lr`` the error falls to a floor that shrinks with lr (a slippery chain
+    gives noisy targets); with ``slip=0`` and ``lr=1`` it reaches 0."""
+    if not 0.0 < lr <= 1.0:
+        raise ValueError(f"lr={lr!r} is outside the allowed range (0, 1]")
     if not 0.0 <= epsilon <= 1.0:
         raise ValueError(f"epsilon={epsilon!r} is outside the allowed range [0, 1]")
     for name, value in (("num_steps", num_steps), ("record_every", record_every)):
@@ -358,7 +358,7 @@ def q_learning(mdp: ChainMDP, num_steps, alpha=0.1, epsilon=0.2, seed=0, record_
         move = (1 if a == RIGHT else -1) * (-1 if u_slip[t] < mdp.slip else 1)
         s2 = mdp._move(s, move)
         bootstrap = max(Q[s2]) if s2 < L else 0.0              # no future after a terminal state
-        q[a] += alpha * (reward_of[s2] + gamma * bootstrap - q[a])
+        q[a] += lr * (reward_of[s2] + gamma * bootstrap - q[a])
         s = s2 if s2 < L else starts[t]                         # a new episode after a terminal state
         if (t + 1) % record_every == 0:
             steps.append(t + 1)

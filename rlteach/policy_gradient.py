@@ -71,7 +71,7 @@ class Config:
     gamma: float = 0.99             # discount
     lam: float = 1.0                # GAE lambda: 1 = n-step returns to the rollout's end, 0 = TD error
     lr: float = 7e-4                # RMSprop learning rate
-    rms_alpha: float = 0.99         # RMSprop decay of the squared-gradient average
+    rms_decay: float = 0.99         # RMSprop decay of the squared-gradient average
     rms_eps: float = 1e-5           # RMSprop eps (torch form: added to sqrt(g))
     value_coef: float = 0.5         # weight of the critic's squared error in the loss
     entropy_coef: float = 0.0       # weight of the entropy bonus
@@ -185,7 +185,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         torch.manual_seed(config.seed)
         device = torch.device(config.device)
         model = build_model(config)
-        optimizer = torch.optim.RMSprop(model.parameters(), lr=config.lr, alpha=config.rms_alpha, eps=config.rms_eps)
+        optimizer = torch.optim.RMSprop(model.parameters(), lr=config.lr, alpha=config.rms_decay, eps=config.rms_eps)
         envs = make_envs(config)
         losses = run.result.records.setdefault("losses", [])
 

@@ -2,10 +2,12 @@
 one set of weights with ONE set of statistics (rlteach.a3c explains why; the A3C paper found it more robust
 than one set per worker).
 
-    SharedRMSprop   g <- alpha g + (1 - alpha) grad^2,  theta <- theta - lr grad / sqrt(g + eps)
+    SharedRMSprop   v <- decay v + (1 - decay) g^2,  theta <- theta - lr g / sqrt(v + eps)
                     (eps inside the root: the DeepMind/TensorFlow form; torch.optim.RMSprop divides by
-                    sqrt(g) + eps)
+                    sqrt(v) + eps)
     SharedAdam      one shared m, v and step count, with bias correction
+
+g is the gradient a worker applies; v (and Adam's m) the statistics, as in notebooks 02 and 03.
 
 ``step(params, grads)`` applies one worker's gradient to the shared ``params`` in place. The statistics are
 tensors in shared memory (``share_memory_()``): processes started after the optimizer see the same numbers.
@@ -17,24 +19,24 @@ import torch
 
 
 class SharedRMSprop:
-    """RMSProp with ONE g per parameter for all workers: g <- alpha g + (1-alpha) grad^2,
-    theta <- theta - lr grad / sqrt(g + eps). ``step(params, grads)`` updates ``params`` in place."""
+    """RMSProp with ONE v per parameter for all workers: v <- decay v + (1-decay) g^2,
+    theta <- theta - lr g / sqrt(v + eps). ``step(params, grads)`` updates ``params`` in place."""
 
-    def __init__(self, params, lr, alpha=0.99, eps=1e-5):
-        self.lr, self.alpha, self.eps = lr, alpha, eps
-        self.g = [torch.zeros_like(p).share_memory_() for p in params]
+    def __init__(self, params, lr, decay=0.99, eps=1e-5):
+        self.lr, self.decay, self.eps = lr, decay, eps
+        self.v = [torch.zeros_like(p).share_memory_() for p in params]
         self.steps = torch.zeros(1, dtype=torch.int64).share_memory_()
 
     @torch.no_grad()
     def step(self, params, grads):
-        for p, grad, g in zip(params, grads, self.g, strict=True):
-            g.mul_(self.alpha).addcmul_(grad, grad, value=1 - self.alpha)
-            p.addcdiv_(grad, (g + self.eps).sqrt(), value=-self.lr)
+        for p, g, v in zip(params, grads, self.v, strict=True):
+            v.mul_(self.decay).addcmul_(g, g, value=1 - self.decay)
+            p.addcdiv_(g, (v + self.eps).sqrt(), value=-self.lr)
         self.steps += 1
 
 
 class SharedAdam:
-    """Adam with one shared m, v and step count: m <- b1 m + (1-b1) grad, v <- b2 v + (1-b2) grad^2,
+    """Adam with one shared m, v and step count: m <- b1 m + (1-b1) g, v <- b2 v + (1-b2) g^2,
     theta <- theta - lr m_hat / (sqrt(v_hat) + eps), with bias-corrected m_hat, v_hat."""
 
     def __init__(self, params, lr, betas=(0.9, 0.999), eps=1e-8):

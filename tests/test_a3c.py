@@ -27,16 +27,16 @@ def test_shared_rmsprop_step_matches_the_formula():
     theta = [torch.randn(3, 2), torch.randn(2)]
     before = [t.clone() for t in theta]
     grads = [torch.randn(3, 2), torch.randn(2)]
-    opt = a3c.SharedRMSprop(theta, lr=0.1, alpha=0.9, eps=0.01)
-    g0 = [torch.rand_like(t) for t in theta]
-    for g, init in zip(opt.g, g0, strict=True):
-        g.copy_(init)
+    opt = a3c.SharedRMSprop(theta, lr=0.1, decay=0.9, eps=0.01)
+    v0 = [torch.rand_like(t) for t in theta]
+    for v, init in zip(opt.v, v0, strict=True):
+        v.copy_(init)
     opt.step(theta, grads)
-    for t, t0, grad, g_init, g in zip(theta, before, grads, g0, opt.g, strict=True):
-        g_expected = 0.9 * g_init + 0.1 * grad**2                    # g <- alpha g + (1 - alpha) grad^2
-        torch.testing.assert_close(g, g_expected)
-        torch.testing.assert_close(t, t0 - 0.1 * grad / torch.sqrt(g_expected + 0.01))  # eps inside the root
-    assert all(g.is_shared() for g in opt.g) and int(opt.steps) == 1
+    for t, t0, g, v_init, v in zip(theta, before, grads, v0, opt.v, strict=True):
+        v_expected = 0.9 * v_init + 0.1 * g**2                       # v <- decay v + (1 - decay) g^2
+        torch.testing.assert_close(v, v_expected)
+        torch.testing.assert_close(t, t0 - 0.1 * g / torch.sqrt(v_expected + 0.01))    # eps inside the root
+    assert all(v.is_shared() for v in opt.v) and int(opt.steps) == 1
 
 
 def test_shared_adam_first_step_moves_each_weight_by_about_lr():
@@ -52,7 +52,7 @@ def _step_in_child(opt, theta, grad):
 
 def test_one_set_of_statistics_is_shared_by_threads_and_processes():
     theta = [torch.zeros(3).share_memory_()]
-    opt = a3c.SharedRMSprop(theta, lr=0.1, alpha=0.5, eps=1e-8)
+    opt = a3c.SharedRMSprop(theta, lr=0.1, decay=0.5, eps=1e-8)
     grad = torch.ones(3)
     t = threading.Thread(target=_step_in_child, args=(opt, theta, grad))
     t.start()
@@ -62,7 +62,7 @@ def test_one_set_of_statistics_is_shared_by_threads_and_processes():
     p.join(timeout=60)
     assert p.exitcode == 0
     # two steps by two different workers on ONE g: 0 -> 0.5 -> 0.75
-    torch.testing.assert_close(opt.g[0], torch.full((3,), 0.75))
+    torch.testing.assert_close(opt.v[0], torch.full((3,), 0.75))
     assert int(opt.steps) == 2
     expected = -0.1 / np.sqrt(0.5 + 1e-8) - 0.1 / np.sqrt(0.75 + 1e-8)
     torch.testing.assert_close(theta[0], torch.full((3,), expected, dtype=torch.float32))

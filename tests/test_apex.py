@@ -19,17 +19,17 @@ BACKENDS = ["thread", "process"]
 
 def test_epsilon_ladder_follows_the_formula():
     for n in (2, 3, 8, 32):
-        got = apex.epsilon_ladder(n, eps=0.4, alpha=7.0)
+        got = apex.epsilon_ladder(n, eps=0.4, exponent=7.0)
         want = [0.4 ** (1 + i / (n - 1) * 7.0) for i in range(n)]
         np.testing.assert_allclose(got, want, rtol=1e-12)
         assert got[0] == pytest.approx(0.4) and got[-1] == pytest.approx(0.4**8)
         assert (np.diff(got) < 0).all()                 # actor 0 explores most, the last one least
-    np.testing.assert_allclose(apex.epsilon_ladder(1, eps=0.3, alpha=5.0), [0.3])
-    np.testing.assert_allclose(apex.epsilon_ladder(4, eps=0.5, alpha=0.0), [0.5] * 4)   # alpha 0: no ladder
+    np.testing.assert_allclose(apex.epsilon_ladder(1, eps=0.3, exponent=5.0), [0.3])
+    np.testing.assert_allclose(apex.epsilon_ladder(4, eps=0.5, exponent=0.0), [0.5] * 4)   # exponent 0: no ladder
 
 
-@pytest.mark.parametrize("args, pattern", [((0,), "num_actors=0"), ((2, 1.5), "eps=1.5"), ((2, 0.4, -1.0), "alpha=-1"),
-                                           ((2.5,), "num_actors must be an integer")])
+@pytest.mark.parametrize("args, pattern", [((0,), "num_actors=0"), ((2, 1.5), "eps=1.5"),
+                                           ((2, 0.4, -1.0), "exponent=-1"), ((2.5,), "num_actors must be an integer")])
 def test_epsilon_ladder_rejects_bad_input(args, pattern):
     with pytest.raises((ValueError, TypeError), match=pattern):
         apex.epsilon_ladder(*args)

@@ -165,7 +165,7 @@ def test_a3c_checkers_report_the_placeholder(capsys):
 def test_rmsprop_step_by_hand(capsys):
     e = ex.RMSPROP_BY_HAND
     theta, v, g = (np.array(e[k]) for k in ("theta", "v", "g"))
-    v_new = e["alpha"] * v + (1 - e["alpha"]) * g**2                    # the module docstring's formula
+    v_new = e["decay"] * v + (1 - e["decay"]) * g**2                    # the module docstring's formula
     theta_new = theta - e["lr"] * g / np.sqrt(v_new + e["eps"])
     np.testing.assert_allclose(ex.SOLUTIONS["rmsprop_step"](), [theta_new, v_new], atol=1e-4)
     for right in (ex.SOLUTIONS["rmsprop_step"](), (theta_new, v_new), [theta_new.tolist(), v_new.tolist()]):
@@ -175,10 +175,10 @@ def test_rmsprop_step_by_hand(capsys):
     old_v = theta - e["lr"] * g / np.sqrt(v + e["eps"])
     no_root = theta - e["lr"] * g / (v_new + e["eps"])
     uphill = theta + e["lr"] * g / np.sqrt(v_new + e["eps"])
-    no_one_minus_alpha = e["alpha"] * v + g**2
+    no_one_minus_decay = e["decay"] * v + g**2
     for wrong, hint in [((torch_form, v_new), "eps INSIDE the root"), ((old_v, v_new), "NEW v"),
                         ((no_root, v_new), "square ROOT"), ((uphill, v_new), "the sign"),
-                        ((v_new, theta_new), "other way round"), ((theta_new, no_one_minus_alpha), "(1 - alpha)"),
+                        ((v_new, theta_new), "other way round"), ((theta_new, no_one_minus_decay), "(1 - decay)"),
                         ((theta, v_new), "new_v is right"), ((theta, v), "first v <-"),
                         ([1.0, 2.0], "two lists of three numbers")]:
         assert ex.check_rmsprop_step(wrong).ok is False
@@ -246,7 +246,7 @@ def test_priorities_by_hand(capsys):
 
 def test_ladder_epsilon(capsys):
     e = ex.LADDER_QUESTION
-    right = e["eps"] ** (1 + e["actor"] / (e["num_actors"] - 1) * e["alpha"])
+    right = e["eps"] ** (1 + e["actor"] / (e["num_actors"] - 1) * e["exponent"])
     assert ex.SOLUTIONS["ladder_epsilon"]() == pytest.approx(right, rel=1e-4) == pytest.approx(0.4**4.5, rel=1e-4)
     for answer in (right, ex.SOLUTIONS["ladder_epsilon"](), np.float32(right)):
         assert ex.check_ladder_epsilon(answer).ok is True

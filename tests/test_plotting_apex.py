@@ -10,7 +10,7 @@ from rlteach.plotting import plot_huber, plot_q_learning
 
 def test_plot_q_learning_draws_each_runs_error_against_steps():
     mdp = ChainMDP(length=4, left_reward=0.6, gamma=0.8)
-    runs = {f"alpha {a}": q_learning(mdp, 2000, alpha=a, seed=0)[1:] for a in (0.1, 0.5)}
+    runs = {f"lr {a}": q_learning(mdp, 2000, lr=a, seed=0)[1:] for a in (0.1, 0.5)}
     fig = plot_q_learning(runs)
     ax = fig.axes[0]
     assert [line.get_label() for line in ax.get_lines()] == list(runs)

@@ -44,9 +44,9 @@ def test_greedy_policy_one_hot_and_ties_to_left():
                                   [[0, 1], [1, 0], [1, 0]])
 
 
-def test_q_learning_on_a_deterministic_chain_with_alpha_1_is_exact():
+def test_q_learning_on_a_deterministic_chain_with_lr_1_is_exact():
     mdp = ChainMDP(length=4, slip=0.0, left_reward=0.6, gamma=0.8)
-    Q, steps, errors = q_learning(mdp, 5000, alpha=1.0, epsilon=0.5, seed=0)
+    Q, steps, errors = q_learning(mdp, 5000, lr=1.0, epsilon=0.5, seed=0)
     np.testing.assert_allclose(Q, optimal_q(mdp), atol=1e-12)
     assert errors[-1] < 1e-12 and steps[-1] == 5000 and len(steps) == 50
 
@@ -55,22 +55,22 @@ def test_q_learning_on_a_deterministic_chain_with_alpha_1_is_exact():
 def test_q_learning_finds_the_optimal_greedy_policy_on_a_slippery_chain(seed):
     mdp = ChainMDP(length=6, left_reward=0.6, gamma=0.8)           # optimal: left in states 0, 1; right after
     q_star = optimal_q(mdp)
-    Q, steps, errors = q_learning(mdp, 30_000, alpha=0.1, epsilon=0.2, seed=seed)
+    Q, steps, errors = q_learning(mdp, 30_000, lr=0.1, epsilon=0.2, seed=seed)
     np.testing.assert_array_equal(greedy_policy(Q), greedy_policy(q_star))
     assert errors[-1] < 0.15 and errors[0] > 0.5                   # it started far away and came close
     assert Q.argmax(1).tolist() == [0, 0, 1, 1, 1, 1]
 
 
-def test_q_learning_is_reproducible_and_smaller_alpha_ends_closer():
+def test_q_learning_is_reproducible_and_smaller_lr_ends_closer():
     mdp = ChainMDP(length=6, left_reward=0.6, gamma=0.8)
-    a = q_learning(mdp, 30_000, alpha=0.1, seed=3)
-    np.testing.assert_array_equal(a[0], q_learning(mdp, 30_000, alpha=0.1, seed=3)[0])
-    floor = {alpha: np.mean([q_learning(mdp, 30_000, alpha=alpha, seed=s)[2][-50:].mean() for s in range(4)])
-             for alpha in (0.1, 0.02)}
+    a = q_learning(mdp, 30_000, lr=0.1, seed=3)
+    np.testing.assert_array_equal(a[0], q_learning(mdp, 30_000, lr=0.1, seed=3)[0])
+    floor = {lr: np.mean([q_learning(mdp, 30_000, lr=lr, seed=s)[2][-50:].mean() for s in range(4)])
+             for lr in (0.1, 0.02)}
     assert floor[0.02] < floor[0.1]
 
 
-@pytest.mark.parametrize("kw", [{"alpha": 0.0}, {"alpha": 1.5}, {"epsilon": -0.1}, {"num_steps": 0},
+@pytest.mark.parametrize("kw", [{"lr": 0.0}, {"lr": 1.5}, {"epsilon": -0.1}, {"num_steps": 0},
                                 {"num_steps": 2.5}, {"record_every": 0}])
 def test_q_learning_rejects_bad_input(kw):
     args = {"num_steps": 10, **kw}

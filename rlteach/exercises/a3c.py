@@ -17,7 +17,7 @@ RMSPROP_BY_HAND = {
     "v": [0.04, 0.0, 1.0],       # the shared statistics before the step: running averages of g^2
     "g": [0.2, -0.5, 1.0],       # the gradient a worker applies
     "lr": 0.1,
-    "alpha": 0.9,
+    "decay": 0.9,
     "eps": 0.1,                  # ChainerRL's A3C Atari setting (rlteach.a3c): large enough that where it goes matters
 }
 
@@ -27,13 +27,13 @@ def _rmsprop_by_hand(form="shared", new_v=True, v_rule="right", sign=-1.0, root=
     the keywords build the common mistakes."""
     e = RMSPROP_BY_HAND
     theta, v, g = (np.array(e[k]) for k in ("theta", "v", "g"))
-    alpha, eps = e["alpha"], e["eps"]
+    decay, eps = e["decay"], e["eps"]
     if v_rule == "right":
-        v_next = alpha * v + (1 - alpha) * g**2
-    elif v_rule == "no 1-alpha":
-        v_next = alpha * v + g**2
-    else:                                                   # alpha and 1 - alpha swapped
-        v_next = (1 - alpha) * v + alpha * g**2
+        v_next = decay * v + (1 - decay) * g**2
+    elif v_rule == "no 1-decay":
+        v_next = decay * v + g**2
+    else:                                                   # decay and 1 - decay swapped
+        v_next = (1 - decay) * v + decay * g**2
     used = v_next if new_v else v
     if form == "shared":
         denominator = np.sqrt(used + eps) if root else used + eps
@@ -46,10 +46,10 @@ def _rmsprop_reference():
     """The same step taken by ``rlteach.a3c.SharedRMSprop`` itself (float64)."""
     e = RMSPROP_BY_HAND
     theta = torch.tensor(e["theta"], dtype=torch.float64)
-    opt = SharedRMSprop([theta], lr=e["lr"], alpha=e["alpha"], eps=e["eps"])
-    opt.g[0].copy_(torch.tensor(e["v"], dtype=torch.float64))     # SharedRMSprop's name for v: its list ``g``
+    opt = SharedRMSprop([theta], lr=e["lr"], decay=e["decay"], eps=e["eps"])
+    opt.v[0].copy_(torch.tensor(e["v"], dtype=torch.float64))     # the shared statistics v
     opt.step([theta], [torch.tensor(e["g"], dtype=torch.float64)])
-    return theta.numpy(), opt.g[0].numpy()
+    return theta.numpy(), opt.v[0].numpy()
 
 
 def check_rmsprop_step(answer) -> Verdict:
@@ -66,7 +66,7 @@ def check_rmsprop_step(answer) -> Verdict:
         return np.allclose(theta, pair[0], atol=1e-4) and np.allclose(v, pair[1], atol=1e-4)
 
     if same(_rmsprop_reference()):
-        return report(True, "v <- alpha v + (1 - alpha) g^2 first, then theta <- theta - lr g / "
+        return report(True, "v <- decay v + (1 - decay) g^2 first, then theta <- theta - lr g / "
                        "sqrt(v + eps) with the NEW v.")
     if np.allclose(theta, _rmsprop_reference()[1], atol=1e-4) and np.allclose(v, _rmsprop_reference()[0], atol=1e-4):
         return report(False, "the order is (new_theta, new_v): you gave them the other way round.")
@@ -81,14 +81,14 @@ def check_rmsprop_step(answer) -> Verdict:
                        "has the units of g.")
     if same(_rmsprop_by_hand(sign=1.0)):
         return report(False, "the sign: a gradient step goes DOWN the gradient, theta - lr * ...")
-    if np.allclose(v, _rmsprop_by_hand(v_rule="no 1-alpha")[1], atol=1e-4):
-        return report(False, "v is a moving average: weight the new g^2 by (1 - alpha), "
-                       "v <- alpha v + (1 - alpha) g^2.")
+    if np.allclose(v, _rmsprop_by_hand(v_rule="no 1-decay")[1], atol=1e-4):
+        return report(False, "v is a moving average: weight the new g^2 by (1 - decay), "
+                       "v <- decay v + (1 - decay) g^2.")
     if np.allclose(v, _rmsprop_by_hand(v_rule="swapped")[1], atol=1e-4):
-        return report(False, "alpha = 0.9 weights the OLD v: v <- alpha v + (1 - alpha) g^2.")
+        return report(False, "decay = 0.9 weights the OLD v: v <- decay v + (1 - decay) g^2.")
     if np.allclose(v, _rmsprop_reference()[1], atol=1e-4):
         return report(False, "new_v is right; now theta <- theta - lr * g / sqrt(new_v + eps), elementwise.")
-    return report(False, "first v <- alpha v + (1 - alpha) g^2 (elementwise), then "
+    return report(False, "first v <- decay v + (1 - decay) g^2 (elementwise), then "
                    "theta <- theta - lr * g / sqrt(v + eps) with that new v.")
 
 

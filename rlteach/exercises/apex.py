@@ -85,14 +85,14 @@ def check_priorities(answer) -> Verdict:
 # 04 Ape-X, exercise 2: one rung of the epsilon ladder
 # ---------------------------------------------------------------------------------------------------------
 
-LADDER_QUESTION = {"num_actors": 5, "actor": 2, "eps": 0.4, "alpha": 7.0}   # actor i = 2, counting from 0
+LADDER_QUESTION = {"num_actors": 5, "actor": 2, "eps": 0.4, "exponent": 7.0}   # actor i = 2, counting from 0
 
 
 def _ladder_value(actor=None, denominator="N-1", one_plus=True):
     e = LADDER_QUESTION
     i = e["actor"] if actor is None else actor
     n = e["num_actors"] - 1 if denominator == "N-1" else e["num_actors"]
-    return e["eps"] ** ((1 if one_plus else 0) + i / n * e["alpha"])
+    return e["eps"] ** ((1 if one_plus else 0) + i / n * e["exponent"])
 
 
 def check_ladder_epsilon(answer) -> Verdict:
@@ -103,7 +103,7 @@ def check_ladder_epsilon(answer) -> Verdict:
     if arr is None:
         return report(False, f"give one number, got {answer!r}.")
     e = LADDER_QUESTION
-    right = float(epsilon_ladder(e["num_actors"], e["eps"], e["alpha"])[e["actor"]])
+    right = float(epsilon_ladder(e["num_actors"], e["eps"], e["exponent"])[e["actor"]])
 
     def close(x):
         return np.isclose(float(arr), x, rtol=1e-3)
@@ -113,16 +113,16 @@ def check_ladder_epsilon(answer) -> Verdict:
                       "the exponent, so half-way between 0.4 and 0.4^8 on a log scale.")
     if close(_ladder_value(denominator="N")):
         return report(False, "divide i by N - 1 = 4, not by N: the last actor (i = N - 1) must get the full "
-                      "exponent 1 + alpha.")
+                      "exponent 1 + exponent.")
     if close(_ladder_value(one_plus=False)):
-        return report(False, "the exponent is 1 + i / (N - 1) * alpha: without the 1 + actor 0 would get "
+        return report(False, "the exponent is 1 + i / (N - 1) * exponent: without the 1 + actor 0 would get "
                       "eps^0 = 1 and act at random.")
     if close(_ladder_value(actor=e["actor"] - 1)) or close(_ladder_value(actor=e["actor"] + 1)):
         return report(False, "that is a neighbouring actor's epsilon: actors count from 0, so actor 2 is "
                       "the third of the five.")
-    if close(e["eps"] * (1 + e["actor"] / (e["num_actors"] - 1) * e["alpha"])):
-        return report(False, "eps is RAISED to the power 1 + i / (N - 1) * alpha, not multiplied by it.")
-    return report(False, "eps_i = eps ** (1 + i / (N - 1) * alpha) with eps = 0.4, alpha = 7, N = 5, i = 2.")
+    if close(e["eps"] * (1 + e["actor"] / (e["num_actors"] - 1) * e["exponent"])):
+        return report(False, "eps is RAISED to the power 1 + i / (N - 1) * exponent, not multiplied by it.")
+    return report(False, "eps_i = eps ** (1 + i / (N - 1) * exponent) with eps = 0.4, exponent = 7, N = 5, i = 2.")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -227,7 +227,7 @@ def check_apex_statements(answer) -> Verdict:
 SOLUTIONS = {            # the reference answers of notebook 04's exercises; look only after trying
     "priorities": lambda: tuple(x.round(4).tolist() for x in _priority_reference()),
     "ladder_epsilon": lambda: round(float(epsilon_ladder(LADDER_QUESTION["num_actors"], LADDER_QUESTION["eps"],
-                                                         LADDER_QUESTION["alpha"])[LADDER_QUESTION["actor"]]), 6),
+                                                         LADDER_QUESTION["exponent"])[LADDER_QUESTION["actor"]]), 6),
     "nstep_targets": lambda: (_nstep_targets("terminated"), _nstep_targets("truncated")),
     "apex_statements": lambda: sorted(_APEX_TRUE),
 }
