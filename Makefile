@@ -71,12 +71,13 @@ test-full: lint
 	$(PYTEST) $(NBVAL_FLAGS) notebooks/
 
 # Timing goals live here, not in tests: SB3 is installed for the benchmark only. side_by_side.py writes
-# benchmarks/results/ and the table in README.md.
+# benchmarks/results/ (the full table: side_by_side.md) and a summary in README.md.
 bench: setup
 	$(BIN)/python -m pip install -c constraints.txt -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/side_by_side.py
 
-# The fault matrix (rlteach.faults): every algorithm on every backend under three faults; the table in README.md.
+# The fault matrix (rlteach.faults): every algorithm on every backend under three faults; the table in
+# benchmarks/results/faults.md, a summary in README.md.
 faults: setup
 	$(BIN)/python benchmarks/faults.py
 

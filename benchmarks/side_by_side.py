@@ -13,8 +13,9 @@ criterion for everyone: 10 greedy episodes every 2000 env steps on the env witho
 or at 120 s or 200,000 env steps, and then counts as unsolved. Torch runs on one thread for everyone.
 
 Writes benchmarks/results/side_by_side.json (every run, the machine's facts), side_by_side.md (the table and
-the goals of issue 15 as ratios of medians), side_by_side.png (the plots), and the table into README.md
-between its bench markers. It measures; it never asserts.
+the goals of issue 15 as ratios of medians), side_by_side.png (the plots), and a short summary into README.md
+between its bench markers: the machine, the decision guide, how many goals were met, a link to side_by_side.md
+(``readme_summary``; ``--rewrite`` writes it all again from the JSON). It measures; it never asserts.
 
 The spawn start method re-imports this file in every subprocess (AsyncVectorEnv, SubprocVecEnv, process
 workers), so its imports of torch and rlteach's algorithms are inside functions: each env subprocess then
@@ -158,6 +159,18 @@ def goals(rows) -> list[tuple[str, float | None, str, float]]:
     return out
 
 
+def readme_summary(rows, facts, verdicts) -> str:
+    """The README's bench block, every number from the run: the machine, the decision guide, the goals met."""
+    from rlteach.side_by_side import decision_guide
+    link = "benchmarks/results/side_by_side.md"
+    met = sum(v == "met" for v in verdicts)
+    return "\n".join([f"The latest run ({facts.get('date')}, {facts.get('cores')} cores, torch {facts.get('torch')}, "
+                      f"{facts.get('bench_minutes')} min in all):", "", *(f"- {s}" for s in decision_guide(rows)), "",
+                      f"{met} of the {len(verdicts)} speed goals (ratios of medians) were met. Every contender, where "
+                      f"its time went, the goals and the machine: [{link}]({link}); the plots: "
+                      "[side_by_side.png](benchmarks/results/side_by_side.png)."])
+
+
 def write(records, facts, quick):
     import matplotlib
     matplotlib.use("Agg")
@@ -196,10 +209,10 @@ def write(records, facts, quick):
     (OUT / f"{name}.json").write_text(json.dumps({"machine": facts, "runs": records}, indent=1))
     plot_side_by_side(records).savefig(OUT / f"{name}.png", dpi=90)
     if not quick and README.exists():
-        readme = README.read_text()
-        body = text.split("\n", 2)[2].replace("\n## ", "\n### ")     # under the README's own "##" heading
-        block = f"<!-- bench:start -->\n{body}\n<!-- bench:end -->"
-        README.write_text(re.sub(r"<!-- bench:start -->.*<!-- bench:end -->", lambda m: block, readme, flags=re.S))
+        summary = readme_summary(rows, facts, [verdict(*goal[1:]) for goal in goals(rows)])
+        block = f"<!-- bench:start -->\n{summary}\n<!-- bench:end -->"
+        README.write_text(re.sub(r"<!-- bench:start -->.*<!-- bench:end -->", lambda m: block, README.read_text(),
+                                 flags=re.S))
     print("\n" + text)
 
 

@@ -29,6 +29,7 @@ The lessons
     side_by_side    every design on three workloads, timed the same way, and where the time went (notebook 07)
     lab             the communication lab: transports, Ape-X's knobs, a parameter server (notebook 06)
     faults          the fault matrix: a worker raises, Ctrl-C, a worker killed; what is left and lost (notebook 06)
+    verdict         words from numbers: A ahead of B, behind it, or within the noise (every notebook)
     plotting        the figures (every function returns the figure)
     widgets         the ipywidgets explorers and the live training view
     widget_parts    what the explorers are built from: sliders on a grid, the figure as a PNG, the CSS hooks

@@ -3,6 +3,7 @@ over 400 lines, and notebooks that need nothing but the installed package and it
 
 import ast
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -100,13 +101,13 @@ def test_nothing_is_used_before_it_is_defined():
     assert not found, "used before its definition:\n" + "\n".join(sorted(set(found)))
 
 
-def test_the_readme_layout_names_every_module():
-    readme = (ROOT / "README.md").read_text()
-    layout = readme[readme.index("## Layout"):readme.index("## ", readme.index("## Layout") + 3)]
+def test_the_layout_names_every_module():
+    guide = (ROOT / "CONTRIBUTING.md").read_text()      # the layout moved there from the README
+    layout = guide[guide.index("## Layout"):guide.index("\n## ", guide.index("## Layout") + 3)]
     names = {p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py"}
     names |= {f"{p.name}/" for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     missing = sorted(name for name in names if name not in layout)
-    assert not missing, f"README's layout omits {missing}"
+    assert not missing, f"CONTRIBUTING.md's layout omits {missing}"
 
 
 def test_the_package_docstring_maps_every_module():
@@ -117,3 +118,40 @@ def test_the_package_docstring_maps_every_module():
     lines = rlteach.__doc__.splitlines()
     missing = sorted(n for n in names if not any(line.split()[:1] == [n] for line in lines))
     assert not missing, f"rlteach/__init__.py's docstring does not map {missing}"
+
+
+def readable_words(markdown: str) -> list[str]:
+    """The words a reader reads: outside ``` fences and HTML comments; table text counts, |---| rows do not."""
+    text, kept, fenced = re.sub(r"<!--.*?-->", " ", markdown, flags=re.S), [], False
+    for line in text.splitlines():
+        if line.strip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and not re.fullmatch(r"[\s|:-]*", line):
+            kept.append(line)
+    return [t for t in " ".join(kept).split() if re.search(r"\w", t)]
+
+
+def test_the_readme_reads_in_five_minutes():
+    readme = (ROOT / "README.md").read_text()
+    words = len(readable_words(readme))
+    assert words <= 1500, f"README.md has {words} words outside code blocks (at most 1,500: move detail elsewhere)"
+    first_screen = "\n".join(readme.splitlines()[:30])
+    assert "make lab" in first_screen and "make test" in first_screen, "the two commands belong on the first screen"
+    for marker in ("times", "bench", "faults"):          # the scripts in benchmarks/ write between these
+        assert f"<!-- {marker}:start -->" in readme and f"<!-- {marker}:end -->" in readme, marker
+
+
+@pytest.mark.parametrize("name", ["README.md", "README.zh.md", "CONTRIBUTING.md"])
+def test_relative_links_of_the_front_pages_lead_somewhere(name):
+    text = re.sub(r"```.*?```", "", (ROOT / name).read_text(), flags=re.S)
+    broken = []
+    for target, anchor in re.findall(r"\]\(([^)#\s]+)(?:#([^)]*))?\)", text):
+        if "://" in target:
+            continue
+        if not (ROOT / target).exists():
+            broken.append(target)
+        elif anchor and target.endswith(".md"):          # GitHub's heading ids: lower case, no punctuation
+            headings = re.findall(r"^#+ (.*)$", (ROOT / target).read_text(), flags=re.M)
+            if anchor not in {re.sub(r"[^\w\- ]", "", h).strip().lower().replace(" ", "-") for h in headings}:
+                broken.append(f"{target}#{anchor}")
+    assert not broken, f"{name}: links that lead nowhere: {broken}"
