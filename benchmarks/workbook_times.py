@@ -33,6 +33,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+import nbformat
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -63,10 +65,20 @@ def reading_minutes(nb: dict) -> dict:
 
 
 def run_seconds(path: Path, inplace: bool) -> float:
-    """Execute the notebook top to bottom (in place, or a copy) and return the wall-clock seconds."""
+    """Execute the notebook top to bottom (in place, or a copy) and return the wall-clock seconds.
+
+    Without saving the widgets' state (``store_widget_state=False``): where a notebook has it, nbconvert and
+    nbviewer draw each explorer as a widget from that state (which needs JavaScript from a CDN, and has sliders
+    that move nothing) instead of the PNG its output carries (rlteach.widget_parts). JupyterLab shows the live
+    widget once the cell runs. nbconvert keeps the state an earlier run saved: it is dropped here first."""
+    if inplace:
+        nb = nbformat.read(path, as_version=4)
+        if nb.metadata.pop("widgets", None) is not None:
+            nbformat.write(nb, path)
     out = ["--inplace"] if inplace else ["--output-dir", tempfile.mkdtemp(), "--output", path.name]
     command = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-               "--ExecutePreprocessor.timeout=900", "--ExecutePreprocessor.kernel_name=python3", *out, str(path)]
+               "--ExecutePreprocessor.timeout=900", "--ExecutePreprocessor.kernel_name=python3",
+               "--ExecutePreprocessor.store_widget_state=False", *out, str(path)]
     start = time.perf_counter()
     subprocess.run(command, check=True, cwd=ROOT, capture_output=True)
     return time.perf_counter() - start

@@ -1,8 +1,9 @@
 """The fault matrix: what a run does when a worker fails, when you press Ctrl-C, or when a worker is killed.
 
 Notebook 06 runs it for IMPALA; ``benchmarks/faults.py`` runs it for A3C, Ape-X and IMPALA on every backend and
-writes the table into benchmarks/results/faults.md (a summary into the README). Each case trains with an evaluation every ``eval_every`` env steps, and at
-the first evaluation (mid-run: episodes are already recorded) the train callback injects one fault:
+writes the table into benchmarks/results/faults.md (a summary into the README). Each case trains with an
+evaluation every ``eval_every`` env steps, and at the first evaluation (mid-run: episodes are already
+recorded) the train callback injects one fault:
 
 "error"      one worker's env raises. ``FaultCartPole`` (``ENV_ID``) raises in the first worker to step once
              a trigger file exists, and in no other. Measured: seconds until ``train`` raises ``WorkerError``,

@@ -28,16 +28,23 @@ from rlteach.local_pool import WorkerContext, WorkerError, WorkerPool
 def ray_init(address=None) -> bool:
     """Start a Ray of our own on this machine, or join the cluster at ``address`` ("auto": the one this
     machine joined with ``ray start``; "ray://host:10001"), unless Ray is already initialised in this process.
-    True if this call started it. Usage statistics stay off."""
+    True if this call started it. Usage statistics stay off.
+
+    Quiet in a notebook: the workers' own prints and warnings stay in Ray's log files (``log_to_driver=False``;
+    a worker's exception still reaches ``train`` with its traceback), and what Ray itself still prints (a
+    restarted actor's task: "(raylet) Task ... will be retried") comes without terminal colour codes, which a
+    saved notebook would show as raw escapes."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_COLOR_PREFIX", "0")      # read by Ray each time it prints a line
     import ray
 
     if ray.is_initialized():
         return False
     if address is None:     # "local": a new Ray of our own, even where another one runs on this machine
-        ray.init(address="local", include_dashboard=False, configure_logging=True, logging_level="ERROR")
+        ray.init(address="local", include_dashboard=False, configure_logging=True, logging_level="ERROR",
+                 log_to_driver=False)
     else:
-        ray.init(address=address)
+        ray.init(address=address, log_to_driver=False)
     return True
 
 

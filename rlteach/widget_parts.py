@@ -12,14 +12,22 @@ by what it is, never by where it sits on the page:
     rlteach-train, rlteach-clear                TrainExplorer's buttons: Train, Clear runs
     rlteach-status                              the status line: the last run's settings and summary, or
                                                 "Not started:" and the Config's message
+
+An explorer shows in two places. JupyterLab with a running kernel draws the live widget; GitHub, nbviewer,
+``jupyter nbconvert --to html`` and a PDF have no kernel and draw its figure instead. So ``Shown`` displays one
+output carrying both (``mime_bundle``): the widget's view, the figure as a PNG and a line of text, and each reader
+takes the richest part it can draw. (nbconvert and nbviewer draw the widget view only where the notebook saved
+its widget state, and then need JavaScript from a CDN: the workbook is executed without it, so they draw the PNG.)
 """
 
 from __future__ import annotations
 
+import base64
 import io
 
 import ipywidgets as w
 import numpy as np
+from IPython import get_ipython
 from IPython.display import display
 
 
@@ -30,11 +38,63 @@ def figure_png(figure) -> bytes:
     return buf.getvalue()
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def mime_bundle(widget, text: str, png: bytes = b"") -> dict:
+    """One output for every reader (see the module's docstring): ``widget``'s view (none once it is closed),
+    ``png`` (the figure, for a reader without a kernel) and ``text`` (for a terminal, and what nbval compares)."""
+    view = (widget._repr_mimebundle_ and widget._repr_mimebundle_()) or {}   # None once the widget is closed
+    bundle = {"text/plain": text}
+    if WIDGET_VIEW in view:
+        bundle[WIDGET_VIEW] = view[WIDGET_VIEW]
+    if png:
+        bundle["image/png"] = base64.b64encode(png).decode("ascii")
+    return bundle
+
+
 class Shown:
-    """What every explorer shares: a notebook displays its ``widget``."""
+    """What every explorer shares: a notebook displays its ``widget`` and, for a reader without a kernel, the
+    figure its ``image`` holds now (``mime_bundle``), with ``describe()`` as its text. ``handle`` is the
+    output's display handle: ``refresh_display()`` puts the figure of now into that same output."""
+
+    handle = None
+
+    def describe(self) -> str:
+        """One line of text for the output: the explorer and its controls' values (no model id: nbval
+        compares this line)."""
+        values = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.values().items())
+        return f"<{type(self).__name__}: {values}>" if values else f"<{type(self).__name__}>"
+
+    def values(self) -> dict:
+        """Control name -> its value, for the controls ``hook_explorer`` hooked (none: empty)."""
+        return {name: control.value for name, control in getattr(self, "controls", {}).items()}
+
+    def mime_bundle(self) -> dict:
+        return mime_bundle(self.widget, self.describe(), self.image.value)
 
     def _ipython_display_(self):
-        display(self.widget)
+        self.handle = display(self.mime_bundle(), raw=True, display_id=True)
+
+    def refresh_display(self):
+        """Put the figure of now into the output shown last (the live view stays live); no-op if none."""
+        if self.handle is not None:
+            self.handle.update(self.mime_bundle(), raw=True)
+
+    def refresh_after_cell(self):
+        """``refresh_display()`` once, when the running cell ends (IPython's ``post_run_cell``), so the output
+        keeps the figure the cell left. Once, not at every redraw: JupyterLab draws an updated output anew."""
+        shell = get_ipython()
+        if shell is None or self.handle is None or getattr(self, "_refresh_due", False):
+            return
+
+        def refresh(result=None):
+            shell.events.unregister("post_run_cell", refresh)
+            self._refresh_due = False
+            self.refresh_display()
+
+        self._refresh_due = True
+        shell.events.register("post_run_cell", refresh)
 
 
 STYLE = {"description_width": "initial"}
@@ -77,7 +137,8 @@ def hook(widget, *names):
 
 def hook_explorer(explorer, kind, controls: dict):
     """Hook an explorer's outer box (``explorer.widget``), its figure (``explorer.image``) and each of its
-    ``controls`` (name -> control)."""
+    ``controls`` (name -> control), and keep them as ``explorer.controls`` (``Shown.values`` reads them)."""
+    explorer.controls = controls
     hook(explorer.widget, "explorer", f"{kind}-explorer")
     hook(explorer.image, "figure")
     for name, control in controls.items():

@@ -3,8 +3,10 @@ when a slider moves, and the numbers behind the plot kept as attributes so a tes
 Display one in a notebook by leaving it as the last expression of a cell (or ``display(explorer)``).
 
 The figure is shown as an ``ipywidgets.Image`` holding a PNG, redrawn in place: it looks the same in
-JupyterLab, VS Code and a static render, and needs no interactive matplotlib backend. The parts the explorers
-are built from (sliders, the PNG, the CSS hooks a browser test finds them by) are in ``rlteach.widget_parts``."""
+JupyterLab and VS Code, and needs no interactive matplotlib backend. Where no kernel runs (GitHub, nbviewer, a
+PDF) the output shows the figure the explorer started with (LiveView: the last one), a plain PNG. The parts the
+explorers are built from (sliders, the PNG, the output for both kinds of reader, the CSS hooks a browser test
+finds them by) are in ``rlteach.widget_parts``."""
 
 from __future__ import annotations
 
@@ -192,9 +194,12 @@ class VtraceExplorer(Shown):
         for ax in self.axes:
             ax.clear()
         plot_vtrace(self.data, axes=self.axes)
-        self.figure.suptitle(f"drift {self.drift.value:.1f}, rho-bar {self.clip_rho.value:.2f}, c-bar "
-                             f"{self.clip_c.value:.2f}: V-trace moves the targets by up to {self.data['gap']:.3f} "
-                             "from the n-step return", fontsize=11)
+        title = (f"drift {self.drift.value:.1f}, rho-bar {self.clip_rho.value:.2f}, c-bar {self.clip_c.value:.2f}: "
+                 f"V-trace moves the targets by up to {self.data['gap']:.3f} from the n-step return")
+        if self.clip_c.value > self.clip_rho.value:       # the math runs; a training run would refuse the pair
+            title += ("\nc-bar > rho-bar: impala.Config refuses this pair (V-trace assumes rho-bar >= c-bar); "
+                      "the plot shows what the formulas give")
+        self.figure.suptitle(title, fontsize=11)
         self.figure.tight_layout()
         self.image.value = figure_png(self.figure)
 
@@ -230,6 +235,7 @@ class LiveView(Shown):
         last = result_so_far.evals[-1]
         self.status.value = (f"{result_so_far.env_steps:,} env steps, {result_so_far.seconds:.1f} s, "
                              f"last evaluation {last[2]:.1f}" + (" - solved!" if result_so_far.solved else ""))
+        self.refresh_after_cell()                     # a reader without a kernel sees the last curve
 
 
 # The controls TrainExplorer shows per algorithm: Config field -> (kind, range). Every control STARTS at that
@@ -246,10 +252,11 @@ CONTROLS = {
                      "priority_beta": ("float", (0.0, 1.0, 0.05, ".2f")), "n_step": ("int", (1, 5)), "lr": LR},
     "rlteach.impala": {"num_actors": ("int", (1, 4)), "backend": ("backend", ()),
                        "unrolls_per_weight_pull": ("int", (1, 64)), "vtrace": ("check", ()),
-                       "clip_rho": ("log", (-1, 1, 0.05, ".2f")), "lr": LR},
+                       "clip_rho": ("log", (-1, 1, 0.05, ".2f")), "clip_c": ("log", (-1, 1, 0.05, ".2f")),
+                       "lr": LR},
 }
 LABELS = {"lock": "lock (only the optimizer step)", "vtrace": "vtrace (off: no correction)",
-          "clip_rho": "clip_rho (rho-bar)"}
+          "clip_rho": "clip_rho (rho-bar)", "clip_c": "clip_c (c-bar, at most rho-bar)"}
 
 
 def config_controls(module_name) -> dict:
@@ -343,6 +350,10 @@ class TrainExplorer(Shown):
         self.ax.clear()
         if self.results:
             plot_learning_curves(dict(self.results), x=self.x, ax=self.ax)
+        else:                                         # what a reader without a kernel sees (widget_parts)
+            self.ax.text(0.5, 0.5, "No run yet: set the controls and press Train.\nEach run's evaluation returns "
+                         "appear here.", ha="center", va="center", color="0.4", transform=self.ax.transAxes)
+            self.ax.set(xlabel="env steps" if self.x == "steps" else "seconds", ylabel="return", xticks=[], yticks=[])
         self.figure.tight_layout()
         self.image.value = figure_png(self.figure)
 

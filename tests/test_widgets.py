@@ -1,5 +1,6 @@
 """The explorers driven from Python: move a slider, check that what is plotted changed as it should."""
 
+import base64
 import dataclasses
 import importlib
 from functools import partial
@@ -199,6 +200,10 @@ def test_vtrace_explorer_follows_rho_bar_c_bar_and_the_drift():
     np.testing.assert_allclose(ex.data["c"], np.minimum(0.1, pi / mu))
     np.testing.assert_allclose(ex.data["rho"], pi / mu)
     assert ex.data["vs"][-1] == pytest.approx(ex.data["vs_unclipped"][-1])
+    assert "refuses" not in ex.figure._suptitle.get_text()                    # c-bar 0.1 <= rho-bar 10: allowed
+    ex.clip_rho.value = 0.1
+    ex.clip_c.value = 1.0                                                      # c-bar > rho-bar: drawn, and said so
+    assert "c-bar > rho-bar: impala.Config refuses" in ex.figure._suptitle.get_text()
 
 
 @pytest.mark.timeout(300)
@@ -207,14 +212,19 @@ def test_train_explorer_drives_impala_with_pull_delay_and_vtrace():
     from rlteach.widgets import TrainExplorer
 
     ex = TrainExplorer(impala, total_steps=2500)
-    assert set(ex.sliders) == {"num_actors", "backend", "unrolls_per_weight_pull", "vtrace", "clip_rho", "lr"}
+    assert set(ex.sliders) == {"num_actors", "backend", "unrolls_per_weight_pull", "vtrace", "clip_rho", "clip_c",
+                               "lr"}
     assert (ex.sliders["num_actors"].min, ex.sliders["num_actors"].max) == (1, 4)
     assert list(ex.sliders["backend"].options) == ["thread", "process"]
     assert (ex.sliders["unrolls_per_weight_pull"].min, ex.sliders["unrolls_per_weight_pull"].max) == (1, 64)
     defaults = impala.Config()
     assert ex.settings() == {"num_actors": defaults.num_actors, "backend": defaults.backend,
                              "unrolls_per_weight_pull": defaults.unrolls_per_weight_pull, "vtrace": defaults.vtrace,
-                             "clip_rho": pytest.approx(defaults.clip_rho), "lr": pytest.approx(defaults.lr)}
+                             "clip_rho": pytest.approx(defaults.clip_rho), "clip_c": pytest.approx(defaults.clip_c),
+                             "lr": pytest.approx(defaults.lr)}
+    ex.sliders["clip_rho"].value = 0.5                             # below c-bar: Config refuses, the status says why
+    assert ex.train() is None and "clip_c" in ex.status.value and "clip_rho" in ex.status.value and not ex.results
+    ex.sliders["clip_rho"].value = defaults.clip_rho
     ex.redraw()
     empty_png = bytes(ex.image.value)
     ex.sliders["num_actors"].value = 1
@@ -341,3 +351,114 @@ def test_the_live_view_carries_its_hooks():
     view = LiveView()
     assert view.widget._dom_classes == ("rlteach-live-view",)
     assert (view.image._dom_classes, view.status._dom_classes) == (("rlteach-figure",), ("rlteach-status",))
+
+
+# --- what a notebook shows: the live widget, and its figure for a reader without a kernel ------------------------
+
+class Shown:
+    """A stand-in for IPython's ``display``: records what was published and every update of its output."""
+
+    def __init__(self):
+        self.published, self.updates = [], []
+
+    def __call__(self, data, raw=False, display_id=None):
+        assert raw and display_id is True, "published as one raw bundle with a display id"
+        self.published.append(data)
+        return self
+
+    def update(self, data, raw=False):
+        assert raw
+        self.updates.append(data)
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    record = Shown()
+    monkeypatch.setattr(widget_parts, "display", record)
+    return record
+
+
+def png_of(bundle) -> bytes:
+    return base64.b64decode(bundle["image/png"])
+
+
+@pytest.mark.parametrize("name", sorted(EXPLORERS))
+def test_an_explorer_shows_its_live_widget_its_figure_as_a_png_and_a_line_of_text(name, shown):
+    ex = EXPLORERS[name]()
+    ex._ipython_display_()                         # what a cell does with an explorer as its last expression
+    [bundle] = shown.published
+    assert set(bundle) == {widget_parts.WIDGET_VIEW, "image/png", "text/plain"}
+    assert bundle[widget_parts.WIDGET_VIEW]["model_id"] == ex.widget.model_id      # JupyterLab: the live widget
+    png = png_of(bundle)                                                            # GitHub, nbviewer, PDF: the figure
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and png == bytes(ex.image.value)
+    text = bundle["text/plain"]                       # nbval compares it: no model id, the controls' values
+    assert text.startswith(f"<{type(ex).__name__}: ") and ex.widget.model_id not in text and " at 0x" not in text
+    assert text == EXPLORERS[name]().describe()         # the same in every run
+
+
+def test_the_text_of_an_explorer_names_its_controls_and_their_values():
+    assert AdvantageExplorer(gamma=0.9, lam=0.95).describe() == "<AdvantageExplorer: gamma=0.9, lam=0.95>"
+    assert widgets.VtraceExplorer().describe() == "<VtraceExplorer: clip_rho=1, clip_c=1, drift=1>"
+    defaults = importlib.import_module("rlteach.a3c").Config()
+    text = widgets.TrainExplorer(importlib.import_module("rlteach.a3c")).describe()
+    assert f"num_workers={defaults.num_workers}" in text and f"backend={defaults.backend}" in text
+
+
+def test_a_train_explorer_without_runs_draws_where_they_will_appear():
+    ex = widgets.TrainExplorer(importlib.import_module("rlteach.policy_gradient"))
+    assert "press Train" in " ".join(t.get_text() for t in ex.ax.texts)
+    empty = bytes(ex.image.value)
+    ex.clear()
+    assert bytes(ex.image.value) == empty              # Clear runs: the same picture (the browser test compares)
+
+
+def test_a_closed_widget_leaves_only_the_figure_and_the_text():
+    ex = AdvantageExplorer()
+    ex.widget.close()
+    assert set(ex.mime_bundle()) == {"image/png", "text/plain"}
+
+
+class Shell:
+    """A stand-in for IPython's shell: its events, to fire post_run_cell as the end of a cell does."""
+
+    def __init__(self):
+        from IPython.core.events import EventManager, available_events
+        self.events = EventManager(self, available_events)
+
+
+def test_the_live_view_leaves_its_last_curve_in_its_output_when_the_cell_ends(shown, monkeypatch):
+    from rlteach import policy_gradient as pg
+    from rlteach.widgets import LiveView
+
+    shell = Shell()
+    monkeypatch.setattr(widget_parts, "get_ipython", lambda: shell)
+    view = LiveView()
+    view._ipython_display_()
+    assert "image/png" not in shown.published[0]     # no evaluation yet: nothing to draw
+    assert shown.published[0]["text/plain"] == "<LiveView>"
+    pg.train(pg.Config(total_steps=2000, eval_every=1000, stop_when_solved=False), progress=False, callback=view)
+    assert view.calls == 2 and shown.updates == []     # while the cell runs: only the live widget redraws
+    shell.events.trigger("post_run_cell", None)
+    [bundle] = shown.updates
+    assert png_of(bundle) == bytes(view.image.value) and bundle[widget_parts.WIDGET_VIEW]["model_id"] == \
+        view.widget.model_id and bundle["text/plain"] == "<LiveView>"
+    shell.events.trigger("post_run_cell", None)        # once: a later cell leaves it alone
+    assert len(shown.updates) == 1
+
+
+def test_a_notebook_progress_bar_leaves_its_last_line_of_text_when_it_closes(monkeypatch):
+    from rlteach import progress
+
+    record = Shown()
+    monkeypatch.setattr(progress, "display", record)
+    bar = progress.NotebookBar(total=10, desc="measuring")
+    [bundle] = record.published
+    assert bundle[widget_parts.WIDGET_VIEW]["model_id"] == bar.container.model_id   # JupyterLab: the live bar
+    assert bundle["text/plain"].startswith("measuring:   0%")
+    bar.update(10)
+    bar.close()
+    [final] = record.updates                             # the same output, now one finished line of text
+    assert set(final) == {"text/plain"} and final["text/plain"].startswith("measuring: 100%|██████████| 10/10 [")
+    assert bar.container.comm is None                  # its widgets closed: the saved notebook keeps none
+    bar.close()
+    assert len(record.updates) == 1

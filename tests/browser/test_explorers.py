@@ -22,6 +22,7 @@ import urllib.request
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import nbformat
 import pytest
 from explorer_cells import explorer_notebook, write_explorer_notebook
 from playwright.sync_api import expect
@@ -73,11 +74,9 @@ def kernel(lab, page):
     assert api(lab, "api/kernels") == [], "a kernel is still running"
 
 
-def open_and_run(page, lab, kernel, name) -> list:
-    """Write the small copy of notebook ``name``, open it, Run All Cells, wait until every cell has run;
-    return the names of the explorers it shows, in order."""
-    path, explorers = write_explorer_notebook(ROOT / "notebooks" / f"{name}.ipynb", lab.root_dir / "notebooks",
-                                              TOTAL_STEPS)
+def run_all(page, lab, kernel, path, wait=True):
+    """Open the notebook at ``path`` (in the lab's folder), Run All Cells, wait until every cell has run (unless
+    not ``wait``: then ``wait_until_run(page)``)."""
     relative = path.relative_to(lab.root_dir).as_posix()
     kernel(relative)
     page.goto(lab.url(f"lab/tree/{relative}?reset"))       # reset: not the tabs the last test left open
@@ -87,10 +86,23 @@ def open_and_run(page, lab, kernel, name) -> list:
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=60_000)
     page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    if wait:
+        wait_until_run(page)
+
+
+def wait_until_run(page):
     page.wait_for_function("""() => {
         const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
         return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent)); }""",
                            timeout=RUN_TIMEOUT_MS)
+
+
+def open_and_run(page, lab, kernel, name) -> list:
+    """Write the small copy of notebook ``name``, open it, Run All Cells, wait until every cell has run;
+    return the names of the explorers it shows, in order."""
+    path, explorers = write_explorer_notebook(ROOT / "notebooks" / f"{name}.ipynb", lab.root_dir / "notebooks",
+                                              TOTAL_STEPS)
+    run_all(page, lab, kernel, path)
     return explorers
 
 
@@ -300,3 +312,39 @@ def test_every_explorer_of_the_notebook_works_in_the_browser(name, page, js_erro
         CHECKS[kind_of_explorer(explorer)](explorer)
     assert_no_error_output(page)
     assert js_errors == [], "JavaScript errors on the page:\n" + "\n".join(js_errors)
+
+
+LIVE_CELLS = ["""import time
+from IPython.display import display
+from rlteach import policy_gradient
+from rlteach.progress import tqdm
+from rlteach.widgets import LiveView""",
+              f"""view = LiveView()
+display(view)
+result = policy_gradient.train(policy_gradient.Config(seed=0, total_steps={TOTAL_STEPS}, eval_every=1000),
+                               callback=view, progress=False)""",
+              """for _ in tqdm(range(20), desc="counting"):
+    time.sleep(0.25)"""]
+
+
+def test_a_live_view_and_a_progress_bar_are_live_then_leave_their_figure_and_text(page, js_errors, lab, kernel):
+    """The outputs rlteach updates after a cell (rlteach.widget_parts, rlteach.progress) in the lab: the live view
+    stays one live widget with its curve; the progress bar is a widget while it runs, then one line of text."""
+    path = lab.root_dir / "notebooks" / "browser_live_outputs.ipynb"
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                            "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in LIVE_CELLS]
+    nbformat.write(nb, path)
+    run_all(page, lab, kernel, path, wait=False)
+    bar = page.locator(".jp-OutputArea-output .widget-hprogress")         # ipywidgets' FloatProgress
+    expect(bar).to_have_count(1, timeout=RUN_TIMEOUT_MS)                        # while it runs: the widget
+    wait_until_run(page)
+    expect(bar).to_have_count(0)                                                # done: its line of text
+    expect(page.locator(".jp-OutputArea-output", has_text="counting: 100%|██████████| 20/20")).to_have_count(1)
+    view = page.locator(".rlteach-live-view")
+    expect(view).to_have_count(1)
+    expect(view.locator(".rlteach-status")).to_contain_text("last evaluation")      # the widget, not the PNG
+    assert view.locator("img.rlteach-figure").evaluate("img => img.complete && img.naturalWidth > 0")
+    assert_no_error_output(page)
+    assert js_errors == [], "JavaScript errors on the page:\n" + "\n".join(js_errors)
+
