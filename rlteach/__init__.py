@@ -18,11 +18,12 @@ The rooms they share
     envs            env ids: spec, observation and action sizes, reward threshold; SlowCartPole (registered here)
     nets            the MLP actor-critic and Q-network; torch_threads
     shared_optim    RMSProp and Adam with statistics in shared memory (A3C)
-    workers         the actor pool's front door: make_pool(work, n, backend), InProcessContext
+    workers         the actor pool's front door: make_pool(work, n, backend), InProcessContext; stream_seed
     local_pool      the "thread" and "process" backends of the pool
     ray_backend     the "ray" backend: workers as Ray actors, on one machine or a cluster
     timeline        the named rows of who worked when, steady throughput, overlap
     monitor         the run record (Run, TrainResult, save/load), evaluation and rendering
+    progress        tqdm.auto's bar, except that in a notebook a finished bar leaves a line of text
 The lessons
     pg_variance     how noisy a policy gradient estimate is, with and without a baseline (notebook 02)
     throughput      env steps/s of one env, vector envs and independent actor processes (notebook 00)
@@ -32,7 +33,8 @@ The lessons
     verdict         words from numbers: A ahead of B, behind it, or within the noise (every notebook)
     plotting        the figures (every function returns the figure)
     widgets         the ipywidgets explorers and the live training view
-    widget_parts    what the explorers are built from: sliders on a grid, the figure as a PNG, the CSS hooks
+    widget_parts    what the explorers are built from: sliders on a grid, the figure as a PNG, the CSS hooks,
+                    the output that shows the live widget with a kernel and the PNG without one
     exercises       checkers for the notebooks' exercises, each module with its own solutions
 """
 

@@ -172,17 +172,19 @@ def check_common(config):
     check_device(config.device)
 
 
-def check_actor_critic(config, allow_empty_hidden=True):
-    """The fields every actor-critic Config here shares (A2C, A3C): gamma, lr, RMSprop's alpha and eps,
+def check_actor_critic(config, allow_empty_hidden=True, allow_no_clip=False):
+    """The fields every actor-critic Config here shares (A2C, A3C): gamma, lr, RMSprop's decay and eps,
     the loss coefficients, the gradient clip and the hidden sizes. Normalises ``hidden`` to a tuple; an
-    empty one (a linear policy and value) is allowed unless a shared torso needs a layer."""
+    empty one (a linear policy and value) is allowed unless a shared torso needs a layer. ``max_grad_norm``
+    may be None (no clip) only where ``allow_no_clip`` (A3C)."""
     check_number("gamma", config.gamma, 0, 1)
     check_number("lr", config.lr, 0, low_open=True)
     check_number("rms_decay", config.rms_decay, 0, 1)
     check_number("rms_eps", config.rms_eps, 0, low_open=True)
     check_number("value_coef", config.value_coef, 0)
     check_number("entropy_coef", config.entropy_coef, 0)
-    check_number("max_grad_norm", config.max_grad_norm, 0, low_open=True)
+    if not (allow_no_clip and config.max_grad_norm is None):
+        check_number("max_grad_norm", config.max_grad_norm, 0, low_open=True)
     config.hidden = check_hidden(config.hidden, allow_empty=allow_empty_hidden)
 
 

@@ -50,6 +50,7 @@ from rlteach.envs import close_vector_env, env_dims, env_spec
 from rlteach.losses import actor_critic_loss
 from rlteach.monitor import Run, TrainResult
 from rlteach.nets import ActorCritic, torch_threads
+from rlteach.workers import stream_seed
 
 VECTORIZATIONS = ("sync", "async", "vector_entry_point")
 
@@ -60,7 +61,7 @@ class Config:
 
     env_id: str = "CartPole-v1"     # a Gymnasium id: flat Box observations, Discrete actions
     env_kwargs: dict | None = None  # passed to gym.make, e.g. {"delay_ms": 1.0} for rlteach/SlowCartPole-v1
-    seed: int = 0                   # initial weights, env seeds and every worker's own generator
+    seed: int = 0                   # the run's one SeedSequence: every random stream (workers.stream_seed)
     total_steps: int = 500_000      # env steps at most (a run usually stops earlier, when solved)
     eval_every: int | None = 2000   # env steps between greedy evaluations (the solved check); None: none
     eval_episodes: int = 10         # greedy episodes per evaluation (their mean decides "solved")
@@ -182,7 +183,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
     entropy] per update). Ctrl-C (KeyboardInterrupt) returns the result so far with interrupted=True."""
     with torch_threads(1):  # tiny networks run fastest on one thread (nets.torch_threads)
         run = Run(config, progress, callback)
-        torch.manual_seed(config.seed)
+        torch.manual_seed(stream_seed(config.seed, "weights"))    # the initial weights, then the actions
         device = torch.device(config.device)
         model = build_model(config)
         optimizer = torch.optim.RMSprop(model.parameters(), lr=config.lr, alpha=config.rms_decay, eps=config.rms_eps)
@@ -194,7 +195,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
 
         interrupted = False
         try:
-            obs, _ = envs.reset(seed=config.seed)           # env i gets seed + i
+            obs, _ = envs.reset(seed=stream_seed(config.seed, "env"))      # env i gets that seed + i
             state = {"obs": obs, "after_end": np.zeros(config.num_envs, dtype=bool),
                      "episode_return": np.zeros(config.num_envs)}
             while not run.done:

@@ -10,6 +10,12 @@ transitions; the importance weights undo the bias, fully at beta = 1:
 
     w_j = (N * P(j))^(-beta) / max_j' w_j'        over the sampled batch j'    (PrioritizedReplay.sample)
 
+The maximum is the BATCH's, as Dopamine and Acme take it, so the largest weight of every batch is 1. The
+paper's Algorithm 1 writes w_j = (N * P(j))^(-beta) / max_i w_i, which others (OpenAI Baselines, for one)
+read as the maximum over the whole buffer, (N * min_i P(i))^(-beta), kept with a second tree for the
+smallest priority. Within one batch the two differ by a common factor only: the same direction, a step
+that is never larger with the buffer's maximum, and smaller when one stored transition is very unlikely.
+
 The learner multiplies each sample's loss by w_j and sends back new priorities (``update_priorities``).
 Ape-X (Horgan et al. 2018) feeds one such buffer from many actors; each actor turns its own stream of
 steps into n-step transitions with ``NStepBuilder`` and the learner's TD target is
@@ -200,7 +206,7 @@ class PrioritizedReplay:
         Stratified: [0, total) is cut into batch_size equal segments and one uniform mass is drawn in each,
         so the batch covers the distribution more evenly than independent draws. Returns (batch, indices,
         weights): batch a dict of arrays [batch_size, ...] (copies), weights float32
-        w_j = (N * P(j))^(-beta) / max over the batch, N = len(self).
+        w_j = (N * P(j))^(-beta) / max over THIS batch (not over the buffer: module docstring), N = len(self).
         """
         batch_size = check_int("batch_size", batch_size, 1)
         beta = check_real("beta", beta, 0.0, 1.0)

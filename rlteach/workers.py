@@ -34,16 +34,45 @@ An exception in any worker stops every worker and is re-raised by the pool's nex
 ``WorkerError`` carrying the worker's own traceback. ``stop()`` asks workers to return, waits up to
 ``join_timeout`` seconds, then terminates (and kills) any process still alive: nothing is left behind after
 an error, a KeyboardInterrupt or a normal finish.
+
+Random streams
+--------------
+Every random stream of a run comes from ONE ``numpy.random.SeedSequence(config.seed)``, spawned once per use
+and each use once per worker: ``stream_seed(seed, "env", i)`` is worker i's env seed. Streams never share a
+seed, within a run or between runs (``seed * 1000 + i`` would give run 1's worker 0 the seed of run 0's
+worker 1000). A worker gets plain ints, which pickle to processes and Ray actors like any argument.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from rlteach.checks import ALL_BACKENDS, LOCAL_BACKENDS, check_backend
 from rlteach.local_pool import WorkerContext, WorkerError, WorkerPool, new_lock
 
 BACKENDS = LOCAL_BACKENDS       # the two on this machine; ALL_BACKENDS adds "ray" (rlteach.ray_backend)
-__all__ = ["ALL_BACKENDS", "BACKENDS", "InProcessContext", "WorkerContext", "WorkerError", "WorkerPool",
-           "make_pool", "new_lock", "ray_options"]
+__all__ = ["ALL_BACKENDS", "BACKENDS", "STREAMS", "InProcessContext", "WorkerContext", "WorkerError", "WorkerPool",
+           "make_pool", "new_lock", "ray_options", "stream_seed"]
+
+# The uses of randomness, in a fixed order (a new use goes at the end, so the others keep their seeds):
+STREAMS = (
+    "weights",       # torch's global generator: initial weights (and A2C's actions, drawn after them)
+    "env",           # env.reset(seed=...): start states; a vector env gives its env k that seed + k
+    "actions",       # a worker's own sampler of a ~ pi(.|s) (A3C's NumpyPolicy, an IMPALA actor's generator)
+    "explore",       # Ape-X: the coin that decides between a random and the greedy action
+    "action_space",  # Ape-X: env.action_space.sample(), the random action
+    "replay",        # prioritized replay's sampling
+)
+
+
+def stream_seed(seed: int, use: str, worker: int = 0) -> int:
+    """The seed of one random stream: ``use`` (one of STREAMS) of worker ``worker`` in the run seeded ``seed``.
+
+    It is child ``worker`` of child ``STREAMS.index(use)`` of ``SeedSequence(seed)``, that is
+    ``SeedSequence(seed).spawn(...)[STREAMS.index(use)].spawn(...)[worker]``, as a 64-bit int. Streams used
+    once per run (weights, replay) are worker 0's."""
+    key = (STREAMS.index(use), worker)
+    return int(np.random.SeedSequence(seed, spawn_key=key).generate_state(1, np.uint64)[0])
 
 
 def make_pool(work, num_workers, backend="thread", *, args=(), weights=None, max_queue=0, join_timeout=5.0,

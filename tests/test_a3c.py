@@ -11,10 +11,11 @@ import torch
 import torch.multiprocessing as tmp
 from procs import live_children
 from rng_noise import global_generator_noise
+from seed_spy import spy_on_env_seeds
 
 from rlteach import a3c
 from rlteach.timeline import overlap_seconds
-from rlteach.workers import InProcessContext
+from rlteach.workers import InProcessContext, stream_seed
 
 BACKENDS = ["thread", "process"]
 
@@ -126,22 +127,22 @@ def test_one_update_is_the_sum_of_the_per_step_gradients(length, end):
         torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-5)
 
 
+class Frozen:                                                # theta_shared that never changes
+    def __init__(self, model):
+        self.model = model
+
+    def copy_to(self, local, should_stop=None):
+        local.load_state_dict(self.model.state_dict())
+        return 0
+
+    def apply(self, grads, seen):
+        return 0
+
+
 def test_a_worker_samples_from_its_own_generator_whatever_other_threads_do(monkeypatch):
     """On threads every worker shares torch's global generator; a worker's actions must still depend only on
     its seed: the same with another thread reseeding the global generator all the time, different for
     another worker index."""
-
-    class Frozen:                                           # theta_shared that never changes
-        def __init__(self, model):
-            self.model = model
-
-        def copy_to(self, local, should_stop=None):
-            local.load_state_dict(self.model.state_dict())
-            return 0
-
-        def apply(self, grads, seen):
-            return 0
-
     config = a3c.Config(t_max=5)
     torch.manual_seed(0)
     frozen = Frozen(a3c.build_model(config))
@@ -163,6 +164,30 @@ def test_a_worker_samples_from_its_own_generator_whatever_other_threads_do(monke
     quiet, noisy, other = run_worker(0, False), run_worker(0, True), run_worker(1, False)
     assert quiet == noisy
     assert quiet != other[:len(quiet)]
+
+
+def test_a_workers_env_and_sampler_get_seeds_of_their_own(monkeypatch):
+    """A worker's env and its sampler used to get the same seed s, so the start state fixed the first actions
+    of its first episode. Now each use of each worker has its own stream (``workers.stream_seed``)."""
+    config = a3c.Config(t_max=5)
+    frozen = Frozen(a3c.build_model(config))
+    seeds = []
+    spy_on_env_seeds(monkeypatch, a3c, seeds)
+
+    class RecordingPolicy(a3c.NumpyPolicy):
+        def __init__(self, model, seed):
+            seeds.append(("actions", seed))
+            super().__init__(model, seed)
+
+    monkeypatch.setattr(a3c, "NumpyPolicy", RecordingPolicy)
+    per_worker = []
+    for index in (0, 1):
+        seeds.clear()
+        a3c.worker(InProcessContext(index=index, stop_after=1), config, frozen, t0=0.0)
+        per_worker.append(dict(seeds))
+        assert set(seeds) == {("env", stream_seed(0, "env", index)), ("actions", stream_seed(0, "actions", index))}
+    values = [seed for worker in per_worker for seed in worker.values()]
+    assert len(set(values)) == 4, per_worker
 
 
 # --- asynchrony -------------------------------------------------------------------------------------------

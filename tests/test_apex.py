@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 from procs import live_children, worker_threads
+from seed_spy import spy_on_env_seeds
 
 from rlteach import apex
-from rlteach.workers import InProcessContext
+from rlteach.workers import InProcessContext, stream_seed
 
 BACKENDS = ["thread", "process"]
 
@@ -100,6 +101,29 @@ def test_actor_sends_n_step_transitions_with_priorities_from_its_own_td_errors()
         assert np.ptp(priorities) > 0 or len(priorities) == 1  # real TD errors, not one default priority
     # every step reaches the learner: as a step count, and as the one transition that starts at it
     assert sum(m[3] for m in ctx.sent) == sum(len(m[2]) for m in ctx.sent) >= 61
+
+
+def test_an_actors_coin_env_and_random_actions_get_seeds_of_their_own(monkeypatch):
+    """The exploration coin, the env's reset and the action space's sampler used to share one seed (three
+    identical streams). Now each use of each actor has its own stream (``workers.stream_seed``)."""
+    config = apex.Config(transitions_per_message=5)
+    state = apex.build_model(config).state_dict()
+    seeds = []
+    spy_on_env_seeds(monkeypatch, apex, seeds)
+    default_rng = np.random.default_rng
+
+    def recording_rng(seed=None):
+        seeds.append(("explore", seed))
+        return default_rng(seed)
+
+    monkeypatch.setattr(np.random, "default_rng", recording_rng)
+    values = []
+    for index in (0, 1):
+        seeds.clear()
+        apex.actor(InProcessContext(state, index=index, stop_after=1), config)
+        assert sorted(seeds) == sorted((use, stream_seed(0, use, index)) for use in ("explore", "env", "action_space"))
+        values += [seed for _, seed in seeds]
+    assert len(set(values)) == 6, seeds
 
 
 class PullingContext(InProcessContext):

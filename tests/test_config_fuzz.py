@@ -49,7 +49,7 @@ FIELDS = {
           "lock": BOOL, "sync": ("sync",), "t_max": Int(1, M.MAX_ROLLOUT), "gamma": Float(0, 1),
           "lr": Float(0, low_open=True), "optimizer": ("choice", ("rmsprop", "adam")), "rms_decay": Float(0, 1),
           "rms_eps": Float(0, low_open=True), "value_coef": Float(0), "entropy_coef": Float(0),
-          "max_grad_norm": Float(0, low_open=True), "hidden": HIDDEN},
+          "max_grad_norm": Float(0, low_open=True, none_ok=True), "hidden": HIDDEN},
     apex: {**COMMON, **DISTRIBUTED, "num_actors": Int(1, M.MAX_PARALLEL), "epsilon": Float(0, 1),
            "epsilon_exponent": Float(0), "n_step": Int(1, M.MAX_ROLLOUT), "gamma": Float(0, 1),
            "buffer_size": Int(1, M.MAX_BUFFER), "priority_alpha": Float(0, 1), "priority_beta": Float(0, 1),
@@ -189,13 +189,16 @@ def good_values(kind):
 
 def make_consistent(values):
     """The rules between fields: ray_address and sync=True need backend "ray"; a shared torso needs a layer;
-    vectorization "vector_entry_point" needs an env that has a vectorized version (of these, CartPole-v1)."""
+    vectorization "vector_entry_point" needs an env that has a vectorized version (of these, CartPole-v1);
+    IMPALA's clip_c is at most clip_rho (None: no clip, larger than any number)."""
     if values.get("backend") != "ray":
         values.update({k: v for k, v in (("ray_address", None), ("sync", False)) if k in values})
     if values.get("shared_torso") and not values["hidden"]:
         values["hidden"] = (64,)
     if values.get("vectorization") == "vector_entry_point":
         values["env_id"] = "CartPole-v1"
+    if values.get("clip_rho") is not None and (values["clip_c"] is None or values["clip_c"] > values["clip_rho"]):
+        values["clip_c"], values["clip_rho"] = values["clip_rho"], values["clip_c"]     # swapped: c_bar <= rho_bar
     return values
 
 

@@ -167,6 +167,19 @@ def test_bad_config(field, value, pattern):
         impala.Config(**{field: value})
 
 
+@pytest.mark.parametrize("clip_rho, clip_c", [(1.0, 2.0), (0.5, 1.0), (1.0, None)])
+def test_c_bar_above_rho_bar_is_refused_naming_both(clip_rho, clip_c):
+    """V-trace assumes rho_bar >= c_bar; None is no clip (infinite), so clip_c=None needs clip_rho=None."""
+    with pytest.raises(ValueError, match=rf"clip_c={clip_c!r} with clip_rho={clip_rho!r}.*rho_bar >= c_bar"):
+        impala.Config(clip_rho=clip_rho, clip_c=clip_c)
+
+
+@pytest.mark.parametrize("clip_rho, clip_c", [(1.0, 1.0), (2.0, 0.5), (None, 5.0), (None, None)])
+def test_c_bar_at_most_rho_bar_is_allowed(clip_rho, clip_c):
+    config = impala.Config(clip_rho=clip_rho, clip_c=clip_c)
+    assert (config.clip_rho, config.clip_c) == (clip_rho, clip_c)
+
+
 def test_an_actor_samples_from_its_own_generator_whatever_other_threads_do():
     """On threads, actors share torch's global generator; an actor's actions must depend on its seed alone."""
 

@@ -8,11 +8,12 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 import torch
 from procs import live_children
 
-from rlteach.workers import WorkerError, make_pool
+from rlteach.workers import STREAMS, WorkerError, make_pool, stream_seed
 
 BACKENDS = ["thread", "process"]
 
@@ -190,3 +191,31 @@ def test_a_script_without_a_main_guard_gets_an_error_that_shows_the_fix(tmp_path
     last = done.stderr[done.stderr.rindex("Traceback"):]          # the parent's own error, after the workers'
     assert "WorkerError" in last and "died while starting" in last, last
     assert str(script) in last and 'if __name__ == "__main__":' in last, last
+
+
+# --- random streams: one SeedSequence per run, spawned per use and per worker -------------------------------
+
+
+def test_every_stream_of_every_worker_gets_its_own_seed_and_runs_do_not_share_them():
+    """No two (run, use, worker) share a seed, even where ``seed * 1000 + worker`` collided (run 1's worker 0
+    and run 0's worker 1000); the same triple always gives the same seed."""
+    seeds = {(run, use, worker): stream_seed(run, use, worker)
+             for run in (0, 1) for use in STREAMS for worker in range(1200)}
+    assert len(set(seeds.values())) == len(seeds)
+    assert stream_seed(0, "env", 1000) != stream_seed(1, "env", 0)
+    assert all(stream_seed(*key) == value for key, value in list(seeds.items())[::97])
+
+
+def test_a_stream_seed_is_a_child_of_the_runs_seed_sequence():
+    root = np.random.SeedSequence(7)
+    use = root.spawn(len(STREAMS))[STREAMS.index("explore")]
+    child = use.spawn(4)[3]
+    assert stream_seed(7, "explore", 3) == int(child.generate_state(1, np.uint64)[0])
+
+
+def test_streams_of_one_worker_draw_different_numbers():
+    """The bug this replaces: an env reset with seed s and a sampler seeded s drew the same uniforms."""
+    draws = {use: np.random.default_rng(stream_seed(0, use, 0)).random(3).tolist() for use in STREAMS}
+    assert len({tuple(d) for d in draws.values()}) == len(STREAMS)
+    with pytest.raises(ValueError):
+        stream_seed(0, "no such use")
