@@ -276,8 +276,10 @@ def bias_variance(mdp, pi, critic, state, action, num_episodes, seed, lams=(), n
 
     With the exact critic every estimator is unbiased; with an imperfect one, lam = 0 (the TD error) is
     biased by gamma * E[critic - V](s') and lam = 1 (Monte Carlo) is not, but has the largest variance.
-    Returns a list of dicts {"estimator", "param", "mean", "bias", "variance", "mse"}. Every setting uses
-    the same seed, so the estimators see the same episodes.
+    Returns a list of dicts {"estimator", "param", "mean", "bias", "variance", "mse", "mse_se"}; ``mse_se`` is
+    the standard error of ``mse`` (which is the mean of the squared errors (A_hat - target)^2): what two MSEs
+    must differ by before ``rlteach.verdict.compare`` calls one lower. Every setting uses the same seed, so the
+    estimators see the same episodes.
     """
     target = mdp.q_values(pi)[state, action] - np.asarray(critic, dtype=float)[state]
     rows = []
@@ -288,8 +290,10 @@ def bias_variance(mdp, pi, critic, state, action, num_episodes, seed, lams=(), n
             est = estimate_first_advantage(mdp, pi, critic, state, action, num_episodes, rng,
                                            max_steps=max_steps, **kw)
             bias = float(est.mean() - target)
+            squared_errors = (est - target) ** 2                  # their mean is bias^2 + variance
             rows.append({"estimator": kind, "param": p, "mean": float(est.mean()), "bias": bias,
-                         "variance": float(est.var()), "mse": bias**2 + float(est.var())})
+                         "variance": float(est.var()), "mse": bias**2 + float(est.var()),
+                         "mse_se": float(squared_errors.std(ddof=1) / np.sqrt(len(est)))})
     return rows
 
 

@@ -39,10 +39,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from rlteach.checks import check_env, check_number
 from rlteach.envs import evaluation_kwargs, make_env, reward_threshold
+from rlteach.progress import tqdm
 from rlteach.timeline import as_rows
 
 EVAL_SEED_BASE = 10_000
@@ -76,15 +76,18 @@ def evaluate(act, env_id, episodes=10, seed_base=EVAL_SEED_BASE, env_kwargs=None
     return float(returns.mean())
 
 
-RecordedEpisode = namedtuple("RecordedEpisode", ["frames", "episode_return", "steps"])
+RecordedEpisode = namedtuple("RecordedEpisode", ["frames", "episode_return", "steps", "ending", "final_obs"],
+                             defaults=("", None))
 
 
 def record_episode(act, env_id="CartPole-v1", seed=EVAL_SEED_BASE, max_steps=None, every=1, env_kwargs=None):
     """Play one episode of ``act`` (observations [1, obs_dim] -> actions [1], as for ``evaluate``) on an env
-    seeded ``seed``, rendering it. Returns RecordedEpisode(frames, episode_return, steps): frames are RGB
-    arrays [H, W, 3] of the first observation and of every ``every``-th step after it (the last step
-    always), and ``steps[i]`` is the number of steps taken when ``frames[i]`` was drawn. ``max_steps`` ends
-    the episode early (default: the env's own time limit). Headless machines render with SDL's dummy driver.
+    seeded ``seed``, rendering it. Returns RecordedEpisode(frames, episode_return, steps, ending, final_obs):
+    frames are RGB arrays [H, W, 3] of the first observation and of every ``every``-th step after it (the last
+    step always), and ``steps[i]`` is the number of steps taken when ``frames[i]`` was drawn; ``ending`` is
+    "terminated", "truncated" or "max_steps" (stopped here, not by the env), ``final_obs`` the last
+    observation. ``max_steps`` ends the episode early (default: the env's own time limit). Headless machines
+    render with SDL's dummy driver.
     ``env_kwargs`` go to gym.make (for a SlowCartPole, ``evaluation_kwargs`` drops the delay).
     """
     check_number("every", every, 1, integer=True)
@@ -97,6 +100,7 @@ def record_episode(act, env_id="CartPole-v1", seed=EVAL_SEED_BASE, max_steps=Non
     try:
         obs, _ = env.reset(seed=seed)
         frames, steps, total, t, done = [env.render()], [0], 0.0, 0, False
+        term = trunc = False
         while not done and (max_steps is None or t < max_steps):
             obs, r, term, trunc, _ = env.step(int(np.asarray(act(obs[None]))[0]))
             total, t, done = total + float(r), t + 1, term or trunc
@@ -105,7 +109,8 @@ def record_episode(act, env_id="CartPole-v1", seed=EVAL_SEED_BASE, max_steps=Non
                 steps.append(t)
     finally:
         env.close()
-    return RecordedEpisode(frames, total, steps)
+    ending = "terminated" if term else "truncated" if trunc else "max_steps"
+    return RecordedEpisode(frames, total, steps, ending, obs)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ Counting: ``steps`` is the total number of individual env steps. A vector step o
 steps, so vector modes take ceil(steps / N) vector steps; "processes" splits steps among its workers.
 Start-up (making envs, starting processes, importing torch) and a short warm-up are not timed.
 ``step_seconds`` times one env step alone: what a message between processes is weighed against.
+One timing is one sample of a noisy quantity: ``compare(..., repeats=3)`` measures every setting three
+times, and ``rates`` hands the repeats to ``rlteach.verdict.compare``, which says whether a gap is noise.
 Every mode runs torch on one thread, so the comparison is about parallelism, not about torch's
 own intra-op threads.
 """
@@ -42,18 +44,18 @@ import signal
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from rlteach.checks import check_env, check_int
 from rlteach.envs import close_vector_env, make_env, stop_processes
 from rlteach.nets import torch_threads
+from rlteach.progress import tqdm
 
 MODES = ("single", "sync", "async", "processes")
 DEFAULT_STEPS = 10_000  # per measurement; a default ``compare`` takes ~20 s on a 2-core laptop
@@ -71,6 +73,7 @@ class Measurement:
     steps    env steps actually taken (and timed).      seconds  wall-clock time of the timed part.
     pids     the process ids that stepped the envs: this process for "single"/"sync", the env
              subprocesses for "async", the actor processes for "processes".
+    repeat   which round of ``compare(..., repeats=...)`` it belongs to (0 for the first).
     """
 
     mode: str
@@ -78,6 +81,7 @@ class Measurement:
     steps: int
     seconds: float
     pids: tuple[int, ...] = ()
+    repeat: int = 0
     steps_per_second: float = field(init=False)
 
     def __post_init__(self):
@@ -295,20 +299,34 @@ def measure(mode: str, env_id: str = "CartPole-v1", num_envs: int = 1, steps: in
 
 
 def compare(env_id: str = "CartPole-v1", num_envs=(1, 2, 4), steps: int = DEFAULT_STEPS, seed: int = 0,
-            modes=MODES, progress: bool = True, env_kwargs: dict | None = None) -> list[Measurement]:
-    """``measure`` every mode in ``modes`` at every N in ``num_envs`` ("single" once, at N=1).
+            modes=MODES, progress: bool = True, env_kwargs: dict | None = None,
+            repeats: int = 1) -> list[Measurement]:
+    """``measure`` every mode in ``modes`` at every N in ``num_envs`` ("single" once, at N=1), ``repeats`` times.
 
+    The repeats run in rounds (every setting once, then every setting again, ...), so that a slow change of
+    the machine's load falls on every setting alike; each Measurement's ``repeat`` says its round, and
+    ``rates`` groups them. Repeats are what tell a difference from noise (``rlteach.verdict.compare``).
     All arguments are checked before the first measurement. ``progress`` shows a tqdm bar.
     """
     modes, num_envs = tuple(modes), tuple(num_envs)
     if not modes or not num_envs:
         raise ValueError(f"modes={modes!r} and num_envs={num_envs!r} must both be non-empty")
+    check_int("repeats", repeats, 1)
     jobs = [(mode, n) for mode in modes for n in ((1,) if mode == "single" else num_envs)]
     for mode, n in jobs:
         _check(mode, n, steps, seed)
     check_env(env_id, env_kwargs=env_kwargs)
-    return [measure(mode, env_id, n, steps, seed, env_kwargs)
-            for mode, n in tqdm(jobs, desc="measuring", disable=not progress)]
+    rounds = [(r, mode, n) for r in range(repeats) for mode, n in jobs]
+    return [replace(measure(mode, env_id, n, steps, seed, env_kwargs), repeat=r)
+            for r, mode, n in tqdm(rounds, desc="measuring", disable=not progress)]
+
+
+def rates(measurements) -> dict[tuple[str, int], np.ndarray]:
+    """{(mode, N): the steps/s of every repeat, in round order} from ``compare``'s list."""
+    grouped: dict[tuple[str, int], list[float]] = {}
+    for m in sorted(measurements, key=lambda m: m.repeat):
+        grouped.setdefault((m.mode, m.num_envs), []).append(m.steps_per_second)
+    return {key: np.array(values) for key, values in grouped.items()}
 
 
 def step_seconds(env_id: str = "CartPole-v1", steps: int = 2_000, seed: int = 0,

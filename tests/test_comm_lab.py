@@ -26,6 +26,11 @@ def check_rows(rows, transports, payloads):
         for key in ("latency_s", "latency_min_s", "bytes_per_s", "messages_per_s"):
             assert math.isfinite(r[key]) and r[key] > 0, (r["transport"], r["payload"], key, r[key])
         assert r["latency_min_s"] <= r["latency_s"]
+        # the repeats behind the medians, for rlteach.verdict.compare
+        assert r["latency_min_s"] == min(r["latencies_s"])
+        assert r["latency_s"] == pytest.approx(np.median(r["latencies_s"]))
+        assert len(r["streams_bytes_per_s"]) == 3
+        assert r["bytes_per_s"] == pytest.approx(np.median(r["streams_bytes_per_s"]))
         assert r["messages"] >= 10
         assert r["verified"] is True, f"{r['transport']} did not deliver {r['payload']} exactly"
 

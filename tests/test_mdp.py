@@ -120,6 +120,17 @@ def test_with_exact_critic_every_estimator_is_unbiased():
         assert abs(row["bias"]) < 5 * np.sqrt(row["variance"] / 20000), row
 
 
+def test_mse_is_the_mean_squared_error_and_mse_se_its_standard_error():
+    mdp = ChainMDP()
+    pi = mdp.policy(0.6)
+    critic = offset_critic(mdp, pi, 0.5)
+    (row,) = bias_variance(mdp, pi, critic, 2, 1, 500, seed=4, lams=[0.5])
+    est = estimate_first_advantage(mdp, pi, critic, 2, 1, 500, np.random.default_rng(4), max_steps=100, lam=0.5)
+    squared = (est - (mdp.q_values(pi)[2, 1] - critic[2])) ** 2
+    assert row["mse"] == pytest.approx(squared.mean())
+    assert row["mse_se"] == pytest.approx(squared.std(ddof=1) / np.sqrt(500))
+
+
 def test_imperfect_critic_trades_bias_for_variance():
     mdp = ChainMDP()
     pi = mdp.policy(0.6)

@@ -193,6 +193,11 @@ def test_record_episode_frames_steps_and_return():
     np.testing.assert_array_equal(thin.frames[-1], ep.frames[-1])
     short = monitor.record_episode(always_left, "CartPole-v1", seed=0, max_steps=3)
     assert short.episode_return == 3.0 and short.steps == [0, 1, 2, 3]
+    # how it ended, and where: pushed left, the pole leans right past CartPole's 12 degrees
+    assert (ep.ending, thin.ending, short.ending) == ("terminated", "terminated", "max_steps")
+    assert np.degrees(ep.final_obs[2]) > 12 and abs(np.degrees(short.final_obs[2])) < 12
+    timed_out = monitor.record_episode(always_left, "CartPole-v1", seed=0, env_kwargs={"max_episode_steps": 4})
+    assert timed_out.ending == "truncated" and timed_out.steps[-1] == 4
 
 
 @pytest.mark.parametrize("kwargs, name", [({"every": 0}, "every"), ({"max_steps": 0}, "max_steps"),
@@ -207,6 +212,9 @@ def test_filmstrip_and_animation():
     fig = plot_filmstrip(frames, num=4, steps=list(range(0, 100, 10)))
     assert len(fig.axes) == 4
     assert [ax.get_title() for ax in fig.axes] == ["step 0", "step 30", "step 60", "step 90"]
+    plt.close(fig)
+    fig = plot_filmstrip(frames, num=4, steps=list(range(0, 100, 10)), ending="terminated")
+    assert [ax.get_title() for ax in fig.axes] == ["step 0", "step 30", "step 60", "step 90: terminated"]
     plt.close(fig)
     assert len(plot_filmstrip(frames[:2], num=6).axes) == 2
     open_before = plt.get_fignums()

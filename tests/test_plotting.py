@@ -407,6 +407,17 @@ def test_the_solved_star_sits_on_the_evaluation_that_solved_it_not_on_the_last_o
         assert "★ the evaluation that solved it" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
+def test_stars_of_runs_solved_at_the_same_point_stay_visible_one_inside_the_other():
+    evals = [(2000, 1.0, 100.0), (4000, 2.0, 480.0)]
+    runs = {label: fake(evals, solved=(4000, 2.0)) for label in ("a", "b", "c")}
+    ax = plot_learning_curves(runs).axes[0]
+    stars = [ln for ln in ax.lines if ln.get_marker() == "*"]
+    assert [(ln.get_xdata()[0], ln.get_ydata()[0]) for ln in stars] == [(4000, 480.0)] * 3   # the same point
+    sizes, layers = [ln.get_markersize() for ln in stars], [ln.get_zorder() for ln in stars]
+    assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == 3     # each smaller than the one before
+    assert layers == sorted(layers) and len(set(layers)) == 3                # and drawn above it
+
+
 def test_panels_that_share_y_get_the_same_headroom_not_a_compounded_one():
     import matplotlib.pyplot as plt
 
@@ -416,3 +427,12 @@ def test_panels_that_share_y_get_the_same_headroom_not_a_compounded_one():
     top = axes[0].get_ylim()[1]
     assert all(ax.get_ylim()[1] == top for ax in axes) and 500 < top < 800, f"y reaches {top}"
     plt.close(fig)
+
+
+def test_a_run_without_evaluations_gets_no_eval_legend_entry_without_a_line():
+    # notebook 04, section 0: a run with eval_every=None showed "eval" in the legend and no line for it
+    ax = plot_learning_curves(fake([])).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["training episodes", "solved (475)"]
+    assert all(len(line.get_xdata()) > 0 for line in ax.get_lines())
+    plt.close(ax.figure)

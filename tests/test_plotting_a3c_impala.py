@@ -84,3 +84,24 @@ def test_plot_throughput_lag_labels_do_not_overlap_for_neighbouring_runs():
     first, second = (t.get_window_extent() for t in ax.texts[:2])
     assert [t.get_text() for t in ax.texts] == ["2 actors", "4 actors", "no learning: 4,000 steps/s"]
     assert not first.overlaps(second)
+
+
+def test_plot_lag_legend_sits_above_the_histogram_bars():
+    # notebook 05, section 2: the histogram's legend covered the bars of a bell-shaped lag
+    from rlteach import impala
+    from rlteach.monitor import TrainResult
+    from rlteach.plotting import plot_lag
+
+    lags = [1] * 5 + [2] * 20 + [3] * 40 + [4] * 50 + [5] * 40 + [6] * 5
+    for count in (1, 3):
+        runs = {f"run {k}, a long label like the notebook's (mean 3.7)": TrainResult(
+            config=impala.Config(), records={"timeline": [], "policy_lag": lags, "rho_mean": [1.0],
+                                             "queue": [(0.1, 2)]}) for k in range(count)}
+        fig = plot_lag(runs)
+        fig.canvas.draw()
+        hist = fig.axes[0]
+        legend = hist.get_legend().get_window_extent()
+        tallest = max(p.get_data()[0].max() for p in hist.patches)
+        bar_top = hist.transData.transform((0, tallest))[1]
+        assert legend.y0 >= bar_top, f"{count} run(s): the legend reaches down to the bars"
+        plt.close(fig)

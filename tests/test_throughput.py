@@ -12,6 +12,7 @@ import time
 
 import gymnasium as gym
 import matplotlib.pyplot as plt
+import numpy as np
 import psutil
 import pytest
 import torch
@@ -328,6 +329,31 @@ def test_plot_throughput_draws_one_bar_per_measurement_with_the_measured_height(
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "4"]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["single", "sync", "processes"]
     assert ax.get_xlabel() and "steps" in ax.get_ylabel()
+    plt.close(fig)
+
+
+def test_compare_repeats_every_setting_in_rounds_and_rates_groups_them():
+    ms = compare(num_envs=(2,), steps=40, modes=("single", "sync"), progress=False, repeats=3)
+    assert [(m.repeat, m.mode, m.num_envs) for m in ms] == [(r, mode, n) for r in range(3)
+                                                            for mode, n in (("single", 1), ("sync", 2))]
+    by_setting = throughput.rates(ms)
+    assert list(by_setting) == [("single", 1), ("sync", 2)]
+    assert by_setting["sync", 2].tolist() == [m.steps_per_second for m in ms if m.mode == "sync"]
+    with pytest.raises(ValueError, match="repeats"):
+        compare(steps=40, repeats=0, progress=False)
+
+
+def test_plot_throughput_with_repeats_draws_the_mean_and_a_line_spanning_the_repeats():
+    ms = [Measurement("sync", 1, 1000, s, repeat=r) for r, s in enumerate((0.10, 0.125, 0.08))]
+    ms += [Measurement("sync", 4, 1000, s, repeat=r) for r, s in enumerate((0.04, 0.05, 0.05))]
+    fig = plot_throughput(ms)
+    ax = fig.axes[0]
+    rates = {n: [m.steps_per_second for m in ms if m.num_envs == n] for n in (1, 4)}
+    assert [bar.get_height() for bar in ax.patches] == pytest.approx([np.mean(rates[1]), np.mean(rates[4])])
+    (spans,) = [c for c in ax.collections if c.get_segments()]
+    ends = sorted(v for seg in spans.get_segments() for v in (min(seg[:, 1]), max(seg[:, 1])))
+    assert ends == pytest.approx(sorted(v for r in rates.values() for v in (min(r), max(r))))
+    assert "3 repeats" in ax.get_ylabel()
     plt.close(fig)
 
 

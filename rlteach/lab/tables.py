@@ -41,8 +41,9 @@ def knob_table(rows) -> str:
 
 
 def sync_table(rows) -> str:
-    header = ["mode", "env steps/s (steady)", "server updates", "env steps per update", "staleness mean / max",
+    header = ["mode", "run", "env steps/s (steady)", "server updates", "env steps per update", "staleness mean / max",
               "pull-to-push median"]
     return markdown_table(header, [
-        [r["mode"], f"{r['steps_per_s']:,.0f}", str(r["updates"]), f"{r['steps_per_update']:.1f}",
+        [r["mode"], str(r.get("run", 0) + 1), f"{r['steps_per_s']:,.0f}", str(r["updates"]),
+         f"{r['steps_per_update']:.1f}",
          f"{r['staleness_mean']:.2f} / {r['staleness_max']}", f"{r['cycle_median_s'] * 1e3:.1f} ms"] for r in rows])

@@ -227,10 +227,12 @@ def transport_benchmark(sizes=None, repeats=10, transports=TRANSPORTS, stream_se
                       has its own copy of all of it. So one payload one way plus one tiny message back; a
                       one-way time is not measured (it would need clocks agreeing across processes).
       latency_min_s   the fastest of those round trips
+      latencies_s     every one of those round trips (the repeats ``rlteach.verdict.compare`` needs)
       bytes_per_s     streaming: payload_bytes x messages / seconds to deliver ``messages`` of them in a row,
                       until the receiver acknowledged the last one; the median of 3 such streams (one
                       scheduler hiccup on a busy machine can stall a short stream). ``messages`` is about
                       ``stream_seconds`` worth of round trips, at least 10, at most ``max_messages`` and 256 MB
+      streams_bytes_per_s  the rate of each of the 3 streams (``bytes_per_s`` is their median)
       messages_per_s  the same streams counted in messages
       verified        the receiver's checksum of what it got (``checksum``) equals the sender's: the transport
                       delivered exactly the payload
@@ -263,11 +265,14 @@ def transport_benchmark(sizes=None, repeats=10, transports=TRANSPORTS, stream_se
                         times.append(time.perf_counter() - t0)
                     nbytes = payload_bytes(arrays)
                     count = int(min(max_messages, 256e6 // nbytes, max(10, stream_seconds / min(times))))
-                    seconds = float(np.median([_stream(transport, name, arrays, count) for _ in range(3)]))
+                    streams = [_stream(transport, name, arrays, count) for _ in range(3)]
+                    seconds = float(np.median(streams))
                     rows.append({"transport": transport_name, "payload": name, "kind": kind,
                                  "payload_bytes": nbytes, "pickled_bytes": len(pickle.dumps(arrays)),
                                  "latency_s": float(np.median(times)), "latency_min_s": float(min(times)),
+                                 "latencies_s": [float(t) for t in times],
                                  "bytes_per_s": nbytes * count / seconds, "messages_per_s": count / seconds,
+                                 "streams_bytes_per_s": [nbytes * count / t for t in streams],
                                  "messages": count, "verified": bool(verified)})
             finally:
                 if transport is not None:

@@ -9,8 +9,8 @@ so a notebook displays it and a test can inspect what was drawn.
            ladder (notebook 04)
     impala the actor/learner timeline, the policy lag and the queue, V-trace along one unroll, throughput
            against lag (notebook 05)
-    lab    the communication lab: the transports against payload size, Ape-X's two knobs, a synchronous
-           parameter server's waits (notebook 06)
+    lab    the communication lab: a step's parts, the backends over repeats, the transports against payload
+           size, Ape-X's two knobs, A3C's parameter-server runs, a synchronous server's waits (notebook 06)
     side_by_side  every design on three workloads: time to solve, env steps/s, where the time went, learning
            against wall-clock time, where the field went (notebook 07, make bench)
 
@@ -47,7 +47,14 @@ from rlteach.plotting.impala import (
     throughput_and_lag,
     vtrace_table,
 )
-from rlteach.plotting.lab import plot_knobs, plot_sync_timeline, plot_transport
+from rlteach.plotting.lab import (
+    plot_backends,
+    plot_knobs,
+    plot_server_runs,
+    plot_step_costs,
+    plot_sync_timeline,
+    plot_transport,
+)
 from rlteach.plotting.mdp import plot_bellman_iteration
 from rlteach.plotting.side_by_side import plot_curves_against_time, plot_field_map, plot_side_by_side
 
@@ -61,5 +68,5 @@ __all__ = [
     "plot_sum_tree", "sum_tree_walk", "priority_table", "plot_priorities", "plot_epsilon_ladder",
     "plot_actor_learner_timeline", "plot_lag", "lag_per_update", "vtrace_table", "plot_vtrace",
     "throughput_and_lag", "plot_throughput_lag",
-    "plot_transport", "plot_knobs", "plot_sync_timeline",
+    "plot_step_costs", "plot_backends", "plot_transport", "plot_knobs", "plot_server_runs", "plot_sync_timeline",
 ]

@@ -54,7 +54,7 @@ def plot_huber(delta_max=3.0, kappa=1.0, axes=None):
         loss_ax.plot(x, loss.detach().numpy(), style, lw=2, label=label)
         grad_ax.plot(x, grad.numpy(), style, lw=2, label=label)
     for ax, title in ((loss_ax, "loss of one TD error δ"), (grad_ax, "its gradient d loss / d δ")):
-        ax.axvspan(-kappa, kappa, color="0.92", zorder=0)
+        ax.axvspan(-kappa, kappa, color="0.92", zorder=0, label="|δ| ≤ κ: Huber is squared here")
         ax.set_xlabel("TD error δ")
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=8, loc="upper center")

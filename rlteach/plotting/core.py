@@ -16,22 +16,34 @@ from rlteach.monitor import algorithm_name
 def plot_throughput(measurements) -> plt.Figure:
     """Bar plot of env steps/s from ``rlteach.throughput.compare``: one group per N, one bar per mode.
 
-    Each bar is one Measurement and its height is exactly ``steps_per_second``."""
-    modes = list(dict.fromkeys(m.mode for m in measurements))  # in first-seen order
-    sizes = sorted({m.num_envs for m in measurements})
-    fig, ax = plt.subplots(figsize=(7, 4))
+    Each bar is one setting (mode, N); its height is the mean ``steps_per_second`` of its repeats (exactly the
+    measurement's, with one repeat) and, with several repeats, a black line spans the lowest to the highest."""
+    from rlteach.throughput import rates
+
+    by_setting = rates(measurements)                            # (mode, N) -> the repeats' steps/s
+    modes = list(dict.fromkeys(mode for mode, _ in by_setting))  # in first-seen order
+    sizes = sorted({n for _, n in by_setting})
+    repeats = max(len(r) for r in by_setting.values())
+    fig, ax = plt.subplots(figsize=(8, 4))
     width = 0.8 / len(modes)
     offsets = (np.arange(len(modes)) - (len(modes) - 1) / 2) * width  # side by side within a group
     for mode, offset in zip(modes, offsets, strict=True):
-        mine = [m for m in measurements if m.mode == mode]
-        x = [sizes.index(m.num_envs) + offset for m in mine]
-        bars = ax.bar(x, [m.steps_per_second for m in mine], width, label=mode)
-        ax.bar_label(bars, labels=[f"{m.steps_per_second / 1000:.1f}k" for m in mine], fontsize=8)
+        mine = [(n, r) for (m, n), r in by_setting.items() if m == mode]
+        x = [sizes.index(n) + offset for n, _ in mine]
+        means = np.array([r.mean() for _, r in mine])
+        ax.bar(x, means, width, label=mode)
+        if repeats > 1:
+            spread = np.array([(r.mean() - r.min(), r.max() - r.mean()) for _, r in mine]).T
+            ax.errorbar(x, means, yerr=spread, fmt="none", ecolor="black", elinewidth=1, capsize=2)
+        for xi, mean, (_, r) in zip(x, means, mine, strict=True):   # the mean, above the bar and its line
+            ax.annotate(f"{mean / 1000:.1f}k", (xi, max(mean, r.max())), xytext=(0, 2), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=8)
     ax.set_xticks(range(len(sizes)), [str(n) for n in sizes])
     ax.set_xlabel("N = number of envs (vector modes) or actor processes")
-    ax.set_ylabel("env steps per second")
-    ax.set_title("Experience collection speed on this machine")
-    ax.legend(title="mode")
+    ax.set_ylabel("env steps per second" + (f", mean of {repeats} repeats" if repeats > 1 else ""))
+    ax.set_title("Experience collection speed on this machine"
+                 + ("\n(black lines: from the slowest to the fastest repeat)" if repeats > 1 else ""), fontsize=11)
+    ax.legend(title="mode", loc="upper left", bbox_to_anchor=(1.0, 1.0))   # beside the bars, never over them
     ax.margins(y=0.15)
     fig.tight_layout()
     return fig
@@ -192,23 +204,29 @@ def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes
     if ax is None:
         fig, ax = plt.subplots(figsize=(7, 4))
     fig = ax.figure
-    for label, results in groups.items():
+    for g, (label, results) in enumerate(groups.items()):
         if show_episodes and len(groups) == 1 and len(results) == 1:
             r = results[0]
             ex = r.episode_steps if x == "steps" else r.episode_seconds
             ax.plot(ex, r.episode_returns, ".", color="0.7", ms=3, label="training episodes")
         grid, mean, low, high = curve_band(results, x)
+        if grid.size == 0:              # no evaluation (eval_every=None): no eval line, so no legend entry for one
+            continue
         n = len(results)
         line, = ax.plot(grid, mean, lw=2, marker="o" if np.isfinite(mean).sum() == 1 else None,  # one point: a dot
                         label=f"{label} (eval, {n} seed{'s' * (n > 1)})" if label else "eval")
         if n > 1:
             ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2,
                             label=_once(BAND_LABEL, ax.collections))
-        for r in results:                       # a star at the evaluation that solved it
+        # A star at the evaluation that solved it. Runs solved at about the same point would hide each other's
+        # stars, so each setting's star is smaller than the one before and drawn above it: concentric stars.
+        size = 10 + 5 * (len(groups) - 1 - g)
+        for r in results:
             if r.solved:
                 sx = r.solved_at_steps if x == "steps" else r.solved_at_seconds
                 sy = next((e[2] for e in r.evals if e[0] == r.solved_at_steps), np.nan)
-                ax.plot([sx], [sy], "*", color=line.get_color(), ms=10, label=_once(STAR_LABEL, ax.lines))
+                ax.plot([sx], [sy], "*", color=line.get_color(), ms=size, markeredgecolor="white",
+                        markeredgewidth=0.8, zorder=3 + g, label=_once(STAR_LABEL, ax.lines))
     if threshold is None:
         first = next((rs[0] for rs in groups.values() if rs), None)
         if first is not None:
@@ -264,16 +282,18 @@ def plot_gradient_variance(grads) -> plt.Figure:
     return fig
 
 
-def plot_filmstrip(frames, num=6, title=None, steps=None) -> plt.Figure:
+def plot_filmstrip(frames, num=6, title=None, steps=None, ending=None) -> plt.Figure:
     """``num`` frames (RGB arrays), evenly spaced from first to last, side by side. ``steps`` (one number per
-    frame, e.g. the env step it shows) labels each panel; by default the index in ``frames``."""
+    frame, e.g. the env step it shows) labels each panel; by default the index in ``frames``. ``ending`` (e.g.
+    ``RecordedEpisode.ending``, "terminated") is added to the last panel's label: what the last frame shows."""
     if len(frames) == 0:
         raise ValueError("frames is empty: record at least one frame (rlteach.monitor.record_episode)")
     picks = np.unique(np.linspace(0, len(frames) - 1, min(num, len(frames))).round().astype(int))
     fig, axes = plt.subplots(1, len(picks), figsize=(2.2 * len(picks), 1.9), squeeze=False)
     for ax, i in zip(axes[0], picks, strict=True):
         ax.imshow(frames[i])
-        ax.set_title(f"step {steps[i] if steps is not None else i}", fontsize=9)
+        last = ending and i == len(frames) - 1
+        ax.set_title(f"step {steps[i] if steps is not None else i}" + (f": {ending}" if last else ""), fontsize=9)
         ax.set_axis_off()
     if title:
         fig.suptitle(title, fontsize=10)

@@ -119,7 +119,10 @@ def plot_lag(result_or_results, rho=False, axes=None):
     queue.set_xlabel("seconds since train() started")
     queue.set_ylabel("unrolls waiting")
     queue.set_title("The queue after each update", fontsize=10)
-    hist.legend(fontsize=8)
+    # headroom above the tallest bar for the legend (one row per run), so that it never sits on the bars
+    tallest = max((p.get_data()[0].max(initial=0) for p in hist.patches), default=0) or 1.0
+    hist.set_ylim(0, tallest / max(0.3, 1 - 0.12 - 0.07 * len(groups)))
+    hist.legend(fontsize=8, loc="upper right")
     if rho:
         axes[3].axhline(1.0, color="k", lw=0.8, ls=":")
         axes[3].set_xlabel("learner update")

@@ -1,15 +1,70 @@
-"""Plots of the communication lab (notebook 06, ``rlteach.lab``): the transports' round trip and streaming
-rate against payload size, what Ape-X's two knobs, ``env_steps_per_weight_sync`` and
-``transitions_per_message``, do to its throughput, policy lag, message and weight counts, and bytes moved,
-and the timeline of a synchronous parameter server with the waits of its workers drawn."""
+"""Plots of the communication lab (notebook 06, ``rlteach.lab``): what one step is made of, the backends'
+throughput and start-up over repeats, the transports' round trip and streaming rate against payload size, what
+Ape-X's two knobs, ``env_steps_per_weight_sync`` and ``transitions_per_message``, do to its throughput, policy
+lag, message and weight counts, and bytes moved, A3C's parameter-server runs (staleness, learning per env step
+and per second), and the timeline of a synchronous parameter server with the waits of its workers drawn."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib import ticker
 
-from rlteach.plotting.a3c import plot_timeline
+from rlteach.plotting.a3c import plot_staleness, plot_timeline
+from rlteach.plotting.core import plot_learning_curves
 from rlteach.timeline import round_waits
+
+# --- what one step costs, and the three backends over repeats ----------------------------------------------
+
+
+def plot_step_costs(costs, rates):
+    """Two panels of horizontal bars, each labelled with its number (so no tick label is squeezed): left, the
+    cost of each part of a step in microseconds (``costs``: {name: seconds}, log scale); right, env steps per
+    second of each way to step CartPole (``rates``: {name: steps/s})."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 0.5 * max(len(costs), len(rates)) + 1.6))
+    names = list(costs)
+    bars = left.barh(names, [costs[n] * 1e6 for n in names], color="tab:blue")
+    left.bar_label(bars, labels=[f"{costs[n] * 1e6:,.1f}" for n in names], padding=3, fontsize=8)
+    left.set_xscale("log")
+    left.set_xlim(right=left.get_xlim()[1] * 3)                  # room for the labels
+    left.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    left.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    left.xaxis.set_minor_formatter(ticker.NullFormatter())       # less than a decade labelled its minor ticks
+    left.set_xlabel("microseconds (log scale)")
+    left.set_title("What one step is made of, on this machine")
+    labels = list(rates)
+    bars = right.barh(labels, [rates[n] for n in labels], color="tab:orange")
+    right.bar_label(bars, labels=[f"{rates[n]:,.0f}" for n in labels], padding=3, fontsize=8)
+    right.set_xlim(0, 1.2 * max(rates.values()))
+    right.set_xlabel("env steps per second")
+    right.set_title("CartPole, four ways (notebook 00)")
+    for ax in (left, right):
+        ax.invert_yaxis()                                          # the first name on top
+    fig.tight_layout()
+    return fig
+
+
+def plot_backends(speed, start):
+    """Two panels, one bar per backend at the mean of its repeats and a dot per repeat: left, env steps per
+    second once every actor runs (``speed``: {backend: [steps/s, ...]}); right, seconds until every actor
+    delivered its first unroll (``start``: {backend: [seconds, ...]})."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    for ax, values, ylabel in ((axes[0], speed, "env steps per second, once all actors run"),
+                               (axes[1], start, "seconds")):
+        names = list(values)
+        ax.bar(names, [np.mean(values[n]) for n in names], color=[f"C{i}" for i in range(len(names))], alpha=0.5)
+        for i, n in enumerate(names):
+            ax.plot(np.full(len(values[n]), i), values[n], "o", color="black", ms=4,
+                    label="one run" if i == 0 else None)
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    repeats = max(len(v) for v in speed.values())
+    axes[0].set_title(f"Steady throughput (bars: the mean of {repeats} runs)")
+    axes[1].set_title("Start-up: until every actor delivered an unroll")
+    fig.tight_layout()
+    return fig
+
 
 # --- the transports: one payload to another process ------------------------------------------------------
 
@@ -112,6 +167,35 @@ def plot_knobs(rows):
             ax.legend(fontsize=8)
     fig.suptitle("Ape-X on CartPole-v1: the weight-sync interval and the message size")
     fig.tight_layout()
+    return fig
+
+
+# --- A3C's parameter server: staleness and learning; the synchronous server's waits ------------------------
+
+
+def plot_server_runs(runs):
+    """Three panels for A3C runs {label: result} (notebook 06, section 4): the staleness of the applied
+    gradients (fractions), the evaluations against env steps and against wall-clock seconds. A run has the
+    same colour in every panel; the curves share ONE legend, under the panels, where it covers no data."""
+    if not isinstance(runs, dict) or not runs:
+        raise TypeError(f"runs must be a non-empty dict {{label: result}}, got {type(runs).__name__}")
+    fig, (stale, by_steps, by_seconds) = plt.subplots(1, 3, figsize=(17, 4.8))
+    plot_staleness(runs, ax=stale, normalize=True)
+    stale.set_ylim(0, 1.5)                                         # the legend sits above the bars (at most 1)
+    stale.set_yticks(np.linspace(0, 1, 6))                         # a fraction: no tick above 1
+    stale.legend(fontsize=8, loc="upper right")
+    stale.set_title("Staleness of the applied gradients")
+    plot_learning_curves(runs, x="steps", ax=by_steps)
+    plot_learning_curves(runs, x="seconds", ax=by_seconds)
+    by_steps.set_title("Per env step")
+    by_seconds.set_title("Per second, everything included")
+    handles, labels = by_steps.get_legend_handles_labels()
+    for ax in (by_steps, by_seconds):
+        ax.get_legend().remove()
+        low, high = ax.dataLim.y0, ax.dataLim.y1                  # no legend inside: headroom for the stars only
+        ax.set_ylim(low - 0.05 * (high - low or 1), high + 0.1 * (high - low or 1))
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))                        # the bottom 8% is the legend's
     return fig
 
 
