@@ -122,6 +122,16 @@ def classify(frames) -> str | None:
 SWITCH_INTERVAL = 20e-6     # Python's thread switch interval while a Profiler runs (its default is 5 ms)
 
 
+def stack(frame) -> list:
+    """A frame and its callers as (filename, function) pairs, innermost first: what ``classify`` reads. The
+    walk stops at anything that is not a frame: once, under Python 3.11, a thread's f_back was a network."""
+    frames = []
+    while isinstance(frame, types.FrameType):
+        frames.append((frame.f_code.co_filename, frame.f_code.co_name))
+        frame = frame.f_back
+    return frames
+
+
 class Profiler:
     """``with Profiler() as p: ...``; then ``p.shares()``: the fraction of the run's thread time per phase.
 
@@ -184,16 +194,6 @@ class Profiler:
         second are two seconds)."""
         total = sum(self.seconds.values())
         return {phase: (self.seconds[phase] / total if total else 0.0) for phase in PHASES}
-
-
-def stack(frame) -> list:
-    """A frame and its callers as (filename, function) pairs, innermost first: what ``classify`` reads. The
-    walk stops at anything that is not a frame: once, under Python 3.11, a thread's f_back was a network."""
-    frames = []
-    while isinstance(frame, types.FrameType):
-        frames.append((frame.f_code.co_filename, frame.f_code.co_name))
-        frame = frame.f_back
-    return frames
 
 
 def timed_workload(seconds=2.0, env_steps_per_update=8) -> dict:
