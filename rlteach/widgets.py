@@ -307,8 +307,7 @@ class TrainExplorer(Shown):
         self.status = hook(w.HTML(f"Set the sliders and press Train (a run stops at {total_steps:,} env steps)."),
                            "status")
         self.image = w.Image(format="png")
-        self.figure = Figure(figsize=(7, 3.6))
-        self.ax = self.figure.add_subplot()
+        self.figure, self.ax = self.new_axes()
         self.results, self.callback = {}, None        # callback: passed to train (SideBySideExplorer's clock)
         self.train_button.on_click(self.train)
         self.clear_button.on_click(self.clear)
@@ -316,6 +315,11 @@ class TrainExplorer(Shown):
         self.widget = w.VBox([controls, self.status, self.image])
         hook_explorer(self, self.KIND, self.sliders)
         self.redraw()                                 # empty axes: where the runs will appear
+
+    @staticmethod
+    def new_axes():
+        figure = Figure(figsize=(7, 3.6))
+        return figure, figure.add_subplot()
 
     def settings(self) -> dict:
         return {name: slider.value for name, slider in self.sliders.items()}
@@ -344,7 +348,8 @@ class TrainExplorer(Shown):
 
     def clear(self, _button=None):
         self.results = {}
-        self.redraw()
+        self.figure, self.ax = self.new_axes()        # a fresh figure: tight_layout starts from where it last
+        self.redraw()                                 # ended, so reused axes would not come back exactly empty
 
     def redraw(self):
         self.ax.clear()
