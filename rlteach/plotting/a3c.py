@@ -90,19 +90,25 @@ def plot_staleness(result_or_results, ax=None, normalize=False):
 # --- 03 A3C against A2C: the same runs against env steps and against seconds ----------------------------------
 
 
+def curves_by_steps_and_seconds(runs, by_steps, by_seconds, titles):
+    """``plot_learning_curves(runs)`` against env steps into ``by_steps`` and against seconds into ``by_seconds``
+    (their ``titles``), with ONE legend for both under the panels (leave it the figure's bottom in tight_layout)."""
+    plot_learning_curves(runs, x="steps", ax=by_steps)
+    plot_learning_curves(runs, x="seconds", ax=by_seconds)
+    handles, labels = by_steps.get_legend_handles_labels()
+    for ax, title in zip((by_steps, by_seconds), titles, strict=True):
+        ax.set_title(title)
+        ax.get_legend().remove()
+    by_steps.figure.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+
+
 def plot_steps_and_seconds(runs):
     """Two panels of ``plot_learning_curves(runs)``: against env steps ("sample efficiency") and against seconds
     ("wall clock"). ONE legend for both, under the panels, where it covers no curve. Returns the figure."""
     if not isinstance(runs, dict) or not runs:
         raise TypeError(f"runs must be a non-empty dict {{label: result}}, got {type(runs).__name__}")
     fig, (by_steps, by_seconds) = plt.subplots(1, 2, figsize=(12, 4.4))
-    plot_learning_curves(runs, x="steps", ax=by_steps)
-    plot_learning_curves(runs, x="seconds", ax=by_seconds)
-    by_steps.set_title("sample efficiency")
-    by_seconds.set_title("wall clock, everything included")
-    handles, labels = by_steps.get_legend_handles_labels()
-    for ax in (by_steps, by_seconds):
-        ax.get_legend().remove()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    curves_by_steps_and_seconds(runs, by_steps, by_seconds, ("sample efficiency", "wall clock, everything included"))
     fig.tight_layout(rect=(0, 0.07, 1, 1))              # the bottom 7% is the legend's
     return fig
+

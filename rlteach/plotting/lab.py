@@ -10,8 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import ticker
 
-from rlteach.plotting.a3c import plot_staleness, plot_timeline
-from rlteach.plotting.core import plot_learning_curves
+from rlteach.plotting.a3c import curves_by_steps_and_seconds, plot_staleness, plot_timeline
 from rlteach.timeline import round_waits
 
 # --- what one step costs, and the three backends over repeats ----------------------------------------------
@@ -185,16 +184,10 @@ def plot_server_runs(runs):
     stale.set_yticks(np.linspace(0, 1, 6))                         # a fraction: no tick above 1
     stale.legend(fontsize=8, loc="upper right")
     stale.set_title("Staleness of the applied gradients")
-    plot_learning_curves(runs, x="steps", ax=by_steps)
-    plot_learning_curves(runs, x="seconds", ax=by_seconds)
-    by_steps.set_title("Per env step")
-    by_seconds.set_title("Per second, everything included")
-    handles, labels = by_steps.get_legend_handles_labels()
+    curves_by_steps_and_seconds(runs, by_steps, by_seconds, ("Per env step", "Per second, everything included"))
     for ax in (by_steps, by_seconds):
-        ax.get_legend().remove()
         low, high = ax.dataLim.y0, ax.dataLim.y1                  # no legend inside: headroom for the stars only
         ax.set_ylim(low - 0.05 * (high - low or 1), high + 0.1 * (high - low or 1))
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.08, 1, 1))                        # the bottom 8% is the legend's
     return fig
 
