@@ -362,8 +362,9 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
                 records["workers"] = pool.describe()    # where they run (Ray: actor names, nodes)
                 while not run.done:
                     item = pool.get(timeout=0.1)
-                    if item is not None:
-                        record(item)
+                    while item is not None:     # every report that has arrived, before the eval check: the
+                        record(item)            # shared weights already carry those updates, and a backlog
+                        item = pool.get(timeout=0)   # (it grows during each evaluation) would count them late
                     if run.eval_due():
                         shared.copy_to(model)
                         run.maybe_evaluate(act_greedy)

@@ -3,6 +3,7 @@
 
 import contextlib
 import threading
+import time
 
 import gymnasium as gym
 import numpy as np
@@ -13,7 +14,7 @@ from procs import live_children
 from rng_noise import global_generator_noise
 from seed_spy import spy_on_env_seeds
 
-from rlteach import a3c
+from rlteach import a3c, monitor
 from rlteach.timeline import overlap_seconds
 from rlteach.workers import InProcessContext, stream_seed
 
@@ -206,6 +207,42 @@ def test_two_workers_overlap_in_time_and_apply_stale_gradients(backend):
     assert overlap_seconds(timeline) > 0                               # both inside a cycle at once
     assert max(result.records["staleness"]) >= 1 and result.records["updates"] == len(timeline)
     assert result.env_steps >= 20_000 and live_children() == []
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_evaluation_counts_every_env_step_behind_the_weights_it_evaluates(backend, monkeypatch):
+    # A slow evaluation lets reports pile up in the queue while the workers keep updating the shared model.
+    # Before each evaluation train() must count them all: counting one per loop once left a backlog that
+    # grew with every evaluation, and 03 printed A3C solved at 4,025 env steps when its weights had 7,563.
+    real_evaluate, lags = monitor.evaluate, []
+
+    def slow_evaluate(*args, **kwargs):
+        time.sleep(0.3)
+        return real_evaluate(*args, **kwargs)
+
+    def copy_to(self, local, should_stop=None):
+        updates = real_copy(self, local, should_stop)
+        if should_stop is None and reported:           # train()'s own copy, made to be evaluated
+            lags.append(updates - len(reported[0].records["timeline"]))
+        return updates
+
+    reported = []
+    real_copy = a3c.SharedModel.copy_to
+    real_run = monitor.Run.__init__
+
+    def run_init(self, *args, **kwargs):
+        real_run(self, *args, **kwargs)
+        reported.append(self.result)
+
+    monkeypatch.setattr(monitor, "evaluate", slow_evaluate)
+    monkeypatch.setattr(a3c.SharedModel, "copy_to", copy_to)
+    monkeypatch.setattr(monitor.Run, "__init__", run_init)
+    a3c.train(a3c.Config(backend=backend, num_workers=2, total_steps=12_000, eval_every=400, eval_episodes=1,
+                         stop_when_solved=False), progress=False)
+    evaluated = lags[:-1]                             # the last copy is close()'s, after the workers stopped
+    # updates applied but not yet counted: at most the few in flight, one per worker and a queue's pipe
+    assert len(evaluated) >= 3 and max(evaluated) <= 8, lags
 
 
 # --- bad input --------------------------------------------------------------------------------------------
