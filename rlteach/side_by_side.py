@@ -25,13 +25,16 @@ Why a timer and not a sampling thread, how it was checked, and what it still und
 
 from __future__ import annotations
 
+import faulthandler
 import importlib
+import os
+import re
 import signal
 import statistics
 import sys
+import tempfile
 import threading
 import time
-import types
 from collections import Counter
 
 import torch
@@ -122,22 +125,43 @@ def classify(frames) -> str | None:
 SWITCH_INTERVAL = 20e-6     # Python's thread switch interval while a Profiler runs (its default is 5 ms)
 
 
-def stack(frame) -> list:
-    """A frame and its callers as (filename, function) pairs, innermost first: what ``classify`` reads. The
-    walk stops at anything that is not a frame: once, under Python 3.11, a thread's f_back was a network."""
-    frames = []
-    while isinstance(frame, types.FrameType):
-        frames.append((frame.f_code.co_filename, frame.f_code.co_name))
-        frame = frame.f_back
-    return frames
+THREAD_HEADER = re.compile(r"^(Current thread|Thread) 0x[0-9a-f]+")
+FRAME_LINE = re.compile(r'^  File "(.*)", line \S+ in (.+)$')
+
+
+def all_stacks(fd) -> list:
+    """Every thread's stack as (filename, function) pairs, innermost first; the calling thread's comes without
+    the frames of the handler (``look``) that asked. ``faulthandler.dump_traceback`` writes them into ``fd``
+    (an open file; rewritten each time) and they are read back. That is one call into C, which holds the GIL
+    throughout and creates no frame objects. Walking ``sys._current_frames()`` with ``f_back`` (this
+    profiler's second version) once crashed the interpreter: a segmentation fault reading ``f_back`` in a run
+    with 8 worker threads, a known hazard of Python 3.11's frame objects for other threads (CPython issues
+    99110 and 111363)."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.ftruncate(fd, 0)
+    faulthandler.dump_traceback(fd, all_threads=True)
+    size = os.lseek(fd, 0, os.SEEK_CUR)
+    text = os.pread(fd, size, 0).decode("utf-8", "replace")
+    stacks, frames, current = [], None, False
+    for line in text.splitlines():
+        header = THREAD_HEADER.match(line)
+        if header:
+            frames, current = [], header.group(1) == "Current thread"
+            stacks.append(frames)
+        elif frames is not None and (match := FRAME_LINE.match(line)):
+            frames.append(match.groups())
+        if current and frames and frames[-1][1] == "look":      # this thread: drop the handler's own frames
+            frames.clear()
+            current = False
+    return stacks
 
 
 class Profiler:
     """``with Profiler() as p: ...``; then ``p.shares()``: the fraction of the run's thread time per phase.
 
     A timer of the operating system (``signal.setitimer``) interrupts the main thread every ``interval``
-    seconds, wherever it is, and the handler, ``look``, files the stack of every thread under its phase
-    (``classify``). A look counts for the time since the previous one, so a look that a long C call delays
+    seconds, wherever it is, and the handler, ``look``, files the stack of every thread (``all_stacks``)
+    under its phase (``classify``). A look counts for the time since the previous one, so a look that a long C call delays
     (the handler runs when the call returns) still counts for all that time. Enter it from the main thread:
     Python runs signal handlers there. A SIGALRM timer already set (pytest-timeout's) is put back after.
 
@@ -164,15 +188,15 @@ class Profiler:
         """The SIGALRM handler: every thread's phase, counted for the time since the previous look."""
         now = time.perf_counter()
         elapsed, self._last = now - self._last, now
-        me = threading.get_ident()
-        for ident, top in sys._current_frames().items():
-            phase = classify(stack(frame if ident == me else top))     # (the main thread's top is this handler)
+        for frames in all_stacks(self._dump.fileno()):
+            phase = classify(frames) if frames else None
             if phase is not None:
                 self.seconds[phase] += elapsed
 
     def __enter__(self):
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError("Profiler: enter it from the main thread (its timer signal is handled there)")
+        self._dump = tempfile.TemporaryFile()       # where all_stacks has the stacks written
         self._saved = sys.getswitchinterval(), signal.getsignal(signal.SIGALRM)
         sys.setswitchinterval(SWITCH_INTERVAL)
         signal.signal(signal.SIGALRM, self.look)
@@ -182,6 +206,7 @@ class Profiler:
 
     def __exit__(self, *exc):
         signal.setitimer(signal.ITIMER_REAL, 0)
+        self._dump.close()
         switch, handler = self._saved
         signal.signal(signal.SIGALRM, handler)
         sys.setswitchinterval(switch)
