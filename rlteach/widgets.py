@@ -277,6 +277,19 @@ def config_controls(module_name) -> dict:
     return controls
 
 
+def control_range(name, control) -> str:
+    """One line for a control: its name, the values it offers and where it starts ("lr: 1e-05 to 0.01, now
+    0.0007"): what the empty figure of a TrainExplorer lists for a reader without a kernel."""
+    if isinstance(control, w.Checkbox):
+        return f"{name}: on or off, now {'on' if control.value else 'off'}"
+    if hasattr(control, "options"):
+        return f"{name}: {' / '.join(map(str, control.options))}, now {control.value}"
+    low, high = control.min, control.max
+    if isinstance(control, w.FloatLogSlider):
+        low, high = control.base ** low, control.base ** high
+    return f"{name}: {low:.3g} to {high:.3g}, now {control.value:.3g}"
+
+
 class TrainExplorer(Shown):
     """Sliders for an algorithm's hyperparameters, a Train button, a short run, and a plot of every run so far.
 
@@ -356,8 +369,11 @@ class TrainExplorer(Shown):
         if self.results:
             plot_learning_curves(dict(self.results), x=self.x, ax=self.ax)
         else:                                         # what a reader without a kernel sees (widget_parts)
-            self.ax.text(0.5, 0.5, "No run yet: set the controls and press Train.\nEach run's evaluation returns "
-                         "appear here.", ha="center", va="center", color="0.4", transform=self.ax.transAxes)
+            lines = ["No run yet. In a running notebook, set the controls and press Train:",
+                     "each run's evaluation returns appear here, one curve per run.", "", "What you can change:"]
+            lines += [f"  {control_range(name, control)}" for name, control in self.sliders.items()]
+            self.ax.text(0.03, 0.95, "\n".join(lines), ha="left", va="top", color="0.3", fontsize=8.5,
+                         family="monospace", transform=self.ax.transAxes)
             self.ax.set(xlabel="env steps" if self.x == "steps" else "seconds", ylabel="return", xticks=[], yticks=[])
         self.figure.tight_layout()
         self.image.value = figure_png(self.figure)

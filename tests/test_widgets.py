@@ -13,6 +13,7 @@ from rlteach import envs, widget_parts, widgets
 from rlteach.advantage import td_errors
 from rlteach.mdp import ChainMDP
 from rlteach.widgets import AdvantageExplorer
+from rlteach.workers import ALL_BACKENDS
 
 
 def test_advantage_explorer_redraws_on_slider_change():
@@ -405,8 +406,17 @@ def test_the_text_of_an_explorer_names_its_controls_and_their_values():
 
 
 def test_a_train_explorer_without_runs_draws_where_they_will_appear():
-    ex = widgets.TrainExplorer(importlib.import_module("rlteach.policy_gradient"))
-    assert "press Train" in " ".join(t.get_text() for t in ex.ax.texts)
+    module = importlib.import_module("rlteach.impala")
+    ex = widgets.TrainExplorer(module, backends=ALL_BACKENDS)
+    text = " ".join(t.get_text() for t in ex.ax.texts)
+    assert "press Train" in text
+    # a reader without a kernel sees what each control offers and where it starts
+    defaults = module.Config()
+    lr = ex.sliders["lr"]                                # a log slider: its range in powers of 10
+    assert f"lr: {10 ** lr.min:.3g} to {10 ** lr.max:.3g}, now {defaults.lr:.3g}" in text
+    assert f"backend: {' / '.join(ALL_BACKENDS)}, now {defaults.backend}" in text
+    assert f"vtrace: on or off, now {'on' if defaults.vtrace else 'off'}" in text
+    assert all(f"{name}: " in text for name in ex.sliders)
     empty = bytes(ex.image.value)
     ex.clear()
     assert bytes(ex.image.value) == empty              # Clear runs: the same picture (the browser test compares)
