@@ -5,10 +5,10 @@ without waiting for each other (agent-parallelism). Each worker repeats:
 
     1. copy      theta_local <- theta_shared
     2. roll out  up to t_max steps in its own env with pi(.|s; theta_local)
-    3. compute   R_t = r_t + gamma R_{t+1}, bootstrapped with V(s_last) unless the episode terminated
-                 (``advantage.discounted_returns``); A_t = R_t - V(s_t); the actor-critic loss SUMMED over
-                 the rollout's steps (``losses.actor_critic_loss``); its gradient on theta_local
-                 (``rollout_gradients``), unclipped unless ``max_grad_norm`` is set
+    3. compute   G_t = r_t + gamma G_{t+1}, bootstrapped with V(s_last) unless the episode terminated
+                 (``advantage.discounted_returns``; the paper writes this n-step return R); A_t = G_t - V(s_t);
+                 the actor-critic loss SUMMED over the rollout's steps (``losses.actor_critic_loss``); its
+                 gradient on theta_local (``rollout_gradients``), unclipped unless ``max_grad_norm`` is set
     4. apply     that gradient to theta_shared through the SHARED optimizer
 
 Sum, not mean (step 3). A rollout ends early when the episode does, so its length varies from 1 to t_max.
@@ -22,10 +22,9 @@ applied as it is: shared RMSProp divides each weight's g by the root of v, and v
 (10 lr at the default decay), however large g is; Adam's step is bounded likewise. ``max_grad_norm``
 (default None) clips the summed gradient's global norm for a reader who wants to try one
 (``clip_by_global_norm``). That norm takes the policy's and the critic's gradients together, and on
-CartPole the critic's is far the larger (a median norm near 4,500 against the policy's 200), so the
-critic's squared error decides when the policy's gradient shrinks: a clip at 10,000 bound on 0.2-7.5% of
-the updates of 40,000-step runs (5 seeds), the critic's gradient making up over 99% of the norm (median)
-when it did.
+CartPole the critic's is far the larger, so the critic's squared error decides when the policy's gradient
+shrinks (the two norms, and how often the former default clip bound, measured:
+benchmarks/results/departures.md).
 
 Hogwild (Niu, Recht, Re, Wright 2011): step 4 takes no lock by default. Two workers may write the same weights at
 once; with small, sparse-enough updates that costs little and removes all waiting. ``lock=True`` locks
@@ -255,7 +254,7 @@ class ParameterServerClient:
 def rollout_gradients(local, batch, next_obs, config):
     """Step 3 of a worker: the gradient of the rollout's loss on theta_local, one tensor per parameter.
 
-    R_t = r_t + gamma R_{t+1}, bootstrapped with V(next_obs) unless the episode terminated; A_t = R_t - V(s_t)
+    G_t = r_t + gamma G_{t+1}, bootstrapped with V(next_obs) unless the episode terminated; A_t = G_t - V(s_t)
     (both constants). The loss is SUMMED over the rollout's steps (``reduction="sum"``), as Algorithm S3 of
     the paper accumulates d theta step by step: every step weighs the same, whether the pole fell after 3
     steps or the rollout ran its full t_max. (A mean would give each step the weight 1/len instead.)"""

@@ -9,24 +9,27 @@ by priority, learns, and sends new priorities back. The data flow, top to bottom
               weighted by importance weights -> Adam step -> new priorities -> publish new weights
     actor i:  pulls the newest weights every ``env_steps_per_weight_sync`` env steps
 
-The epsilon ladder (``epsilon_ladder``): actor i of N explores with
+The epsilon ladder (``epsilon_ladder``): actor i of num_actors explores with
 
-    eps_i = eps ** (1 + i / (N - 1) * epsilon_exponent)     (eps = 0.4 and, as the paper calls it, alpha = 7)
+    eps_i = eps ** (1 + i / (num_actors - 1) * epsilon_exponent)   (eps = 0.4 and, as the paper calls it, alpha = 7)
 
-so actor 0 explores a lot (eps_0 = 0.4) and the last one hardly at all (eps_{N-1} = 0.4^8 = 0.00066).
+so actor 0 explores a lot (eps_0 = 0.4) and the last one hardly at all (0.4^8 = 0.00066 with the paper's values).
 Epsilons are fixed; nothing is annealed: the spread over actors replaces a schedule over time.
 
-The n-step double DQN target and TD error (``n_step_td``), for a stored (s_t, a_t, R, gamma^m, s_{t+m}, done):
+The n-step double DQN target and TD error (``n_step_td``), for a stored (s_t, a_t, reward, gamma^k, s_{t+k}, done),
+where reward = r_t + gamma r_{t+1} + ... + gamma^(k-1) r_{t+k-1} sums k rewards (k = n_step, fewer where the
+episode ended sooner):
 
-    a*      = argmax_a Q(s_{t+m}, a; theta)                    the online net picks the action (double DQN)
-    G       = R + (1 - done) * gamma^m * Q(s_{t+m}, a*; theta^-)   the target net values it
+    a*      = argmax_a Q(s_{t+k}, a; theta)                         the online net picks the action (double DQN)
+    G       = reward + (1 - done) * gamma^k * Q(s_{t+k}, a*; theta^-)   the target net values it
     delta   = G - Q(s_t, a_t; theta)
 
-Prioritized replay (``rlteach.replay``): P(j) = p_j^priority_alpha / sum_k p_k^priority_alpha with p = |delta| +
-priority_eps; the loss is weighted by w_j = (N P(j))^(-priority_beta) / max w (the batch's max: see there) to
-undo the bias that sampling by priority adds. The key idea of Ape-X: the ACTORS compute a new transition's
-first priority (the same ``n_step_td`` under their own copy of the network), so the learner never has to
-insert with a guessed priority and a million fresh transitions never look equally urgent.
+Prioritized replay (``rlteach.replay``): P(i) = p_i^priority_alpha / sum_k p_k^priority_alpha with p = |delta| +
+priority_eps; the loss is weighted by w_i = (N P(i))^(-priority_beta) / max w, N the transitions in the replay
+(max w: the batch's, see there), to undo the bias that sampling by priority adds. The key idea of Ape-X: the
+ACTORS compute a new transition's first priority (the same ``n_step_td`` under their own copy of the network),
+so the learner never has to insert with a guessed priority and a million fresh transitions never look equally
+urgent.
 
 Flow control (our addition; the paper relied on 360 actors feeding one GPU learner): the learner makes one
 update per ``env_steps_per_update`` env steps it has received, and an actor that gets more than its share
@@ -72,8 +75,8 @@ class Config:
     num_actors: int = 2             # actors, each with its own env, epsilon and copy of Q
     backend: str = "thread"         # "thread", "process" or "ray" (rlteach.workers)
     ray_address: str | None = None  # backend "ray": None starts Ray here; "auto" or "ray://host:10001" joins a cluster
-    epsilon: float = 0.4            # eps of the ladder eps_i = eps ** (1 + i/(N-1) * epsilon_exponent)
-    epsilon_exponent: float = 7.0   # how steeply the ladder falls from actor 0 to actor N-1
+    epsilon: float = 0.4            # eps of the ladder eps_i = eps ** (1 + i/(num_actors-1) * epsilon_exponent)
+    epsilon_exponent: float = 7.0   # how steeply the ladder falls from actor 0 to the last actor
     n_step: int = 3                 # n of the n-step return
     gamma: float = 0.99             # discount
     buffer_size: int = 50_000       # transitions the replay holds (oldest overwritten)
@@ -82,8 +85,8 @@ class Config:
     priority_eps: float = 1e-3      # p = |delta| + priority_eps, so no transition gets probability 0
     batch_size: int = 64            # transitions per learner update
     # Adam, where the paper's learner uses centred RMSprop (decay 0.95, eps 1.5e-7): lr and hidden come from the
-    # rl-zoo DQN for CartPole, which trains with Adam (Stable-Baselines3's default). Measured on CartPole (5 seeds,
-    # threads): centred RMSprop at this lr solved at 14,000-24,000 env steps, Adam at 16,000-26,000.
+    # rl-zoo DQN for CartPole, which trains with Adam (Stable-Baselines3's default). How centred RMSprop did at
+    # this lr, measured: benchmarks/results/departures.md.
     lr: float = 2.3e-3              # Adam's learning rate
     learning_starts: int = 1000     # env steps received before the learner's first update
     env_steps_per_update: int = 4   # flow control: one learner update per this many env steps
@@ -123,7 +126,7 @@ class Config:
 
 
 def epsilon_ladder(num_actors, eps=0.4, exponent=7.0) -> np.ndarray:
-    """eps_i = eps ** (1 + i / (N - 1) * exponent) for i = 0 .. N-1; N = 1 gives [eps]."""
+    """eps_i = eps ** (1 + i / (num_actors - 1) * exponent) for i = 0 .. num_actors-1; one actor gets [eps]."""
     checks.check_number("num_actors", num_actors, 1, integer=True)
     checks.check_number("eps", eps, 0, 1)
     checks.check_number("exponent", exponent, 0)
@@ -134,10 +137,11 @@ def epsilon_ladder(num_actors, eps=0.4, exponent=7.0) -> np.ndarray:
 
 
 def n_step_td(online, target, batch) -> torch.Tensor:
-    """delta = R + (1 - done) gamma^m Q(s', argmax_a Q(s', a; theta); theta^-) - Q(s, a; theta)  [B].
+    """delta = reward + (1 - done) gamma^k Q(s', argmax_a Q(s', a; theta); theta^-) - Q(s, a; theta), one per row.
 
-    ``batch`` holds torch tensors obs, action, reward, discount (gamma^m), next_obs, done. Gradients flow
-    through Q(s, a; theta) only. An actor passes its one local network as both ``online`` and ``target``."""
+    ``batch`` holds torch tensors obs, action, reward (k rewards summed), discount (gamma^k), next_obs (s' = s_{t+k}),
+    done. Gradients flow through Q(s, a; theta) only. An actor passes its one local network as both ``online`` and
+    ``target``."""
     q_sa = online(batch["obs"]).gather(-1, batch["action"].long().unsqueeze(-1)).squeeze(-1)
     with torch.no_grad():
         next_action = online(batch["next_obs"]).argmax(-1, keepdim=True)
@@ -250,7 +254,7 @@ LOSS_RECORD_EVERY = 50      # learner updates between two entries of records["lo
 
 
 def learner_step(q, target, optimizer, replay, config) -> float:
-    """Sample by priority, minimise mean_j w_j * huber(delta_j), write p_j = |delta_j| + eps back."""
+    """Sample by priority, minimise mean_i w_i * huber(delta_i), write p_i = |delta_i| + priority_eps back."""
     batch, indices, weights = replay.sample(config.batch_size, config.priority_beta)
     delta = n_step_td(q, target, as_tensors(batch, config.device))
     weights = torch.as_tensor(weights, device=config.device)

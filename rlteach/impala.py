@@ -76,10 +76,8 @@ class Config:
     unrolls_per_weight_pull: int = 1  # unrolls between an actor's weight pulls; raise it to study lag
     max_queue: int = 8              # unrolls waiting for the learner at most; a full queue makes actors wait
     gamma: float = 0.99             # discount
-    # Adam, where the paper uses RMSprop: no reason is recorded (the first version chose Adam). Measured on
-    # CartPole (5 seeds, threads, this lr): torch's RMSprop with eps 1e-5 solved at 10,000-16,000 env steps, Adam
-    # at 14,000-88,000; RMSprop with eps 0.1 added to the root (about the paper's 0.01 inside it) did not solve
-    # within 200,000.
+    # Adam, where the paper uses RMSprop: no reason is recorded (the first version chose Adam). How torch's
+    # RMSprop did at this lr, measured: benchmarks/results/departures.md.
     lr: float = 1e-3                # Adam's learning rate
     value_coef: float = 0.5         # weight of the critic's squared error in the loss
     entropy_coef: float = 0.01      # weight of the entropy bonus

@@ -150,9 +150,9 @@ class ChainMDP:
     def iterate_bellman(self, pi, num_sweeps=50, V0=None):
         """Iterative policy evaluation: ``bellman_backup`` applied ``num_sweeps`` times, from V0 (default 0).
 
-        Returns ``(history, errors)``: history[k] is V after k sweeps, [num_sweeps + 1, num_states], and
-        errors[k] = max_s |history[k](s) - V^pi(s)| against the exact solve ``values``. The backup is a
-        contraction: each sweep multiplies that error by gamma or less, errors[k + 1] <= gamma * errors[k].
+        Returns ``(history, errors)``: history[j] is V after j sweeps, [num_sweeps + 1, num_states], and
+        errors[j] = max_s |history[j](s) - V^pi(s)| against the exact solve ``values``. The backup is a
+        contraction: each sweep multiplies that error by gamma or less, errors[j + 1] <= gamma * errors[j].
         """
         if not isinstance(num_sweeps, int) or num_sweeps < 0:
             raise ValueError(f"num_sweeps={num_sweeps!r} is not allowed: an integer >= 0")

@@ -161,9 +161,10 @@ class Profiler:
 
     A timer of the operating system (``signal.setitimer``) interrupts the main thread every ``interval``
     seconds, wherever it is, and the handler, ``look``, files the stack of every thread (``all_stacks``)
-    under its phase (``classify``). A look counts for the time since the previous one, so a look that a long C call delays
-    (the handler runs when the call returns) still counts for all that time. Enter it from the main thread:
-    Python runs signal handlers there. A SIGALRM timer already set (pytest-timeout's) is put back after.
+    under its phase (``classify``). A look counts for the time since the previous one, so a look that a long
+    C call delays (the handler runs when the call returns) still counts for all that time. Enter it from the
+    main thread: Python runs signal handlers there. A SIGALRM timer already set (pytest-timeout's) is put
+    back after.
 
     Why a timer signal, and not a thread that wakes up every ``interval`` (this profiler's first version):
     to look, a thread needs the GIL, and the thread holding it lets go at its next torch op (torch releases
@@ -355,11 +356,12 @@ def decision_guide(rows) -> list[str]:
             sentences.append(f"{workload}: no design solved it within the limits.")
             continue
         r = rows[(workload, fastest)]
-        text = f"{workload}: fastest to solve was {fastest} (median {r['seconds_to_solve']:.1f} s"
+        # every number in the sentence is a median over seeds, and says so
+        text = f"{workload}: fastest to solve was {fastest} (medians over its seeds: {r['seconds_to_solve']:.1f} s"
         sync = ratio(rows, workload, fastest, "a2c:sync")
         if sync is not None and fastest != "a2c:sync":
-            text += f", {sync:.2f}x the time of one process stepping its envs in turn, a2c:sync"
-        text += (f"; {r['steps_to_solve']:,.0f} env steps). The most env steps per second came from {quickest} "
-                 f"({rows[(workload, quickest)]['steps_per_second']:,.0f}/s).")
+            text += f", {sync:.2f}x the median time of one process stepping its envs in turn, a2c:sync"
+        text += (f"; {r['steps_to_solve']:,.0f} env steps). The highest median env steps per second came from "
+                 f"{quickest} ({rows[(workload, quickest)]['steps_per_second']:,.0f}/s).")
         sentences.append(text)
     return sentences

@@ -116,6 +116,19 @@ def grid_slider(value, lo, hi, step, description, fmt=".2f", log=False):
                 continuous_update=False, style=STYLE, **base)
 
 
+def control_range(name, control) -> str:
+    """One line for a control: its name, the values it offers and where it starts ("lr: 1e-05 to 0.01, now
+    0.0007"): what the empty figure of a TrainExplorer lists for a reader without a kernel."""
+    if isinstance(control, w.Checkbox):
+        return f"{name}: on or off, now {'on' if control.value else 'off'}"
+    if hasattr(control, "options"):
+        return f"{name}: {' / '.join(map(str, control.options))}, now {control.value}"
+    low, high = control.min, control.max
+    if isinstance(control, w.FloatLogSlider):
+        low, high = control.base ** low, control.base ** high
+    return f"{name}: {low:.3g} to {high:.3g}, now {control.value:.3g}"
+
+
 def unit_slider(value, description, step) -> w.FloatSlider:
     """A ``grid_slider`` over [0, 1]."""
     return grid_slider(value, 0.0, 1.0, step, description)

@@ -27,6 +27,7 @@ from rlteach.plotting import plot_learning_curves, plot_priorities, plot_vtrace,
 from rlteach.widget_parts import (
     STYLE,
     Shown,
+    control_range,
     figure_png,
     grid_slider,
     hook,
@@ -275,19 +276,6 @@ def config_controls(module_name) -> dict:
         else:
             controls[name] = w.ToggleButtons(options=list(BACKENDS), **common)   # rlteach.workers' backends
     return controls
-
-
-def control_range(name, control) -> str:
-    """One line for a control: its name, the values it offers and where it starts ("lr: 1e-05 to 0.01, now
-    0.0007"): what the empty figure of a TrainExplorer lists for a reader without a kernel."""
-    if isinstance(control, w.Checkbox):
-        return f"{name}: on or off, now {'on' if control.value else 'off'}"
-    if hasattr(control, "options"):
-        return f"{name}: {' / '.join(map(str, control.options))}, now {control.value}"
-    low, high = control.min, control.max
-    if isinstance(control, w.FloatLogSlider):
-        low, high = control.base ** low, control.base ** high
-    return f"{name}: {low:.3g} to {high:.3g}, now {control.value:.3g}"
 
 
 class TrainExplorer(Shown):

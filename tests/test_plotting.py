@@ -96,6 +96,68 @@ def test_a_curve_of_one_evaluation_is_drawn_as_a_dot_and_longer_ones_as_lines():
     assert one[0].get_marker() == "o" and two[0].get_marker() in ("None", "", None)
 
 
+
+def test_a_seed_that_stopped_early_is_held_and_that_part_of_the_mean_is_dotted_and_named():
+    """A seed that solved stops; curve_band carries its last evaluation to the end of the longest seed. That part
+    of the mean used to be drawn like the rest, silently: it is dotted from where the first seed stopped, and the
+    legend says why."""
+    from rlteach.plotting.a3c import plot_steps_and_seconds
+    from rlteach.plotting.core import HELD_LABEL, held_from
+
+    solved = fake([(1000, 1.0, 100.0), (2000, 2.0, 480.0)], solved=(2000, 2.0))      # stopped at 2000 steps
+    longer = fake([(1000, 1.5, 50.0), (2000, 3.0, 200.0), (3000, 4.5, 300.0), (4000, 6.0, 400.0)])
+    assert held_from([solved, longer], "steps") == 2000 and held_from([solved, longer], "seconds") == 2.0
+    assert held_from([longer, longer], "steps") is None and held_from([solved], "seconds") is None
+    for x, stop in (("steps", 2000), ("seconds", 2.0)):
+        ax = plot_learning_curves([solved, longer], x=x).axes[0]
+        grid, mean, *_ = curve_band([solved, longer], x)
+        (solid,) = [ln for ln in ax.get_lines() if ln.get_label() == "a2c (eval, 2 seeds)"]
+        (dotted,) = [ln for ln in ax.get_lines() if ln.get_linestyle() == ":"]
+        assert solid.get_linestyle() == "-" and solid.get_xdata().max() <= stop           # every seed running
+        assert dotted.get_color() == solid.get_color() and dotted.get_label() == HELD_LABEL
+        assert dotted.get_xdata().min() <= stop and dotted.get_xdata().max() == grid[-1]   # to the axis' end
+        drawn = np.concatenate([solid.get_xdata(), dotted.get_xdata()[1:]])                # the whole mean, once
+        np.testing.assert_allclose(drawn, grid)
+        np.testing.assert_allclose(dotted.get_ydata(), mean[-len(dotted.get_ydata()):])
+        assert HELD_LABEL in [t.get_text() for t in ax.get_legend().get_texts()]
+    ax = plot_learning_curves([longer, fake(longer.evals)]).axes[0]            # seeds that end together: none held
+    assert not [ln for ln in ax.get_lines() if ln.get_linestyle() == ":"]
+    assert HELD_LABEL not in [t.get_text() for t in ax.get_legend().get_texts()]
+    same_steps = fake([(1000, 1.0, 100.0), (2000, 2.0, 480.0)])                # equal steps, different seconds:
+    fig = plot_steps_and_seconds({"a2c": [fake(same_steps.evals), fake([(1000, 2.0, 90.0), (2000, 5.0, 300.0)])]})
+    assert HELD_LABEL in [t.get_text() for t in fig.legends[0].get_texts()]   # only the seconds panel holds one
+
+
+def test_throughput_numbers_sit_clear_above_every_black_line_and_inside_the_axes():
+    """Notebook 00's bar chart: each mean's number was drawn 2 points above its own black line (the spread of the
+    repeats), touching its cap, and with many bars it ran into the neighbours' lines and numbers."""
+    from rlteach.plotting import plot_throughput
+    from rlteach.plotting.core import _LABEL_GAP_PT
+    from rlteach.throughput import Measurement
+
+    rng = np.random.default_rng(0)
+    for sizes in ((1, 2, 4), (1, 2, 3, 4, 8)):
+        ms = [Measurement("single", 1, 1000, 0.1 * rng.uniform(0.9, 1.1), repeat=r) for r in range(3)]
+        ms += [Measurement(mode, n, 1000, 1 / (base * (1 + np.log2(n) / 2) * rng.uniform(0.6, 1.4)), repeat=r)
+               for r in range(3) for mode, base in (("sync", 7.0), ("async", 3.0), ("processes", 11.0)) for n in sizes]
+        fig = plot_throughput(ms)
+        ax = fig.axes[0]
+        renderer = fig.canvas.get_renderer()
+        point = fig.dpi / 72
+        numbers = [t.get_window_extent(renderer) for t in ax.texts]
+        lines = [ax.transData.transform(seg) for c in ax.collections for seg in c.get_segments()]   # vertical
+        assert len(numbers) == len(lines) == len(ms) // 3
+        frame = ax.get_window_extent(renderer)
+        for box, own in zip(numbers, lines, strict=True):                       # drawn in the same order
+            assert box.y0 >= own[:, 1].max() + 3 * point and box.y0 >= own[:, 1].max() + _LABEL_GAP_PT * point - 0.5
+            assert frame.y0 <= box.y0 and box.y1 <= frame.y1 and frame.x0 <= box.x0 and box.x1 <= frame.x1
+            for seg in lines:                                   # no black line within 2 points of the number
+                near_x = box.x0 - 2 * point <= seg[0, 0] <= box.x1 + 2 * point
+                assert not (near_x and seg[:, 1].min() <= box.y1 and seg[:, 1].max() >= box.y0 - 2 * point), sizes
+        for i, a in enumerate(numbers):                        # nor two numbers on each other
+            assert not any(a.overlaps(b) for b in numbers[i + 1:]), sizes
+        plt.close(fig)
+
 # --- 03 A3C: the worker timeline and the staleness histogram ---------------------------------------------
 
 

@@ -178,9 +178,9 @@ def test_medians_count_an_unsolved_run_as_slower_than_every_solved_one():
 
 def test_the_decision_guide_says_what_the_medians_say():
     guide = sbs.decision_guide(sbs.summarize(RECORDS))
-    assert guide == ["sleep: fastest to solve was a3c:threadx8 (median 3.0 s, 0.27x the time of one process "
-                     "stepping its envs in turn, a2c:sync; 3,000 env steps). The most env steps per second came "
-                     "from a3c:threadx8 (4,000/s)."]
+    assert guide == ["sleep: fastest to solve was a3c:threadx8 (medians over its seeds: 3.0 s, 0.27x the median "
+                     "time of one process stepping its envs in turn, a2c:sync; 3,000 env steps). The highest median "
+                     "env steps per second came from a3c:threadx8 (4,000/s)."]
     unsolved = [fake("busy", "a2c:sync", 0, None, 700)]
     assert sbs.decision_guide(sbs.summarize(unsolved)) == ["busy: no design solved it within the limits."]
 

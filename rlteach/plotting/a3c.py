@@ -96,6 +96,10 @@ def curves_by_steps_and_seconds(runs, by_steps, by_seconds, titles):
     plot_learning_curves(runs, x="steps", ax=by_steps)
     plot_learning_curves(runs, x="seconds", ax=by_seconds)
     handles, labels = by_steps.get_legend_handles_labels()
+    for handle, label in zip(*by_seconds.get_legend_handles_labels(), strict=True):   # what only one panel drew
+        if label not in labels:                                                      # (a held seed's note)
+            handles.append(handle)
+            labels.append(label)
     for ax, title in zip((by_steps, by_seconds), titles, strict=True):
         ax.set_title(title)
         ax.get_legend().remove()

@@ -13,11 +13,36 @@ from rlteach.monitor import algorithm_name
 
 # --- 00 start here: throughput and diagrams --------------------------------------------------------------
 
+_LABEL_GAP_PT = 4   # points between the top of a bar's black line (or the bar) and its number
+
+
+def _keep_bar_labels_clear(ax, labels, width):
+    """Turn the numbers upright if any is wider than a bar (a horizontal one would reach a neighbour's black
+    line), then raise the top of the y axis until every number fits inside the axes."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    bar_px = abs(ax.transData.transform((width, 0))[0] - ax.transData.transform((0, 0))[0])
+    if any(text.get_window_extent(renderer).width > 0.9 * bar_px for text, _ in labels):
+        for text, _ in labels:
+            text.set_rotation(90)
+    box = ax.get_window_extent(renderer)
+    low, high = ax.get_ylim()
+    pad = 4 * fig.dpi / 72                                  # pixels left between the highest number and the frame
+    for text, top in labels:                               # the number's height (and gap) in pixels is fixed
+        above = text.get_window_extent(renderer).height + _LABEL_GAP_PT * fig.dpi / 72
+        room = box.height - above - pad
+        if room > 0 and top > low:
+            high = max(high, low + (top - low) * box.height / room)
+    ax.set_ylim(low, high)
+
+
 def plot_throughput(measurements) -> plt.Figure:
     """Bar plot of env steps/s from ``rlteach.throughput.compare``: one group per N, one bar per mode.
 
     Each bar is one setting (mode, N); its height is the mean ``steps_per_second`` of its repeats (exactly the
-    measurement's, with one repeat) and, with several repeats, a black line spans the lowest to the highest."""
+    measurement's, with one repeat) and, with several repeats, a black line spans the lowest to the highest.
+    Each bar's mean is written above the top of its black line, clear of it and of the neighbours' lines: turned
+    upright when the numbers are wider than the bars (many bars), and the y axis grows to keep them inside."""
     from rlteach.throughput import rates
 
     by_setting = rates(measurements)                            # (mode, N) -> the repeats' steps/s
@@ -27,6 +52,7 @@ def plot_throughput(measurements) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(8, 4))
     width = 0.8 / len(modes)
     offsets = (np.arange(len(modes)) - (len(modes) - 1) / 2) * width  # side by side within a group
+    labels = []                                                 # (text, the top of its bar's black line)
     for mode, offset in zip(modes, offsets, strict=True):
         mine = [(n, r) for (m, n), r in by_setting.items() if m == mode]
         x = [sizes.index(n) + offset for n, _ in mine]
@@ -36,9 +62,11 @@ def plot_throughput(measurements) -> plt.Figure:
             spread = np.array([(r.mean() - r.min(), r.max() - r.mean()) for _, r in mine]).T
             ax.errorbar(x, means, yerr=spread, fmt="none", ecolor="black", elinewidth=1, capsize=2)
         for xi, mean, (_, r) in zip(x, means, mine, strict=True):   # the mean, above the bar and its line
-            ax.annotate(f"{mean / 1000:.1f}k", (xi, max(mean, r.max())), xytext=(0, 2), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=8)
+            top = max(mean, r.max())
+            labels.append((ax.annotate(f"{mean / 1000:.1f}k", (xi, top), xytext=(0, _LABEL_GAP_PT),
+                                       textcoords="offset points", ha="center", va="bottom", fontsize=8), top))
     ax.set_xticks(range(len(sizes)), [str(n) for n in sizes])
+    ax.set_xlim(-0.5, len(sizes) - 0.5)
     ax.set_xlabel("N = number of envs (vector modes) or actor processes")
     ax.set_ylabel("env steps per second" + (f", mean of {repeats} repeats" if repeats > 1 else ""))
     ax.set_title("Experience collection speed on this machine"
@@ -46,6 +74,7 @@ def plot_throughput(measurements) -> plt.Figure:
     ax.legend(title="mode", loc="upper left", bbox_to_anchor=(1.0, 1.0))   # beside the bars, never over them
     ax.margins(y=0.15)
     fig.tight_layout()
+    _keep_bar_labels_clear(ax, labels, width)
     return fig
 
 
@@ -161,7 +190,9 @@ def curve_band(results, x="steps", num_points=200):
     """Mean, lowest and highest over seeds of the evaluation curves, on a common grid of ``x``.
 
     Each run's curve is its evaluations (x = env steps or seconds, y = mean greedy return), held
-    constant between evaluations and, after the run stopped (solved), at its last evaluation.
+    constant between evaluations and, after the run stopped (solved), at its last evaluation: beyond
+    ``held_from(results, x)`` the band and the mean include such a held run (``plot_learning_curves`` draws
+    that part of the mean dotted and says so in its legend).
     Returns (grid, mean, low, high): the band low..high spans the seeds' own curves, so it never leaves the
     range of the returns the runs reached (a mean +- std band would: above 500 on CartPole, where runs cluster
     at the maximum). low = high = mean for one run; nan before every run's first evaluation.
@@ -184,6 +215,17 @@ def curve_band(results, x="steps", num_points=200):
 
 
 BAND_LABEL, STAR_LABEL = "shaded: lowest to highest seed", "★ the evaluation that solved it"
+HELD_LABEL = "dotted: a stopped seed held flat"
+
+
+def held_from(results, x="steps"):
+    """Where ``curve_band`` starts carrying a stopped run forward: the x of the earliest last evaluation among
+    ``results`` (a run that solved stops early; on the seconds axis every run ends at its own time). Beyond
+    it, the mean and the band include at least one run held flat at its last evaluation; None when no run is
+    held anywhere (one run, or every run's last evaluation at the same x)."""
+    col = 0 if x == "steps" else 1
+    ends = [r.evals[-1][col] for r in results if r.evals]
+    return min(ends) if ends and min(ends) < max(ends) else None
 
 
 def _once(label, artists):
@@ -196,7 +238,9 @@ def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes
 
     ``runs``: one TrainResult, a list of them (seeds: the mean line, and a band from the lowest to the highest
     seed, ``curve_band``), or a dict {label: result or list} to compare settings (the legend names the band
-    once). With a single run, its training episode returns are drawn
+    once). A seed that stopped early (solved) is held at its last evaluation up to the end of the longest
+    seed: from the first such stop (``held_from``) the mean is drawn dotted, and the legend says why. With a
+    single run, its training episode returns are drawn
     faintly behind the evaluations. ``threshold`` (default: the env's reward threshold) is a dashed line.
     Draws into ``ax`` if given; returns the figure.
     """
@@ -213,8 +257,15 @@ def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes
         if grid.size == 0:              # no evaluation (eval_every=None): no eval line, so no legend entry for one
             continue
         n = len(results)
-        line, = ax.plot(grid, mean, lw=2, marker="o" if np.isfinite(mean).sum() == 1 else None,  # one point: a dot
+        stop = held_from(results, x)
+        live = grid <= stop if stop is not None else np.ones(grid.size, bool)   # every seed still running
+        line, = ax.plot(grid[live], mean[live], lw=2,
+                        marker="o" if np.isfinite(mean[live]).sum() == 1 else None,   # one point: a dot
                         label=f"{label} (eval, {n} seed{'s' * (n > 1)})" if label else "eval")
+        if not live.all():              # a stopped seed carried forward: dotted, from the last point drawn solid
+            tail = slice(max(int(live.sum()) - 1, 0), None)
+            ax.plot(grid[tail], mean[tail], lw=2, ls=":", color=line.get_color(),
+                    label=_once(HELD_LABEL, ax.lines))
         if n > 1:
             ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2,
                             label=_once(BAND_LABEL, ax.collections))
