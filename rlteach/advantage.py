@@ -27,8 +27,8 @@ The estimators (``d_t = 1 - terminated[t]`` is the "may bootstrap" mask)
 -----------------------------------------------------------------------
     TD error           delta_t = r_t + gamma * d_t * next_values[t] - values[t]         (td_errors)
     return             G_t = r_t + gamma * d_t * (G_{t+1}, or next_values[t] at a cut)   (discounted_returns)
-    n-step return      G^(n)_t = sum_{k<m} gamma^k r_{t+k} + gamma^m * d_j * next_values[j],
-                       j = t + m - 1, m = min(n, steps to the episode's end, steps to the rollout's end)
+    n-step return      G^(n)_t = sum_{i<k} gamma^i r_{t+i} + gamma^k * d_j * next_values[j],
+                       j = t + k - 1, k = min(n, steps to the episode's end, steps to the rollout's end)
                                                                                           (n_step_returns)
     GAE(gamma, lam)    A_t = delta_t + gamma * lam * (1 - cut_t) * A_{t+1}                (gae)
                        cut_t = terminated[t] or truncated[t] or t == T-1
@@ -143,10 +143,10 @@ def discounted_returns(rewards, next_values, terminated, truncated, gamma):
 
 
 def n_step_returns(rewards, next_values, terminated, truncated, gamma, n):
-    """n-step returns ``G^(n)_t = sum_{k<m} gamma^k r_{t+k} + gamma^m * d_j * next_values[j]``.
+    """n-step returns ``G^(n)_t = sum_{i<k} gamma^i r_{t+i} + gamma^k * d_j * next_values[j]``.
 
-    m = min(n, steps to the episode's end, steps to the rollout's end) rewards are used, and the value at
-    the last step used, j = t + m - 1, bootstraps the rest unless step j terminated. n = 1 gives
+    k = min(n, steps to the episode's end, steps to the rollout's end) rewards are used, and the value at
+    the last step used, j = t + k - 1, bootstraps the rest unless step j terminated. n = 1 gives
     ``r_t + gamma * d_t * next_values[t]`` (the TD target); n >= T gives ``discounted_returns``.
     """
     gamma = check_real("gamma", gamma, 0, 1)
@@ -162,13 +162,13 @@ def n_step_returns(rewards, next_values, terminated, truncated, gamma, n):
     G = _zeros_like(r)
     for t in range(T):
         w = min(w_max, T - t)                              # the window: steps t .. t+w-1
-        # inside[k] = 1 while r_{t+k} still belongs to step t's episode (no end in steps t .. t+k-1)
+        # inside[i] = 1 while r_{t+i} still belongs to step t's episode (no end in steps t .. t+i-1)
         inside = _cumprod0(_cat0(ends[t:t + 1] * 0 + 1, 1 - ends[t:t + w - 1]))
-        # last[k] = 1 at k = m-1, the last step used: inside[k] and not inside[k+1]
+        # last[i] = 1 at i = k-1, the last step used: inside[i] and not inside[i+1]
         last = inside - _cat0(inside[1:], inside[:1] * 0)
         rewards_part = (disc[:w] * inside * r[t:t + w]).sum(0)
         bootstrap = (disc[:w] * gamma * last * (1 - term[t:t + w]) * v_next[t:t + w]).sum(0)
-        G[t] = rewards_part + bootstrap                     # gamma^(k+1) = gamma^m at k = m-1
+        G[t] = rewards_part + bootstrap                     # gamma^(i+1) = gamma^k at i = k-1
     return G
 
 

@@ -12,12 +12,13 @@ negative gradient it is:
 
     REINFORCE        L = -mean_t G_t * log pi(a_t|s_t)                                   (reinforce_loss)
     actor-critic     L = -mean_t A_t * log pi(a_t|s_t)                      policy term
-                         + value_coef * mean_t (R_t - V(s_t))^2             value (critic) term
+                         + value_coef * mean_t (G_t - V(s_t))^2             value (critic) term
                          - entropy_coef * mean_t H(pi(.|s_t))               exploration bonus
                                                                              (actor_critic_loss)
 
-with A_t the advantage (``rlteach.advantage.gae`` in A2C, V-trace in IMPALA) and R_t its critic target
-(A2C: R_t = A_t + V(s_t), the lambda-return). G_t, A_t and R_t are constants: no gradient flows through them.
+with A_t the advantage (``rlteach.advantage.gae`` in A2C, V-trace in IMPALA) and G_t the return the critic is
+trained towards (A2C: G_t = A_t + V(s_t), the lambda-return). G_t and A_t are constants: no gradient flows
+through them.
 
 Mean or sum (``reduction``): A2C and IMPALA average over the steps, as their batches have a fixed size.
 A3C sums (``reduction="sum"``, see ``rlteach.a3c``): its rollouts end with the episode, so a mean would weigh

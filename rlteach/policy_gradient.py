@@ -4,9 +4,9 @@ The policy gradient (Williams 1992; Sutton et al. 2000) with a critic V(s) as ba
 -------------------------------------------------------------------------------------
     grad J(theta) = E_pi[ A(s_t, a_t) * grad log pi_theta(a_t | s_t) ]
 
-    L = -mean_t A_t * log pi(a_t|s_t) + value_coef * mean_t (R_t - V(s_t))^2 - entropy_coef * mean_t H(pi(.|s_t))
+    L = -mean_t A_t * log pi(a_t|s_t) + value_coef * mean_t (G_t - V(s_t))^2 - entropy_coef * mean_t H(pi(.|s_t))
 
-with A_t from ``rlteach.advantage.gae`` and R_t = A_t + V(s_t) (the lambda-return) as the critic's target.
+with A_t from ``rlteach.advantage.gae`` and G_t = A_t + V(s_t) (the lambda-return) as the critic's target.
 The losses: ``rlteach.losses`` (shared with A3C, IMPALA). Notebook 02's gradient-noise tools: ``rlteach.pg_variance``.
 
 Synchronous A2C (the synchronous variant of Mnih et al. 2016, "Asynchronous Methods for Deep RL")

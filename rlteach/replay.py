@@ -22,8 +22,9 @@ steps into n-step transitions with ``NStepBuilder`` and the learner's TD target 
 
     target = reward + (1 - done) * discount * max_a Q_target(next_obs, a)
 
-with reward = sum_{k<m} gamma^k r_{t+k} and discount = gamma^m already in the transition (Ape-X's learner
-uses the double DQN form of the bootstrap term: ``apex.n_step_td``).
+with reward = r_t + gamma r_{t+1} + ... + gamma^(k-1) r_{t+k-1} and discount = gamma^k already in the
+transition, k the number of rewards it sums (Ape-X's learner uses the double DQN form of the bootstrap term:
+``apex.n_step_td``).
 """
 
 from __future__ import annotations
@@ -47,9 +48,9 @@ class SumTree:
     """A binary tree whose leaves hold non-negative values and whose every internal node holds the sum of
     its two children, so the root is the total and ``find`` walks from the root to a leaf in log2 steps.
 
-    Layout: one float64 array ``tree`` of size 2P, P = the next power of two >= capacity. The root is
-    ``tree[1]``, node k has children 2k and 2k+1, leaf i is ``tree[P + i]``. Leaves capacity..P-1 are
-    padding that stays 0, so it is never returned by ``find``.
+    Layout: one float64 array ``tree`` of size 2 * leaf0, ``leaf0`` the number of leaves: the smallest power
+    of two >= capacity. The root is ``tree[1]``, node k has children 2k and 2k+1, leaf i is
+    ``tree[leaf0 + i]``. Leaves capacity..leaf0-1 are padding that stays 0, so ``find`` never returns them.
 
     No drift: ``update`` writes the leaves and then RECOMPUTES each ancestor as ``tree[2k] + tree[2k+1]``,
     level by level, instead of adding the change (delta) to it. Every internal node is therefore always
@@ -59,8 +60,8 @@ class SumTree:
 
     def __init__(self, capacity: int):
         self.capacity = check_int("capacity", capacity, 1)
-        self.depth = int(capacity - 1).bit_length()          # P = 2**depth leaves, P >= capacity
-        self.leaf0 = 1 << self.depth                          # index of leaf 0 in tree
+        self.depth = int(capacity - 1).bit_length()          # 2**depth leaves, at least capacity
+        self.leaf0 = 1 << self.depth                          # the number of leaves, and the index of leaf 0
         self.tree = np.zeros(2 * self.leaf0, dtype=np.float64)
         self.children = self.tree.reshape(-1, 2)             # a view: children[k] = (tree[2k], tree[2k+1])
 
@@ -102,25 +103,25 @@ class SumTree:
             self.tree[nodes] = pair[:, 0] + pair[:, 1]        # the sum of the children, never += delta
 
     def find(self, masses) -> np.ndarray:
-        """For each mass m in [0, total], the leaf i with prefix(i) <= m < prefix(i + 1), where
-        prefix(i) = sum of leaves 0..i-1. At m = total it is the last non-zero leaf.
+        """For each mass u in [0, total], the leaf i with prefix(i) <= u < prefix(i + 1), where
+        prefix(i) = sum of leaves 0..i-1. At u = total it is the last non-zero leaf.
 
         A zero leaf is never returned: the walk goes right only into a subtree whose sum is > 0, so it
         never ends on an empty leaf, even when rounding leaves a mass at or past a subtree's sum.
         """
-        m = np.array(masses, dtype=np.float64).ravel()        # a copy: the walk subtracts from it
+        u = np.array(masses, dtype=np.float64).ravel()        # a copy: the walk subtracts from it
         total = self.tree[1]
         if total <= 0:
             raise ValueError("find needs total > 0, but every leaf of the sum-tree is 0")
-        if not (m >= 0).all() or not (m <= total).all():
-            bad = m[~((m >= 0) & (m <= total))][0]
+        if not (u >= 0).all() or not (u <= total).all():
+            bad = u[~((u >= 0) & (u <= total))][0]
             raise ValueError(f"mass {float(bad)} is outside the allowed range [0, total={float(total)}]")
-        nodes = np.ones(m.shape, dtype=np.int64)
+        nodes = np.ones(u.shape, dtype=np.int64)
         for _ in range(self.depth):                           # root -> leaves, one level per step
             pair = self.children.take(nodes, axis=0)
             left = pair[:, 0]
-            go_right = (m >= left) & (pair[:, 1] > 0)         # right only into a subtree with sum > 0
-            m -= left * go_right                              # the mass left over inside the right child
+            go_right = (u >= left) & (pair[:, 1] > 0)         # right only into a subtree with sum > 0
+            u -= left * go_right                              # the mass left over inside the right child
             nodes = 2 * nodes + go_right
         return (nodes - self.leaf0).reshape(np.shape(masses))
 
@@ -242,13 +243,13 @@ class PrioritizedReplay:
 class NStepBuilder:
     """Turn one environment's steps (s_t, a_t, r_t, s_{t+1}) into n-step transitions.
 
-    Each transition starting at step t carries m rewards, m = n unless the episode ended sooner:
+    Each transition starting at step t carries k rewards, k = n unless the episode ended sooner:
 
-        reward   = sum_{k<m} gamma^k r_{t+k}      discount = gamma^m      next_obs = s_{t+m}
-        done     = 1.0 if the episode TERMINATED at step t+m-1, else 0.0
+        reward   = r_t + gamma r_{t+1} + ... + gamma^(k-1) r_{t+k-1}      discount = gamma^k      next_obs = s_{t+k}
+        done     = 1.0 if the episode TERMINATED at step t+k-1, else 0.0
 
     and the learner (not this class) computes ``target = reward + (1 - done) * discount * Q_target(next_obs)``.
-    When an episode ends, every pending step is flushed with its shorter m (``flush``). Terminated: done = 1,
+    When an episode ends, every pending step is flushed with its shorter k (``flush``). Terminated: done = 1,
     nothing to bootstrap. Truncated (a time limit): done = 0 and next_obs is the final observation, so the
     learner bootstraps from its value. Either way the builder is then empty, ready for the next episode.
     Every step gives exactly one transition, the one that starts at it.
@@ -259,10 +260,10 @@ class NStepBuilder:
         self.gamma = check_real("gamma", gamma, 0.0, 1.0)
         self.pending: deque = deque()                         # (obs, action, reward) of unfinished steps
 
-    def _transition(self, m: int, next_obs, done: bool) -> dict:
+    def _transition(self, k: int, next_obs, done: bool) -> dict:
         obs, action, _ = self.pending[0]
-        reward = sum(self.gamma**k * self.pending[k][2] for k in range(m))
-        return {"obs": obs, "action": action, "reward": reward, "discount": self.gamma**m,
+        reward = sum(self.gamma**i * self.pending[i][2] for i in range(k))     # the first k pending rewards
+        return {"obs": obs, "action": action, "reward": reward, "discount": self.gamma**k,
                 "next_obs": next_obs, "done": 1.0 if done else 0.0}
 
     def add(self, obs, action, reward, next_obs, terminated: bool, truncated: bool) -> list[dict]:
@@ -277,7 +278,7 @@ class NStepBuilder:
         return out
 
     def flush(self, next_obs, terminated: bool = False) -> list[dict]:
-        """Every pending step as a transition with its shorter m = len(pending) .. 1, next_obs the
+        """Every pending step as a transition with its shorter k = len(pending) .. 1, next_obs the
         observation the stream stopped at. ``add`` calls it when an episode ends; an actor that stops
         mid-episode calls it too (done = 0: the learner bootstraps from next_obs, as for a time limit)."""
         next_obs = np.array(next_obs)

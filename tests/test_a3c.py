@@ -100,7 +100,7 @@ def rollout(length, end):
                                          (12, "terminated"), (31, "terminated")])
 def test_one_update_is_the_sum_of_the_per_step_gradients(length, end):
     """Each step's gradient counts once, whatever the rollout's length: the gradient of one update equals the
-    sum over steps of -A_t grad log pi(a_t|s_t) + c_v grad (R_t - V(s_t))^2 - c_e grad H_t, with R_t from a
+    sum over steps of -A_t grad log pi(a_t|s_t) + c_v grad (G_t - V(s_t))^2 - c_e grad H_t, with G_t from a
     literal loop (bootstrapped with V(next obs) unless terminated)."""
     config = a3c.Config(t_max=50, value_coef=0.5, entropy_coef=0.01)
     torch.manual_seed(length)

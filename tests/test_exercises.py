@@ -272,7 +272,7 @@ def test_nstep_targets_by_hand(capsys):
     no_g0_bootstrap = [g0 - g**3 * q3] + terminated[1:]
     for wrong, hint in [((terminated, terminated), "TRUNCATED episode was cut"),
                         ((truncated, truncated), "TERMINATED episode has no future"),
-                        ((truncated, terminated), "other way round"), ((terminated, gamma_n), "gamma^m, not gamma^n"),
+                        ((truncated, terminated), "other way round"), ((terminated, gamma_n), "gamma^k, not gamma^n"),
                         ((terminated, np.zeros(4)), "terminated case is right"),
                         ((no_g0_bootstrap, truncated), "truncated case is right"),
                         ((np.zeros(4), np.ones(4)), "G_0 covers"), ([1.0], "two lists of four numbers")]:

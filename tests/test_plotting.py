@@ -272,7 +272,9 @@ def test_plot_sum_tree_shows_every_nodes_sum_and_the_path_find_walks():
     walk = sum_tree_walk(tree, 11.3)
     assert red == {node for node, _, _ in walk} == {1, 3, 6, 12}           # right, left, left: leaf 4
     assert walk[-1][0] - 8 == tree.find(11.3) == 4
-    np.testing.assert_allclose([m for _, m, _ in walk], [11.3, 0.8, 0.8, 0.8])
+    np.testing.assert_allclose([u for _, u, _ in walk], [11.3, 0.8, 0.8, 0.8])     # u: the mass left over
+    assert sorted(t.get_text() for t in fig.axes[0].texts if t.get_text().startswith("u=")) == \
+        ["u=0.8", "u=0.8", "u=0.8", "u=11.3"]
     assert [right for _, _, right in walk] == [True, False, False, None]
     assert "leaf 4" in fig.axes[0].get_title()
     for mass in np.linspace(0, tree.total, 37):                     # the walk always ends where find does

@@ -17,7 +17,7 @@ from rlteach.replay import NStepBuilder, PrioritizedReplay, SumTree, priorities_
 
 
 def brute_find(leaves, masses):
-    """The leaf i with prefix(i) <= m < prefix(i+1), by cumsum + searchsorted; at m = total (past every
+    """The leaf i with prefix(i) <= u < prefix(i+1), by cumsum + searchsorted; at u = total (past every
     prefix) the last non-zero leaf."""
     c = np.cumsum(leaves)
     i = np.searchsorted(c, masses, side="right")
@@ -61,7 +61,7 @@ def test_find_with_float_leaves(capacity):
     rng = np.random.default_rng(capacity + 1)
     leaves = rng.exponential(size=capacity) * (rng.random(capacity) < 0.7)
     leaves[0] = 0.0
-    leaves[-1] = 0.0                                       # zeros at both ends: m = 0 and m = total
+    leaves[-1] = 0.0                                       # zeros at both ends: u = 0 and u = total
     leaves[capacity // 2] = 0.5
     tree = filled_tree(leaves)
     masses = boundary_masses(leaves, rng, 2000)
@@ -385,15 +385,15 @@ def random_episode(rng, length, ending):
 
 
 def brute_n_step(ep, n, gamma):
-    """Every start t: m = min(n, L - t) rewards, summed literally. Ending "both" (terminated and truncated
+    """Every start t: k = min(n, L - t) rewards, summed literally. Ending "both" (terminated and truncated
     on one step) counts as terminated."""
     L = len(ep["reward"])
     out = []
     for t in range(L):
-        m = min(n, L - t)
+        k = min(n, L - t)
         out.append({"obs": ep["obs"][t], "action": ep["action"][t],
-                    "reward": sum(gamma**k * ep["reward"][t + k] for k in range(m)), "discount": gamma**m,
-                    "next_obs": ep["obs"][t + m], "done": float(ep["ending"] != "truncated" and t + m == L),
+                    "reward": sum(gamma**i * ep["reward"][t + i] for i in range(k)), "discount": gamma**k,
+                    "next_obs": ep["obs"][t + k], "done": float(ep["ending"] != "truncated" and t + k == L),
                     "emitted_at": min(t + n - 1, L - 1)})
     return out
 

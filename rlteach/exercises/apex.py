@@ -133,14 +133,16 @@ NSTEP_BY_HAND = {
     "rewards": [1.0, 2.0, 0.0, 1.0],   # r_0 .. r_3; the episode ends at step 3 (after r_3, in s_4)
     "n": 3,
     "gamma": 0.5,
-    "bootstrap": {3: 4.0, 4: 8.0},     # Q_target(s_k, a*) for the states an n-step target may bootstrap from
+    "bootstrap": {3: 4.0, 4: 8.0},     # Q_target(s, a*) of each state an n-step target may bootstrap from,
+                                       # keyed by the state's index (3: s_3)
 }
 
 
-def _nstep_targets(ending, discount_rule="gamma^m"):
+def _nstep_targets(ending, discount_rule="gamma^k"):
     """G_t of the 4 transitions ``NStepBuilder`` emits when the episode ends ``ending`` ("terminated" or
-    "truncated"): G = reward + (1 - done) * discount * Q(next_obs). ``discount_rule="gamma^n"`` builds the
-    common mistake of bootstrapping a shortened window with gamma^n."""
+    "truncated"): G = reward + (1 - done) * discount * Q(next_obs), discount = gamma^k for a transition of k
+    rewards. ``discount_rule="gamma^n"`` builds the common mistake of bootstrapping a shortened window with
+    gamma^n."""
     e = NSTEP_BY_HAND
     builder = NStepBuilder(e["n"], e["gamma"])
     last = len(e["rewards"]) - 1
@@ -148,7 +150,7 @@ def _nstep_targets(ending, discount_rule="gamma^m"):
     for t, r in enumerate(e["rewards"]):            # obs s_t is the number t, so next_obs names its state
         end = t == last
         transitions += builder.add([t], 0, r, [t + 1], end and ending == "terminated", end and ending == "truncated")
-    discount = {"gamma^m": lambda tr: tr["discount"], "gamma^n": lambda tr: e["gamma"] ** e["n"]}[discount_rule]
+    discount = {"gamma^k": lambda tr: tr["discount"], "gamma^n": lambda tr: e["gamma"] ** e["n"]}[discount_rule]
     return [tr["reward"] + (1.0 - tr["done"]) * discount(tr) * e["bootstrap"][int(tr["next_obs"][0])]
             for tr in transitions]
 
@@ -164,8 +166,8 @@ def check_nstep_targets(answer) -> Verdict:
     right_term, right_trunc = _nstep_targets("terminated"), _nstep_targets("truncated")
     ok_term, ok_trunc = np.allclose(term, right_term, atol=1e-4), np.allclose(trunc, right_trunc, atol=1e-4)
     if ok_term and ok_trunc:
-        return report(True, "near the end the window shrinks (m = 3, 2, 1); terminated: nothing to bootstrap; "
-                      "truncated: bootstrap from the final state s_4 with gamma^m.")
+        return report(True, "near the end the window shrinks (k = 3, 2, 1); terminated: nothing to bootstrap; "
+                      "truncated: bootstrap from the final state s_4 with gamma^k.")
     if np.allclose(term, right_trunc, atol=1e-4) and np.allclose(trunc, right_term, atol=1e-4):
         return report(False, "the order is (terminated, truncated): you gave them the other way round.")
     if np.allclose(trunc, right_term, atol=1e-4):
@@ -175,16 +177,16 @@ def check_nstep_targets(answer) -> Verdict:
         return report(False, "a TERMINATED episode has no future: the targets whose window reaches the end "
                       "have done = 1 and do not bootstrap.")
     if ok_term and np.allclose(trunc, _nstep_targets("truncated", discount_rule="gamma^n"), atol=1e-4):
-        return report(False, "a shortened window of m < n rewards bootstraps with gamma^m, not gamma^n: the "
-                      "bootstrap value is only m steps away.")
+        return report(False, "a shortened window of k < n rewards bootstraps with gamma^k, not gamma^n: the "
+                      "bootstrap value is only k steps away.")
     if ok_term:
-        return report(False, "the terminated case is right. Truncated: the same rewards, plus gamma^m * "
+        return report(False, "the terminated case is right. Truncated: the same rewards, plus gamma^k * "
                       "Q(s_4) for each window that reaches the end.")
     if ok_trunc:
         return report(False, "the truncated case is right. Terminated: the same rewards, but no bootstrap "
                       "for the windows that reach the end.")
     return report(False, "G_0 covers r_0, r_1, r_2 and bootstraps from s_3; G_1, G_2, G_3 reach the end of "
-                  "the episode (m = 3, 2, 1): discounted rewards, plus gamma^m Q(s_4) only if truncated.")
+                  "the episode (k = 3, 2, 1): discounted rewards, plus gamma^k Q(s_4) only if truncated.")
 
 
 # ---------------------------------------------------------------------------------------------------------

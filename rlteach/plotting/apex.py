@@ -77,27 +77,28 @@ def _as_sum_tree(tree_or_values) -> SumTree:
 
 
 def sum_tree_walk(tree_or_values, mass) -> list:
-    """The steps ``SumTree.find(mass)`` takes, root to leaf, as (node, mass on arrival, went right): at each
-    internal node k it goes right when m >= the left child's sum (and the right subtree is not empty), and then
-    subtracts that left sum. The last row is the leaf's node (its ``went right`` is None)."""
+    """The steps ``SumTree.find(mass)`` takes, root to leaf, as (node, u on arrival, went right), u the mass
+    left over: at each internal node k it goes right when u >= the left child's sum (and the right subtree is
+    not empty), and then subtracts that left sum from u. The last row is the leaf's node (its ``went right`` is
+    None)."""
     tree = _as_sum_tree(tree_or_values)
     if not 0 <= mass <= tree.total:
         raise ValueError(f"mass={mass!r} is outside the allowed range [0, total={tree.total}]")
-    node, m, rows = 1, float(mass), []
+    node, u, rows = 1, float(mass), []
     for _ in range(tree.depth):
         left, right = tree.tree[2 * node], tree.tree[2 * node + 1]
-        go_right = bool(m >= left and right > 0)
-        rows.append((int(node), float(m), go_right))
-        m -= left * go_right
+        go_right = bool(u >= left and right > 0)
+        rows.append((int(node), float(u), go_right))
+        u -= left * go_right
         node = 2 * node + go_right
-    rows.append((int(node), float(m), None))
+    rows.append((int(node), float(u), None))
     return rows
 
 
 def plot_sum_tree(tree_or_values, mass=None, ax=None):
     """Draw a sum-tree (a ``replay.SumTree`` or the values of its leaves): each node shows its sum, the root
     the total, each leaf its index i below it. With ``mass``, the path ``find(mass)`` walks is drawn in red,
-    with the mass m left over at each node it visits. Every node is a text artist with gid ``"node k"`` (k in
+    with the mass u left over at each node it visits. Every node is a text artist with gid ``"node k"`` (k in
     the layout of ``SumTree.tree``: root 1, children 2k and 2k+1); those on the path have a red box."""
     tree = _as_sum_tree(tree_or_values)
     path = sum_tree_walk(tree, mass) if mass is not None else []
@@ -128,9 +129,9 @@ def plot_sum_tree(tree_or_values, mass=None, ax=None):
         if k >= leaves:
             ax.text(x, y - 0.3, "pad" if padding else f"i={k - leaves}", ha="center", va="top", fontsize=8,
                     color="0.5")
-    for node, m, _ in path:                               # the mass left over on arrival, beside each node
+    for node, u, _ in path:                               # the mass left over on arrival, beside each node
         x, y = position(node)
-        ax.text(x + 0.3, y + 0.12, f"m={m:.3g}", fontsize=8, color="tab:red", ha="left", va="bottom", zorder=4,
+        ax.text(x + 0.3, y + 0.12, f"u={u:.3g}", fontsize=8, color="tab:red", ha="left", va="bottom", zorder=4,
                 bbox=dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none"))
     ax.set_xlim(-0.1, leaves + 0.1)
     ax.set_ylim(-0.55, depth + 0.4)
@@ -138,7 +139,7 @@ def plot_sum_tree(tree_or_values, mass=None, ax=None):
     title = f"A sum-tree over {tree.capacity} priorities: each node holds the sum of its two children"
     if path:
         leaf = path[-1][0] - leaves
-        title += f"\nfind({mass:g}): go right when m >= the left child's sum, and subtract it -> leaf {leaf}"
+        title += f"\nfind({mass:g}): go right when u >= the left child's sum, and subtract it -> leaf {leaf}"
     ax.set_title(title, fontsize=10)
     if created:
         fig.tight_layout()
