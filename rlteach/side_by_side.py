@@ -184,15 +184,27 @@ class Profiler:
 
     def __init__(self, interval=0.01):
         self.interval, self.seconds = interval, Counter()       # seconds: phase -> thread seconds
+        # how many looks, and the seconds they took (waiting for the GIL included: with busy threads a look
+        # waits its turn while they run, so a look takes milliseconds but the run does not slow down)
+        self.looks, self.look_seconds, self._looking = 0, 0.0, False
 
     def look(self, signum, frame):
-        """The SIGALRM handler: every thread's phase, counted for the time since the previous look."""
-        now = time.perf_counter()
-        elapsed, self._last = now - self._last, now
-        for frames in all_stacks(self._dump.fileno()):
-            phase = classify(frames) if frames else None
-            if phase is not None:
-                self.seconds[phase] += elapsed
+        """The SIGALRM handler: every thread's phase, counted for the time since the previous look. A signal
+        that comes while a look runs is skipped (the next look counts its time): Python would run the handler
+        again inside the first, and with busy threads taking the GIL from it, again and again."""
+        if self._looking:
+            return
+        self._looking = True
+        try:
+            now = time.perf_counter()
+            elapsed, self._last = now - self._last, now
+            for frames in all_stacks(self._dump.fileno()):
+                phase = classify(frames) if frames else None
+                if phase is not None:
+                    self.seconds[phase] += elapsed
+            self.looks, self.look_seconds = self.looks + 1, self.look_seconds + time.perf_counter() - now
+        finally:
+            self._looking = False
 
     def __enter__(self):
         if threading.current_thread() is not threading.main_thread():

@@ -191,3 +191,19 @@ def test_the_plots_draw_every_contender():
     assert labels == ["a2c:sync", "a3c:threadx8", "apex:threadx2"]
     curves = plot_curves_against_time(RECORDS, "sleep")
     assert len(curves.axes[0].lines) == 9 + 1                                 # one per run, and the threshold
+
+
+def test_a_timer_signal_that_comes_during_a_look_is_skipped(monkeypatch):
+    # Python runs a signal handler again inside itself when the signal comes back while it runs: with 8 busy
+    # thread workers a look waits milliseconds for the GIL, and the bench died of a RecursionError
+    nested = []
+    real_all_stacks = sbs.all_stacks
+    with sbs.Profiler(interval=60.0) as profiler:     # no real signal during the test
+
+        def all_stacks_and_a_signal(fd):
+            nested.append(profiler.look(signal.SIGALRM, None))      # the timer fires again, inside the look
+            return real_all_stacks(fd)
+
+        monkeypatch.setattr(sbs, "all_stacks", all_stacks_and_a_signal)
+        profiler.look(signal.SIGALRM, None)
+    assert nested == [None] and profiler.looks == 1 and sum(profiler.seconds.values()) > 0
