@@ -206,4 +206,4 @@ def test_a_timer_signal_that_comes_during_a_look_is_skipped(monkeypatch):
 
         monkeypatch.setattr(sbs, "all_stacks", all_stacks_and_a_signal)
         profiler.look(signal.SIGALRM, None)
-    assert nested == [None] and profiler.looks == 1 and sum(profiler.seconds.values()) > 0
+    assert nested == [None] and profiler.looks == 1          # the nested signal returned at once
