@@ -117,16 +117,16 @@ def grid_slider(value, lo, hi, step, description, fmt=".2f", log=False):
 
 
 def control_range(name, control) -> str:
-    """One line for a control: its name, the values it offers and where it starts ("lr: 1e-05 to 0.01, now
-    0.0007"): what the empty figure of a TrainExplorer lists for a reader without a kernel."""
+    """One line for a control: its name, the values it offers and its value now ("lr: 1e-05 to 0.01, starts
+    at 0.0007"): what the empty figure of a TrainExplorer lists, as the controls start."""
     if isinstance(control, w.Checkbox):
-        return f"{name}: on or off, now {'on' if control.value else 'off'}"
+        return f"{name}: on or off, starts {'on' if control.value else 'off'}"
     if hasattr(control, "options"):
-        return f"{name}: {' / '.join(map(str, control.options))}, now {control.value}"
+        return f"{name}: {' / '.join(map(str, control.options))}, starts at {control.value}"
     low, high = control.min, control.max
     if isinstance(control, w.FloatLogSlider):
         low, high = control.base ** low, control.base ** high
-    return f"{name}: {low:.3g} to {high:.3g}, now {control.value:.3g}"
+    return f"{name}: {low:.3g} to {high:.3g}, starts at {control.value:.3g}"
 
 
 def unit_slider(value, description, step) -> w.FloatSlider:

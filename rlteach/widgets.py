@@ -315,6 +315,11 @@ class TrainExplorer(Shown):
         controls = w.VBox(list(self.sliders.values()) + [w.HBox([self.train_button, self.clear_button])])
         self.widget = w.VBox([controls, self.status, self.image])
         hook_explorer(self, self.KIND, self.sliders)
+        # what the empty figure says (the controls as they start: Clear runs brings back the same picture)
+        self.empty_text = "\n".join(["No run yet. In a running notebook, set the controls and press Train:",
+                                      "each run's evaluation returns appear here, one curve per run.", "",
+                                      "What you can change:"]
+                                     + [f"  {control_range(name, c)}" for name, c in self.sliders.items()])
         self.redraw()                                 # empty axes: where the runs will appear
 
     @staticmethod
@@ -357,10 +362,7 @@ class TrainExplorer(Shown):
         if self.results:
             plot_learning_curves(dict(self.results), x=self.x, ax=self.ax)
         else:                                         # what a reader without a kernel sees (widget_parts)
-            lines = ["No run yet. In a running notebook, set the controls and press Train:",
-                     "each run's evaluation returns appear here, one curve per run.", "", "What you can change:"]
-            lines += [f"  {control_range(name, control)}" for name, control in self.sliders.items()]
-            self.ax.text(0.03, 0.95, "\n".join(lines), ha="left", va="top", color="0.3", fontsize=8.5,
+            self.ax.text(0.03, 0.95, self.empty_text, ha="left", va="top", color="0.3", fontsize=8.5,
                          family="monospace", transform=self.ax.transAxes)
             self.ax.set(xlabel="env steps" if self.x == "steps" else "seconds", ylabel="return", xticks=[], yticks=[])
         self.figure.tight_layout()
