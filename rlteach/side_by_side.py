@@ -199,7 +199,7 @@ class Profiler:
             now = time.perf_counter()
             elapsed, self._last = now - self._last, now
             for frames in all_stacks(self._dump.fileno()):
-                phase = classify(frames) if frames else None
+                phase = classify(frames)          # None for an empty stack, as for any thread not in the run
                 if phase is not None:
                     self.seconds[phase] += elapsed
             self.looks, self.look_seconds = self.looks + 1, self.look_seconds + time.perf_counter() - now
