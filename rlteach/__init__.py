@@ -13,9 +13,11 @@ The algorithms (each: Config, math, network, actor, learner, train)
     a3c             A3C: Hogwild workers on one shared model, or a parameter server on Ray
     apex            Ape-X DQN: an epsilon ladder of actors feeding one prioritized replay
     impala          IMPALA: actors with a stale policy, a learner that corrects with V-trace
+    off_policy      IMPALA's other off-policy data: actors that explore, a replay of past unrolls
 The rooms they share
     checks          every input check (Configs, math, pools) and the size limits
-    envs            env ids: spec, observation and action sizes, reward threshold; SlowCartPole (registered here)
+    envs            env ids: spec, observation and action sizes, reward threshold; SlowCartPole and
+                    OneHotCliffWalking (registered here)
     nets            the MLP actor-critic and Q-network; torch_threads
     shared_optim    RMSProp and Adam with statistics in shared memory (A3C)
     workers         the actor pool's front door: make_pool(work, n, backend), InProcessContext; stream_seed
@@ -25,6 +27,7 @@ The rooms they share
     monitor         the run record (Run, TrainResult, save/load), evaluation and rendering
     progress        tqdm.auto's bar, except that in a notebook a finished bar leaves a line of text
 The lessons
+    blind_cliffwalk the Blind Cliffwalk: updates to learn by replay order, uniform to oracle (notebook 04)
     pg_variance     how noisy a policy gradient estimate is, with and without a baseline (notebook 02)
     throughput      env steps/s of one env, vector envs and independent actor processes (notebook 00)
     side_by_side    every design on three workloads, timed the same way, and where the time went (notebook 07)
@@ -40,4 +43,4 @@ The lessons
 
 __version__ = "0.1.0"
 
-from rlteach import envs as _envs  # noqa: E402, F401  (registers rlteach/SlowCartPole-v1 with gymnasium)
+from rlteach import envs as _envs  # noqa: E402, F401  (registers rlteach's envs with gymnasium)

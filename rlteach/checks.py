@@ -10,6 +10,7 @@ message names the argument, the value it got and what is allowed:
     check_device                            'cpu' or an existing 'cuda:N'
     check_common                            the fields every algorithm's Config has
     check_actor_critic                      the fields A2C and A3C share
+    check_replay_share                      IMPALA's share of replayed unrolls in a batch
     check_backend, check_num_workers        the actor pool's backend and size
 
 The upper bounds of sizes (MAX_*) are far above what one machine ever needs and low enough that a typo
@@ -186,6 +187,17 @@ def check_actor_critic(config, allow_empty_hidden=True, allow_no_clip=False):
     if not (allow_no_clip and config.max_grad_norm is None):
         check_number("max_grad_norm", config.max_grad_norm, 0, low_open=True)
     config.hidden = check_hidden(config.hidden, allow_empty=allow_empty_hidden)
+
+
+def check_replay_share(replay_fraction, batch_size):
+    """IMPALA: ``replay_fraction * batch_size`` unrolls of each batch are replayed, a whole number below
+    ``batch_size`` (at least one fresh unroll per batch)."""
+    check_number("replay_fraction", replay_fraction, 0, 1)
+    replayed = replay_fraction * batch_size
+    if replayed != int(replayed) or replayed >= batch_size:
+        raise ValueError(f"replay_fraction={replay_fraction!r} with batch_size={batch_size!r} is not allowed: "
+                         "replay_fraction * batch_size unrolls of each batch are replayed, so it must be a whole "
+                         "number smaller than batch_size (at least one fresh unroll per batch)")
 
 
 def check_backend(backend, ray_address=None, allowed=ALL_BACKENDS):

@@ -5,6 +5,8 @@
     env_dims(env_id, env_kwargs)        (observation size, number of actions) of a flat-Box, Discrete-action env
     reward_threshold(env_id)            the return at which the env counts as solved (inf where it has none)
     SlowCartPole                        CartPole-v1 whose every step costs ``delay_ms``: "rlteach/SlowCartPole-v1"
+    OneHotCliffWalking                  Sutton & Barto's cliff, one-hot observations: "rlteach/OneHotCliffWalking-v1"
+    cliff_path(act)                     the cells a policy visits on that cliff, from the start
     evaluation_kwargs(env_id, kwargs)   the env kwargs evaluation uses: the same env with no delay
     close_vector_env(envs)              close a vector env; a subprocess one even in the middle of a step
 
@@ -41,9 +43,12 @@ import time
 import warnings
 
 import gymnasium as gym
+import numpy as np
 from gymnasium.envs.classic_control import CartPoleEnv
+from gymnasium.envs.toy_text.cliffwalking import CliffWalkingEnv
 
 SLOW_CARTPOLE = "rlteach/SlowCartPole-v1"
+ONE_HOT_CLIFF = "rlteach/OneHotCliffWalking-v1"
 SLOW_MODES = ("sleep", "busy")
 MAX_DELAY_MS = 1000.0
 DEFAULT_DELAY_MS = 1.0
@@ -106,6 +111,47 @@ class SlowCartPole(CartPoleEnv):
         return super().step(action)
 
 
+class OneHotCliffWalking(CliffWalkingEnv):
+    """Gymnasium's CliffWalking (Sutton & Barto, Example 6.6): a 4 x 12 grid, start bottom left, goal bottom
+    right, the cells between them a cliff. Every step pays -1; stepping into the cliff pays -100 and puts the
+    agent back at the start (the episode goes on). Actions 0 up, 1 right, 2 down, 3 left. The observation is
+    the cell as a one-hot vector of 48 (not an index), so the package's networks take it as they are; with
+    ``hidden=()`` a network is a table. Registered with a 100-step limit and the reward threshold -13: the
+    return of the shortest path, along the cliff's edge, so "solved" means the optimal path."""
+
+    def __init__(self, render_mode=None):
+        super().__init__(render_mode=render_mode)
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (self.observation_space.n,), np.float32)
+
+    def one_hot(self, cell):
+        obs = np.zeros(self.observation_space.shape, np.float32)
+        obs[int(cell)] = 1.0
+        return obs
+
+    def reset(self, *, seed=None, options=None):
+        cell, info = super().reset(seed=seed, options=options)
+        return self.one_hot(cell), info
+
+    def step(self, action):
+        cell, reward, terminated, truncated, info = super().step(action)
+        return self.one_hot(cell), reward, terminated, truncated, info
+
+
+def cliff_path(act, max_steps=100) -> list[int]:
+    """The cells a policy visits on the one-hot cliff from the start, ``act(obs [1, 48]) -> [action]`` (e.g. a
+    model's greedy action), until the goal or ``max_steps`` steps: what ``plotting`` draws on the grid."""
+    env = make_env(ONE_HOT_CLIFF)
+    obs, _ = env.reset(seed=0)
+    cells = [int(obs.argmax())]
+    for _ in range(max_steps):
+        obs, _, terminated, truncated, _ = env.step(int(act(obs[None])[0]))
+        cells.append(int(obs.argmax()))
+        if terminated or truncated:
+            break
+    env.close()
+    return cells
+
+
 def evaluation_kwargs(env_id, env_kwargs=None) -> dict:
     """The kwargs evaluation makes ``env_id`` with: ``env_kwargs``, and for SlowCartPole ``delay_ms=0``."""
     kwargs = dict(env_kwargs or {})
@@ -146,3 +192,6 @@ def close_vector_env(envs) -> None:
 if SLOW_CARTPOLE not in gym.registry:
     gym.register(SLOW_CARTPOLE, entry_point=f"{__name__}:SlowCartPole", max_episode_steps=500,
                  reward_threshold=475.0)
+if ONE_HOT_CLIFF not in gym.registry:
+    gym.register(ONE_HOT_CLIFF, entry_point=f"{__name__}:OneHotCliffWalking", max_episode_steps=100,
+                 reward_threshold=-13.0)

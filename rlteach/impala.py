@@ -32,8 +32,17 @@ rho_bar >= c_bar, and Config refuses clip_c > clip_rho (``vtrace`` itself comput
 
 Truncation (a time limit): an actor keeps the final observation of a truncated episode; the learner adds
 gamma * V(final observation) under its current critic to that step's reward and sets that step's discount
-to 0 before calling ``vtrace`` (``learner_inputs``). ``vtrace=False`` in Config drops the correction
-(every ratio taken as 1) for the lag experiment of notebook 05.
+to 0 before calling ``vtrace`` (``learner_inputs``).
+
+Which correction (``off_policy_correction``, ``corrected_returns``), as the paper's Table 2 compares them:
+
+    "vtrace"       the targets and advantages above
+    "one_step_is"  v_s the n-step return (every ratio taken as 1: no correction of the critic), and
+                   A_s = min(rho_pg_bar, pi/mu) * (r_s + gamma_s v_{s+1} - V(x_s)): V-trace without its traces
+    "none"         every ratio taken as 1: the n-step return and its advantage, as if the data were on-policy
+
+Two more sources of off-policy data besides the lag, both off by default (``rlteach.off_policy``): actors
+that explore (``actor_epsilon``) and a replay of past unrolls (``replay_fraction``, ``replay_capacity_unrolls``).
 """
 
 from __future__ import annotations
@@ -51,8 +60,11 @@ from rlteach.envs import env_dims, make_env
 from rlteach.losses import actor_critic_loss
 from rlteach.monitor import Run, TrainResult
 from rlteach.nets import ActorCritic, torch_threads
+from rlteach.off_policy import Replay, behaviour_log_probs
 from rlteach.timeline import LEARNER, Span, worker_rows
 from rlteach.workers import WorkerError, make_pool, ray_options, stream_seed
+
+CORRECTIONS = ("vtrace", "one_step_is", "none")
 
 
 @dataclass
@@ -86,7 +98,10 @@ class Config:
     clip_c: float | None = 1.0      # c-bar: how fast the correction contracts; None: no clip; at most clip_rho
     clip_pg_rho: float | None = 1.0  # rho-bar of the policy-gradient advantages; None: no clip
     lam: float = 1.0                # lambda of V-trace's c_t = lam * min(c_bar, pi/mu)
-    vtrace: bool = True             # False: no off-policy correction (every pi/mu taken as 1; c_t = lam)
+    off_policy_correction: str = "vtrace"  # "vtrace", "one_step_is" or "none" (CORRECTIONS; module docstring)
+    actor_epsilon: float = 0.0      # actors sample from (1 - eps) pi + eps uniform and record that as mu
+    replay_fraction: float = 0.0    # share of each batch drawn from past unrolls; times batch_size: a whole number
+    replay_capacity_unrolls: int = 500  # past unrolls the replay keeps (the newest; used only with replay_fraction)
     hidden: tuple = (64, 64)        # hidden layer sizes; () = a linear policy and value
 
     def __post_init__(self):
@@ -111,7 +126,11 @@ class Config:
                              "assumes rho_bar >= c_bar, so clip_c must be at most clip_rho (None means no clip: "
                              "clip_c may be None only when clip_rho is None too)")
         checks.check_number("lam", self.lam, 0, 1)
-        checks.check_bool("vtrace", self.vtrace)
+        checks.check_choice("off_policy_correction", self.off_policy_correction, CORRECTIONS)
+        checks.check_number("actor_epsilon", self.actor_epsilon, 0, 1)
+        checks.check_replay_share(self.replay_fraction, self.batch_size)
+        checks.check_number("replay_capacity_unrolls", self.replay_capacity_unrolls, 1, checks.MAX_BUFFER,
+                            integer=True)
         self.hidden = checks.check_hidden(self.hidden)
 
 
@@ -148,15 +167,31 @@ def vtrace(behaviour_log_probs, target_log_probs, rewards, discounts, values, bo
     return VtraceReturns(vs, rho_pg * (rewards + discounts * vs_next - values))
 
 
+def corrected_returns(correction, behaviour_log_probs, target_log_probs, rewards, discounts, values,
+                      bootstrap_value, clip_rho=1.0, clip_c=1.0, clip_pg_rho=1.0, lam=1.0) -> VtraceReturns:
+    """The critic's targets and the advantages under ``correction`` (CORRECTIONS; the module docstring)."""
+    if correction == "vtrace":
+        return vtrace(behaviour_log_probs, target_log_probs, rewards, discounts, values, bootstrap_value,
+                      clip_rho, clip_c, clip_pg_rho, lam)
+    # "none" and "one_step_is": mu taken as pi, so every ratio is 1 and vs is the n-step return
+    vs, advantages = vtrace(target_log_probs, target_log_probs, rewards, discounts, values, bootstrap_value,
+                            clip_rho, clip_c, clip_pg_rho, lam)
+    if correction == "one_step_is":
+        rhos = torch.exp(target_log_probs - behaviour_log_probs)                # pi / mu of each step alone
+        advantages = advantages * (rhos if clip_pg_rho is None else torch.clamp(rhos, max=clip_pg_rho))
+    return VtraceReturns(vs, advantages)
+
+
 def build_model(config: Config) -> ActorCritic:
     return ActorCritic(*env_dims(config.env_id, config.env_kwargs), config.hidden)
 
 
 @torch.no_grad()
-def sample_actions(model, obs, generator=None):
+def sample_actions(model, obs, generator=None, epsilon=0.0):
     """One batched forward for every env: actions a ~ mu(.|x) and their log-probs log mu(a|x), numpy [E].
+    mu is the model's policy, mixed with the uniform one when ``epsilon`` > 0 (``off_policy.behaviour_log_probs``).
     Draws from ``generator`` (an actor's own) when given, else from torch's global generator."""
-    log_probs = torch.log_softmax(model.policy_logits(torch.as_tensor(obs, dtype=torch.float32)), -1)
+    log_probs = behaviour_log_probs(model.policy_logits(torch.as_tensor(obs, dtype=torch.float32)), epsilon)
     actions = torch.multinomial(log_probs.exp(), 1, generator=generator)
     return actions.squeeze(-1).numpy(), log_probs.gather(-1, actions).squeeze(-1).numpy()
 
@@ -186,7 +221,7 @@ def actor(ctx, config, t0):
         keys = ("obs", "actions", "behaviour_log_probs", "rewards", "terminated", "truncated", "final_obs")
         unroll, finished = {k: [] for k in keys}, []
         for _ in range(config.unroll_length):
-            actions, behaviour_log_probs = sample_actions(model, obs, generator)
+            actions, behaviour_log_probs = sample_actions(model, obs, generator, config.actor_epsilon)
             next_obs, rewards, terminated, truncated, info = envs.step(actions)
             final_obs = np.zeros_like(obs)                  # the real last observation where an episode ended
             for i in np.flatnonzero(terminated | truncated):
@@ -243,9 +278,10 @@ def learner_loss(model, batch, config):
     log_pi = torch.log_softmax(logits, -1)
     target_log_probs = log_pi.gather(-1, batch["actions"].long().unsqueeze(-1)).squeeze(-1)
     rewards, discounts, bootstrap_value = learner_inputs(model, batch, config.gamma)
-    behaviour = batch["behaviour_log_probs"].float() if config.vtrace else target_log_probs.detach()
-    vs, pg_advantages = vtrace(behaviour, target_log_probs.detach(), rewards, discounts, values.detach(),
-                               bootstrap_value, config.clip_rho, config.clip_c, config.clip_pg_rho, config.lam)
+    vs, pg_advantages = corrected_returns(config.off_policy_correction, batch["behaviour_log_probs"].float(),
+                                          target_log_probs.detach(), rewards, discounts, values.detach(),
+                                          bootstrap_value, config.clip_rho, config.clip_c, config.clip_pg_rho,
+                                          config.lam)
     entropy = -(log_pi.exp() * log_pi).sum(-1)
     loss = actor_critic_loss(target_log_probs, entropy, values, pg_advantages, vs, config.value_coef,
                              config.entropy_coef)
@@ -259,10 +295,11 @@ def learner_loss(model, batch, config):
 
 def train(config: Config, *, progress=True, callback=None) -> TrainResult:
     """IMPALA with ``config.num_actors`` actors. Records: ``policy_lag`` (per unroll used: learner version
-    minus behaviour version), ``rho_mean`` (mean pi/mu per update), ``queue`` ((seconds, unrolls waiting)
-    per update), ``timeline`` (a ``timeline.Span`` per unroll, ``who`` = its actor, and per learner update,
-    ``who`` = LEARNER), ``actor_steps_per_second`` (all actors' env steps divided by one actor's mean time
-    spent unrolling: the actors' combined speed while they act, waits excluded;
+    minus behaviour version), ``rho_mean`` (mean pi/mu per update), ``replayed`` (past unrolls in each
+    batch), ``queue`` ((seconds, unrolls waiting) per update), ``timeline`` (a ``timeline.Span`` per unroll,
+    ``who`` = its actor, and per learner update, ``who`` = LEARNER), ``actor_steps_per_second`` (all actors'
+    env steps divided by one actor's mean time spent unrolling: the actors' combined speed while they act,
+    waits excluded;
     ``timeline.steady_steps_per_second`` gives the throughput),
     ``learner_steps_per_second`` (env steps per second spent updating), ``updates``. Ctrl-C returns the
     partial result; an exception in an actor stops all of them and is re-raised here, carrying the result so
@@ -274,11 +311,14 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         model = build_model(config).to(config.device)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, foreach=True)
         records = run.result.records
-        records.update(policy_lag=[], rho_mean=[], queue=[], timeline=[], updates=0)
+        records.update(policy_lag=[], rho_mean=[], replayed=[], queue=[], timeline=[], updates=0)
         pool = make_pool(actor, config.num_actors, config.backend, args=(config, t0),
                           weights={k: v.cpu() for k, v in model.state_dict().items()}, max_queue=config.max_queue,
                           **ray_options(config))
         pending, version, learner_seconds = [], 0, 0.0
+        replayed = round(config.replay_fraction * config.batch_size)   # per batch; Config made it whole
+        fresh = config.batch_size - replayed                              # new unrolls per batch: at least 1
+        replay = Replay(config.replay_capacity_unrolls, np.random.default_rng(stream_seed(config.seed, "replay")))
 
         def receive(unroll):
             pending.append(unroll)
@@ -302,6 +342,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
             records["timeline"].append(Span(LEARNER, start, end, 0))
             records["policy_lag"] += [version - 1 - u["version"] for u in unrolls]
             records["rho_mean"].append(float(rhos.mean()))
+            records["replayed"].append(len(unrolls) - fresh)
             records["queue"].append((end, pool.backlog()))
 
         def act_greedy(obs):
@@ -315,9 +356,11 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
                     unroll = pool.get(timeout=0.05)
                     if unroll is not None:
                         receive(unroll)
-                    if len(pending) >= config.batch_size:
-                        learn(pending[:config.batch_size])
-                        del pending[:config.batch_size]
+                    if len(pending) >= fresh:     # a batch: `fresh` new unrolls and `replayed` past ones
+                        learn(pending[:fresh] + replay.sample(replayed))
+                        if replayed:
+                            replay.add(pending[:fresh])
+                        del pending[:fresh]
                     run.maybe_evaluate(act_greedy)
         except KeyboardInterrupt:
             interrupted = True

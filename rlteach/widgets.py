@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from rlteach import side_by_side
 from rlteach.advantage import gae
 from rlteach.envs import DEFAULT_DELAY_MS
+from rlteach.impala import CORRECTIONS
 from rlteach.mdp import ChainMDP
 from rlteach.monitor import ALGORITHMS
 from rlteach.plotting import plot_learning_curves, plot_priorities, plot_vtrace, priority_table, vtrace_table
@@ -252,11 +253,12 @@ CONTROLS = {
                      "priority_alpha": ("float", (0.0, 1.0, 0.05, ".2f")),
                      "priority_beta": ("float", (0.0, 1.0, 0.05, ".2f")), "n_step": ("int", (1, 5)), "lr": LR},
     "rlteach.impala": {"num_actors": ("int", (1, 4)), "backend": ("backend", ()),
-                       "unrolls_per_weight_pull": ("int", (1, 64)), "vtrace": ("check", ()),
+                       "unrolls_per_weight_pull": ("int", (1, 64)),
+                       "off_policy_correction": ("choice", CORRECTIONS),
                        "clip_rho": ("log", (-1, 1, 0.05, ".2f")), "clip_c": ("log", (-1, 1, 0.05, ".2f")),
                        "lr": LR},
 }
-LABELS = {"lock": "lock (only the optimizer step)", "vtrace": "vtrace (off: no correction)",
+LABELS = {"lock": "lock (only the optimizer step)", "off_policy_correction": "correction",
           "clip_rho": "clip_rho (rho-bar)", "clip_c": "clip_c (c-bar, at most rho-bar)"}
 
 
@@ -273,6 +275,8 @@ def config_controls(module_name) -> dict:
             controls[name] = grid_slider(default[name], *args[:3], common["description"], args[3], kind == "log")
         elif kind == "check":
             controls[name] = w.Checkbox(**common)
+        elif kind == "choice":
+            controls[name] = w.ToggleButtons(options=list(args), **common)
         else:
             controls[name] = w.ToggleButtons(options=list(BACKENDS), **common)   # rlteach.workers' backends
     return controls

@@ -61,7 +61,7 @@ STREAMS = (
     "actions",       # a worker's own sampler of a ~ pi(.|s) (A3C's NumpyPolicy, an IMPALA actor's generator)
     "explore",       # Ape-X: the coin that decides between a random and the greedy action
     "action_space",  # Ape-X: env.action_space.sample(), the random action
-    "replay",        # prioritized replay's sampling
+    "replay",        # sampling from a replay: Ape-X's prioritized one, IMPALA's replay of past unrolls
 )
 
 

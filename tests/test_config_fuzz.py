@@ -64,7 +64,9 @@ FIELDS = {
              "gamma": Float(0, 1), "lr": Float(0, low_open=True), "value_coef": Float(0),
              "entropy_coef": Float(0), "max_grad_norm": Float(0, low_open=True),
              "clip_rho": Float(0, low_open=True, none_ok=True), "clip_c": Float(0, low_open=True, none_ok=True),
-             "clip_pg_rho": Float(0, low_open=True, none_ok=True), "lam": Float(0, 1), "vtrace": BOOL,
+             "clip_pg_rho": Float(0, low_open=True, none_ok=True), "lam": Float(0, 1),
+             "off_policy_correction": ("choice", ("vtrace", "one_step_is", "none")), "actor_epsilon": Float(0, 1),
+             "replay_fraction": ("replay_fraction",), "replay_capacity_unrolls": Int(1, M.MAX_BUFFER),
              "hidden": HIDDEN},
 }
 MODULES = list(FIELDS)
@@ -99,6 +101,9 @@ def bad_values(kind):
         return st.one_of(st.just(True), st.integers(), st.text(max_size=3), st.none())
     if name == "choice":
         return st.one_of(st.text(max_size=8).filter(lambda v: v not in kind[1]), st.integers(), st.none())
+    if name == "replay_fraction":                      # outside [0, 1], or (batch_size 2) not a whole unroll, or all
+        return st.one_of(st.floats(max_value=0, exclude_max=True), st.floats(min_value=1),
+                         st.sampled_from([math.nan, 0.3, 0.25, 0.75, 1.0, True]), JUNK)
     if name == "hidden":
         size = st.integers(1, M.MAX_HIDDEN)
         bad_size = st.one_of(st.integers(max_value=0), st.integers(min_value=M.MAX_HIDDEN + 1, max_value=10**12),
@@ -184,13 +189,16 @@ def good_values(kind):
         return st.sampled_from(["cpu"] + (["cuda"] if torch.cuda.is_available() and not kind[1] else []))
     if name == "ray_address":
         return st.one_of(st.none(), st.sampled_from(["auto", "ray://head:10001"]))
+    if name == "replay_fraction":                      # make_consistent picks a batch_size it fits
+        return st.sampled_from([0.0, 0.5, 0.25, 0.75])
     raise AssertionError(kind)
 
 
 def make_consistent(values):
     """The rules between fields: ray_address and sync=True need backend "ray"; a shared torso needs a layer;
     vectorization "vector_entry_point" needs an env that has a vectorized version (of these, CartPole-v1);
-    IMPALA's clip_c is at most clip_rho (None: no clip, larger than any number)."""
+    IMPALA's clip_c is at most clip_rho (None: no clip, larger than any number); its replay_fraction times
+    batch_size is a whole number of unrolls, fewer than batch_size."""
     if values.get("backend") != "ray":
         values.update({k: v for k, v in (("ray_address", None), ("sync", False)) if k in values})
     if values.get("shared_torso") and not values["hidden"]:
@@ -199,6 +207,8 @@ def make_consistent(values):
         values["env_id"] = "CartPole-v1"
     if values.get("clip_rho") is not None and (values["clip_c"] is None or values["clip_c"] > values["clip_rho"]):
         values["clip_c"], values["clip_rho"] = values["clip_rho"], values["clip_c"]     # swapped: c_bar <= rho_bar
+    if values.get("replay_fraction"):
+        values["batch_size"] = 4 * max(1, values["batch_size"] // 4)                   # 0.25, 0.5 and 0.75 fit
     return values
 
 

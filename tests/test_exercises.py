@@ -290,13 +290,41 @@ def test_apex_statements(capsys):
         assert hint in capsys.readouterr().out
 
 
+def test_cliffwalk_gap(capsys, monkeypatch):
+    from rlteach import blind_cliffwalk as bc
+    from rlteach.exercises import apex
+
+    question = {"ns": (2, 3, 4), "next_n": 5, "seeds": (0, 1, 2), "within_factor": 1.5}   # small: fast
+    monkeypatch.setattr(apex, "CLIFFWALK_GAP", question)
+    apex._cliffwalk_medians.cache_clear()
+    try:
+        def median(replay):
+            return np.median([bc.updates_to_learn(5, replay, seed) for seed in (0, 1, 2)])
+
+        right = median("uniform") / median("oracle")                       # the real gap, computed here
+        assert apex.SOLUTIONS["cliffwalk_gap"]() == pytest.approx(right, abs=0.05)
+        for answer in (right, 1.4 * right, right / 1.4, np.float32(right)):
+            assert apex.check_cliffwalk_gap(answer).ok is True
+            out = capsys.readouterr().out
+            assert "Correct" in out and f"{right:.3g}" in out
+        for wrong, hint in [(right / 2, "too small"), (2 * right, "too large"), (-1, "positive number"),
+                            ("x", "positive number"), ([1, 2], "positive number")]:
+            assert apex.check_cliffwalk_gap(wrong).ok is False
+            assert hint in capsys.readouterr().out
+        assert apex.check_cliffwalk_gap(...).ok is False
+        assert "Not attempted yet" in capsys.readouterr().out
+    finally:
+        apex._cliffwalk_medians.cache_clear()
+
+
 # ---------------------------------------------------------------------------------------------------------
 # 05 IMPALA
 # ---------------------------------------------------------------------------------------------------------
 
 
 def test_impala_checkers_report_the_placeholder(capsys):
-    for check in (ex.check_weights, ex.check_vs_by_hand, ex.check_lag, ex.check_impala_statements):
+    for check in (ex.check_weights, ex.check_vs_by_hand, ex.check_lag, ex.check_impala_statements,
+                  ex.check_cliff_statements):
         assert check(...).ok is False
         assert "Not attempted yet" in capsys.readouterr().out
 
@@ -365,4 +393,13 @@ def test_impala_statements(capsys):
     for wrong, hint in [("abce", "other way round"), ("acde", "time limit only cuts"), ("acef", "keeps every unroll"),
                         ("ac", "look again at e"), ("xy", "not among"), (3, "give the letters")]:
         assert ex.check_impala_statements(wrong).ok is False
+        assert hint in capsys.readouterr().out
+
+
+def test_cliff_statements(capsys):
+    for right in (ex.SOLUTIONS["cliff_statements"](), "abe", {"e", "b", "a"}):
+        assert ex.check_cliff_statements(right).ok is True
+        assert "Correct" in capsys.readouterr().out
+    for wrong, hint in [("abce", "never reaches G"), ("abde", "near 0"), ("ab", "look again at e")]:
+        assert ex.check_cliff_statements(wrong).ok is False
         assert hint in capsys.readouterr().out

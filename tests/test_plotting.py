@@ -391,7 +391,8 @@ def test_plot_lag_draws_the_histogram_the_lag_per_update_the_queue_and_rho():
     assert hist.get_legend().get_texts()[0].get_text() == "2 actors, pull every 1, queue 8 (mean 1.5)"
     np.testing.assert_allclose(over_time.get_lines()[0].get_xydata(), [[1, 0.5], [2, 2.0], [3, 2.0]])
     np.testing.assert_allclose(queue.get_lines()[0].get_ydata(), [2, 5, 4])
-    other = fake_impala(policy_lag=[5, 5], rho_mean=[1.1], queue=[(0.5, 8)], unrolls_per_weight_pull=16, vtrace=False)
+    other = fake_impala(policy_lag=[5, 5], rho_mean=[1.1], queue=[(0.5, 8)], unrolls_per_weight_pull=16,
+                        off_policy_correction="none")
     fig = plot_lag({"mine": one, "late": other}, rho=True)
     assert len(fig.axes) == 4
     first, second = fig.axes[0].patches
@@ -400,7 +401,7 @@ def test_plot_lag_draws_the_histogram_the_lag_per_update_the_queue_and_rho():
     rho = fig.axes[3]
     np.testing.assert_allclose(rho.get_lines()[0].get_ydata(), [1.0, 0.98, 1.03])
     assert [t.get_text() for t in rho.get_legend().get_texts()] == ["mine (std 0.021)", "late (std 0.000)"]
-    assert "no V-trace" in plot_lag([other]).axes[0].get_legend().get_texts()[0].get_text()
+    assert ", no correction" in plot_lag([other]).axes[0].get_legend().get_texts()[0].get_text()
 
 
 def test_vtrace_table_and_plot_vtrace_show_the_weights_and_targets():

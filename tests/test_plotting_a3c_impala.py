@@ -2,6 +2,7 @@
 not overlap."""
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
 from rlteach import a3c, impala
@@ -105,3 +106,36 @@ def test_plot_lag_legend_sits_above_the_histogram_bars():
         bar_top = hist.transData.transform((0, tallest))[1]
         assert legend.y0 >= bar_top, f"{count} run(s): the legend reaches down to the bars"
         plt.close(fig)
+
+
+def test_plot_cliff_paths_draws_each_path_on_the_grid_and_marks_one_that_never_arrives():
+    from rlteach.plotting import plot_cliff_paths
+
+    edge = [36, 24] + list(range(25, 36)) + [47]                  # up, 11 right, down: the optimal path
+    stuck = [36, 24, 12, 0] + [0] * 97                             # up until the wall, then up forever
+    fig = plot_cliff_paths({"V-trace": edge, "no correction": stuck})
+    ax = fig.axes[0]
+    lines = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
+    assert len(lines) == 2
+    np.testing.assert_allclose(lines[0].get_xdata() - lines[0].get_xdata()[0], [0, 0] + list(range(1, 12)) + [11])
+    assert [m for m in ax.get_lines() if m.get_marker() == "x"][0].get_color() == lines[1].get_color()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["V-trace: 13 steps", "no correction: 100 steps, never reaches G"]
+    assert len(ax.patches) == 10                                   # the cliff's cells
+    plt.close(fig)
+
+
+def test_plot_correction_scores_draws_every_seed_and_the_median():
+    from rlteach.plotting import plot_correction_scores
+
+    panels = {"cliff": {"vtrace": [-13, -13, -15], "none": [-100, -100, -100]}, "cartpole": {"vtrace": [200, 400]}}
+    fig = plot_correction_scores(panels, threshold={"cliff": -13})
+    cliff, cartpole = fig.axes
+    dots = [line for line in cliff.get_lines() if line.get_marker() == "o"]
+    assert [list(d.get_ydata()) for d in dots] == [[-13, -13, -15], [-100, -100, -100]]
+    medians = [line.get_ydata()[0] for line in cliff.get_lines() if line.get_marker() in ("None", "")
+               and line.get_linestyle() == "-"]
+    assert medians == [-13, -100]
+    assert [t.get_text() for t in cliff.get_xticklabels()] == ["vtrace", "none"]
+    assert cartpole.get_legend() is None and cliff.get_legend() is not None
+    plt.close(fig)

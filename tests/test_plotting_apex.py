@@ -35,3 +35,27 @@ def test_plot_huber_losses_and_gradients_follow_their_formulas():
     plt.close(fig)
     with pytest.raises(ValueError, match="kappa"):
         plot_huber(kappa=0)
+
+
+def test_blind_cliffwalk_draws_each_replays_median_and_spread_on_log_log_axes():
+    from rlteach.blind_cliffwalk import sweep
+    from rlteach.plotting import plot_blind_cliffwalk
+
+    records = sweep([2, 3, 4], ("uniform", "oracle"), [0, 1, 2])
+    fig = plot_blind_cliffwalk(records)
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.get_lines()] == ["uniform", "oracle"]
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    for line, replay in zip(ax.get_lines(), ("uniform", "oracle"), strict=True):
+        np.testing.assert_array_equal(line.get_xdata(), [6, 14, 30])            # N = 2^(n+1) - 2
+        medians = [np.median([r["updates"] for r in records if r["replay"] == replay and r["n"] == n])
+                   for n in (2, 3, 4)]
+        np.testing.assert_array_equal(line.get_ydata(), medians)
+    assert len(ax.collections) == 2                                              # one min-max band each
+    band = ax.collections[0].get_paths()[0].vertices
+    low = min(r["updates"] for r in records if r["replay"] == "uniform" and r["n"] == 2)
+    high = max(r["updates"] for r in records if r["replay"] == "uniform" and r["n"] == 2)
+    assert band[:, 1].min() == low and band[:, 1].max() >= high
+    plt.close(fig)
+    with pytest.raises(TypeError, match="records"):
+        plot_blind_cliffwalk([])

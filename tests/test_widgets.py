@@ -214,19 +214,21 @@ def test_vtrace_explorer_follows_rho_bar_c_bar_and_the_drift():
 
 
 @pytest.mark.timeout(300)
-def test_train_explorer_drives_impala_with_pull_delay_and_vtrace():
+def test_train_explorer_drives_impala_with_pull_delay_and_correction():
     from rlteach import impala
     from rlteach.widgets import TrainExplorer
 
     ex = TrainExplorer(impala, total_steps=2500)
-    assert set(ex.sliders) == {"num_actors", "backend", "unrolls_per_weight_pull", "vtrace", "clip_rho", "clip_c",
-                               "lr"}
+    assert set(ex.sliders) == {"num_actors", "backend", "unrolls_per_weight_pull", "off_policy_correction",
+                               "clip_rho", "clip_c", "lr"}
+    assert list(ex.sliders["off_policy_correction"].options) == list(impala.CORRECTIONS)
     assert (ex.sliders["num_actors"].min, ex.sliders["num_actors"].max) == (1, 4)
     assert list(ex.sliders["backend"].options) == ["thread", "process"]
     assert (ex.sliders["unrolls_per_weight_pull"].min, ex.sliders["unrolls_per_weight_pull"].max) == (1, 64)
     defaults = impala.Config()
     assert ex.settings() == {"num_actors": defaults.num_actors, "backend": defaults.backend,
-                             "unrolls_per_weight_pull": defaults.unrolls_per_weight_pull, "vtrace": defaults.vtrace,
+                             "unrolls_per_weight_pull": defaults.unrolls_per_weight_pull,
+                             "off_policy_correction": defaults.off_policy_correction,
                              "clip_rho": pytest.approx(defaults.clip_rho), "clip_c": pytest.approx(defaults.clip_c),
                              "lr": pytest.approx(defaults.lr)}
     ex.sliders["clip_rho"].value = 0.5                             # below c-bar: Config refuses, the status says why
@@ -236,13 +238,13 @@ def test_train_explorer_drives_impala_with_pull_delay_and_vtrace():
     empty_png = bytes(ex.image.value)
     ex.sliders["num_actors"].value = 1
     ex.sliders["unrolls_per_weight_pull"].value = 4
-    ex.sliders["vtrace"].value = False
+    ex.sliders["off_policy_correction"].value = "none"
     ex.train_button.click()
     (label, result), = ex.results.items()
     config = result.config
-    assert (config.num_actors, config.backend, config.unrolls_per_weight_pull, config.vtrace, config.total_steps) == (
-        1, "thread", 4, False, 2500)
-    assert "num_actors=1" in label and "unrolls_per_weight_pull=4" in label and "vtrace=False" in label
+    assert (config.num_actors, config.backend, config.unrolls_per_weight_pull, config.off_policy_correction,
+            config.total_steps) == (1, "thread", 4, "none", 2500)
+    assert "num_actors=1" in label and "unrolls_per_weight_pull=4" in label and "off_policy_correction='none'" in label
     assert result.env_steps >= 2500 and "impala on CartPole-v1" in ex.status.value
     assert result.records["updates"] > 0 and {row.who for row in result.records["timeline"]} == {-1, 0}
     assert bytes(ex.image.value) != empty_png and not ex.train_button.disabled
@@ -421,7 +423,8 @@ def test_a_train_explorer_without_runs_draws_where_they_will_appear():
     lr = ex.sliders["lr"]                                # a log slider: its range in powers of 10
     assert f"lr: {10 ** lr.min:.3g} to {10 ** lr.max:.3g}, starts at {defaults.lr:.3g}" in text
     assert f"backend: {' / '.join(ALL_BACKENDS)}, starts at {defaults.backend}" in text
-    assert f"vtrace: on or off, starts {'on' if defaults.vtrace else 'off'}" in text
+    corrections = " / ".join(module.CORRECTIONS)
+    assert f"off_policy_correction: {corrections}, starts at {defaults.off_policy_correction}" in text
     assert all(f"{name}: " in text for name in ex.sliders)
     empty = bytes(ex.image.value)
     ex.sliders["clip_rho"].value = ex.sliders["clip_rho"].max      # a reader moves a control, then clears

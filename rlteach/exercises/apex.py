@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
+from rlteach import blind_cliffwalk
 from rlteach.apex import epsilon_ladder
 from rlteach.exercises.check import (
     NOT_ATTEMPTED,
@@ -226,10 +229,60 @@ def check_apex_statements(answer) -> Verdict:
                          hints)
 
 
+# ---------------------------------------------------------------------------------------------------------
+# 04 Ape-X, Blind Cliffwalk: predict the uniform/oracle gap at the next chain length
+# ---------------------------------------------------------------------------------------------------------
+
+CLIFFWALK_GAP = {"ns": tuple(range(2, 10)), "next_n": 10, "seeds": tuple(range(5)), "within_factor": 1.5}
+
+
+@lru_cache(maxsize=1)
+def _cliffwalk_medians() -> dict:
+    """{(replay, n): median updates} of uniform and oracle at the table's last n and at next_n, over the
+    question's seeds, from running the experiment (a few seconds, once)."""
+    q = CLIFFWALK_GAP
+    return blind_cliffwalk.medians(blind_cliffwalk.sweep([q["ns"][-1], q["next_n"]], ("uniform", "oracle"),
+                                                         q["seeds"]))
+
+
+def _cliffwalk_gap(n) -> float:
+    med = _cliffwalk_medians()
+    return med[("uniform", n)] / med[("oracle", n)]
+
+
+def check_cliffwalk_gap(answer) -> Verdict:
+    """Exercise: the gap (median updates of uniform replay / the oracle's) on the Blind Cliffwalk at
+    n = ``CLIFFWALK_GAP["next_n"]``, the same seeds; right within a factor ``within_factor`` either way."""
+    if answer is ...:
+        return report(False, NOT_ATTEMPTED)
+    arr = as_array(answer, ())
+    if arr is None or not np.isfinite(arr) or float(arr) <= 0:
+        return report(False, f"give one positive number (median uniform updates / median oracle updates), "
+                      f"got {answer!r}.")
+    q, guess, med = CLIFFWALK_GAP, float(arr), _cliffwalk_medians()
+    last, n = q["ns"][-1], q["next_n"]
+    right = _cliffwalk_gap(n)
+    growth = (f"from n = {last} to n = {n} uniform's median went from {med[('uniform', last)]:,.0f} to "
+              f"{med[('uniform', n)]:,.0f} updates (x{med[('uniform', n)] / med[('uniform', last)]:.2g}), the "
+              f"oracle's from {med[('oracle', last)]:,.0f} to {med[('oracle', n)]:,.0f} "
+              f"(x{med[('oracle', n)] / med[('oracle', last)]:.2g})")
+    if 1 / q["within_factor"] <= guess / right <= q["within_factor"]:
+        return report(True, f"the gap at n = {n} is {right:.3g}, you said {guess:.3g}: {growth}. One state more "
+                      "doubles the memory the one rewarding transition hides in; the oracle goes straight to it.")
+    if guess < right:
+        return report(False, f"{guess:.3g} is too small. One state more doubles the memory, and uniform replay "
+                      "must find the one rewarding transition among twice as many; the oracle picks it at once. "
+                      "Multiply the table's last gap by the factor it grew by over the last few rows.")
+    return report(False, f"{guess:.3g} is too large. The oracle too needs more updates on a longer chain (one "
+                  "more value to carry back), and uniform's count grows roughly as the memory does (twice as large): "
+                  "multiply the table's last gap by the factor it grew by over the last few rows.")
+
+
 SOLUTIONS = {            # the reference answers of notebook 04's exercises; look only after trying
     "priorities": lambda: tuple(x.round(4).tolist() for x in _priority_reference()),
     "ladder_epsilon": lambda: round(float(epsilon_ladder(LADDER_QUESTION["num_actors"], LADDER_QUESTION["eps"],
                                                          LADDER_QUESTION["exponent"])[LADDER_QUESTION["actor"]]), 6),
     "nstep_targets": lambda: (_nstep_targets("terminated"), _nstep_targets("truncated")),
     "apex_statements": lambda: sorted(_APEX_TRUE),
+    "cliffwalk_gap": lambda: round(_cliffwalk_gap(CLIFFWALK_GAP["next_n"]), 1),
 }

@@ -212,7 +212,7 @@ IMPALA_CHOICES = {
          "that step's target does not bootstrap.",
     "e": "The mean of pi/mu over actions sampled from mu is 1 in expectation whatever pi and mu are, so a "
          "rho_mean near 1 does not show that the two policies are close.",
-    "f": "With vtrace=False the learner drops unrolls whose policy lag is too large.",
+    "f": "With off_policy_correction=\"none\" the learner drops unrolls whose policy lag is too large.",
 }
 _IMPALA_TRUE = {"a", "c", "e"}
 
@@ -224,7 +224,8 @@ def check_impala_statements(answer) -> Verdict:
              "c_t only weights how much of later corrections flows back.",
         "d": "d: a time limit only cuts the episode off. learner_inputs adds gamma * V(final observation) to that "
              "step's reward: the target still bootstraps, from the observation the actor kept.",
-        "f": "f: vtrace=False keeps every unroll and takes every ratio as 1, as if the data were on-policy.",
+        "f": "f: off_policy_correction=\"none\" keeps every unroll and takes every ratio as 1, as if the data "
+             "were on-policy.",
     }
     return check_choices(answer, IMPALA_CHOICES, _IMPALA_TRUE,
                          "rho-bar sets the fixed point, c-bar the speed (variance); on-policy V-trace is the "
@@ -233,9 +234,42 @@ def check_impala_statements(answer) -> Verdict:
                          hints)
 
 
+# ---------------------------------------------------------------------------------------------------------
+# 05 IMPALA, exercise 5: why the uncorrected learner fails on the cliff
+# ---------------------------------------------------------------------------------------------------------
+
+CLIFF_CHOICES = {
+    "a": "A critic that is off by the same c in every advantage adds c * (mu - pi) to the uncorrected expected "
+         "step of a state's logits; while the actors explore, mu is not pi, so that term does not vanish.",
+    "b": "Weighted by pi/mu, the same error c adds nothing to the expected step: sum_a pi(a) c (e_a - pi) = 0.",
+    "c": "The uncorrected learner learned the safe path along the top row, as SARSA does in Sutton & Barto's "
+         "Example 6.6.",
+    "d": "V-trace helps because the explored actions have ratios pi/mu far above 1, and it clips them to 1.",
+    "e": "With c < 0 (every return below what the critic expects), c * (mu - pi) = |c| * eps * (pi - 1/K) "
+         "raises the logit of every action that pi gives more than 1/K and lowers the others, whatever the "
+         "rewards.",
+}
+_CLIFF_TRUE = {"a", "b", "e"}
+
+
+def check_cliff_statements(answer) -> Verdict:
+    """Exercise: the letters of the TRUE statements in ``CLIFF_CHOICES``."""
+    hints = {
+        "c": "c: look at the greedy paths in section 8: the uncorrected policy's path never reaches G at all.",
+        "d": "d: an explored action is one pi hardly takes: pi(a) is near 0 while mu(a) >= eps / K, so pi/mu is "
+             "near 0, and V-trace (like 1-step importance sampling) gives that step almost no weight.",
+    }
+    return check_choices(answer, CLIFF_CHOICES, _CLIFF_TRUE,
+                         "the uncorrected step is the corrected one plus c * (mu - pi): a critic's error becomes a "
+                         "push towards whatever pi already prefers, for as long as mu explores; the weights pi/mu "
+                         "cancel it.",
+                         hints)
+
+
 SOLUTIONS = {            # the reference answers of notebook 05's exercises; look only after trying
     "weights": lambda: tuple(x.round(4).tolist() for x in _weights_reference()),
     "vs_by_hand": lambda: _vs().round(4).tolist(),
     "lag": _lags,
     "impala_statements": lambda: sorted(_IMPALA_TRUE),
+    "cliff_statements": lambda: sorted(_CLIFF_TRUE),
 }

@@ -5,10 +5,10 @@ so a notebook displays it and a test can inspect what was drawn.
            noise, film strips and animations (notebooks 00-02, and every notebook's learning curves)
     mdp    the Bellman backup converging, sweep after sweep, to the exact V (notebook 01)
     a3c    the worker timeline, the staleness histogram, A3C against A2C in steps and seconds (notebook 03)
-    apex   Q-learning's error, the Huber loss, the sum-tree, priorities and importance weights, the epsilon
-           ladder (notebook 04)
+    apex   Q-learning's error, the Huber loss, the sum-tree, priorities and importance weights, the Blind
+           Cliffwalk, the epsilon ladder (notebook 04)
     impala the actor/learner timeline, the policy lag and the queue, V-trace along one unroll, throughput
-           against lag (notebook 05)
+           against lag, the cliff's greedy paths and the corrections' scores over seeds (notebook 05)
     lab    the communication lab: a step's parts, the backends over repeats, the transports against payload
            size, Ape-X's two knobs, A3C's parameter-server runs, a synchronous server's waits (notebook 06)
     side_by_side  every design on three workloads: time to solve, env steps/s, where the time went, learning
@@ -17,8 +17,15 @@ so a notebook displays it and a test can inspect what was drawn.
 Import from here: ``from rlteach.plotting import plot_learning_curves`` works for every plot.
 """
 
-from rlteach.plotting.a3c import TIMELINE_PHASES, plot_staleness, plot_steps_and_seconds, plot_timeline
+from rlteach.plotting.a3c import (
+    TIMELINE_PHASES,
+    plot_staleness,
+    plot_steps_and_seconds,
+    plot_timeline,
+    plot_worker_scaling,
+)
 from rlteach.plotting.apex import (
+    plot_blind_cliffwalk,
     plot_epsilon_ladder,
     plot_huber,
     plot_priorities,
@@ -41,6 +48,8 @@ from rlteach.plotting.core import (
 from rlteach.plotting.impala import (
     lag_per_update,
     plot_actor_learner_timeline,
+    plot_cliff_paths,
+    plot_correction_scores,
     plot_lag,
     plot_throughput_lag,
     plot_vtrace,
@@ -63,10 +72,11 @@ __all__ = [
     "plot_throughput", "plot_system_diagram", "plot_parallelism_diagram", "plot_bias_variance",
     "plot_bellman_iteration",
     "curve_band", "plot_learning_curves", "plot_gradient_variance", "plot_filmstrip", "animate_frames",
-    "TIMELINE_PHASES", "plot_timeline", "plot_staleness", "plot_steps_and_seconds",
+    "TIMELINE_PHASES", "plot_timeline", "plot_staleness", "plot_steps_and_seconds", "plot_worker_scaling",
     "plot_q_learning", "plot_huber",
     "plot_sum_tree", "sum_tree_walk", "priority_table", "plot_priorities", "plot_epsilon_ladder",
+    "plot_blind_cliffwalk",
     "plot_actor_learner_timeline", "plot_lag", "lag_per_update", "vtrace_table", "plot_vtrace",
-    "throughput_and_lag", "plot_throughput_lag",
+    "throughput_and_lag", "plot_throughput_lag", "plot_cliff_paths", "plot_correction_scores",
     "plot_step_costs", "plot_backends", "plot_transport", "plot_knobs", "plot_server_runs", "plot_sync_timeline",
 ]

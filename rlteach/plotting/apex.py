@@ -1,6 +1,7 @@
 """Plots of notebook 04 (Ape-X): DQN in brief (tabular Q-learning's error against steps, the Huber loss against
 the squared loss), the sum-tree and the walk ``find`` takes through it, the priorities P(i) and importance
-weights w_i of a set of TD errors, and the epsilon ladder with each actor's episode returns."""
+weights w_i of a set of TD errors, the Blind Cliffwalk's updates to learn per replay strategy, and the epsilon
+ladder with each actor's episode returns."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
+from matplotlib.ticker import NullLocator
 
 from rlteach.replay import SumTree
 
@@ -247,3 +249,47 @@ def plot_epsilon_ladder(result_or_epsilons, smooth=10, axes=None):
     if created:
         fig.tight_layout()
     return fig
+
+
+# --- the Blind Cliffwalk (Schaul et al. 2016, figures 1 and 2) ----------------------------------------------
+
+_CLIFFWALK_STYLE = {"uniform": ("black", "uniform"), "rank": ("tab:red", "rank-based"),
+                    "proportional": ("tab:blue", "proportional"), "oracle": ("c", "oracle")}   # the paper's colours
+
+
+def plot_blind_cliffwalk(records, ax=None):
+    """Updates to learn against the memory size N = 2^(n+1) - 2 (log-log, the paper's axes), one line per
+    replay strategy: the median over seeds, with the band from the fewest to the most updates (the paper
+    draws these min/max as faint lines). ``records``: the dicts n, replay, seed, updates of
+    ``rlteach.blind_cliffwalk.sweep``. A top axis gives the chain length n."""
+    if not isinstance(records, list | tuple) or not records:
+        raise TypeError(f"records must be a non-empty list of dicts (n, replay, seed, updates), got {records!r:.60}")
+    created = ax is None
+    if created:
+        fig, ax = plt.subplots(figsize=(7, 4.2))
+    replays = list(dict.fromkeys(r["replay"] for r in records))
+    for replay in replays:
+        ns = sorted({r["n"] for r in records if r["replay"] == replay})
+        runs = [np.array([r["updates"] for r in records if r["replay"] == replay and r["n"] == n]) for n in ns]
+        size = 2.0 ** (np.array(ns) + 1) - 2
+        color, label = _CLIFFWALK_STYLE.get(replay, (None, replay))
+        line, = ax.plot(size, [np.median(u) for u in runs], "o-", color=color, lw=2, ms=4, label=label)
+        ax.fill_between(size, [u.min() for u in runs], [u.max() for u in runs], color=line.get_color(),
+                        alpha=0.15, lw=0)
+    ns = sorted({r["n"] for r in records})
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks([2 ** (n + 1) - 2 for n in ns], [f"{2 ** (n + 1) - 2:,}" for n in ns], fontsize=7)
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("transitions in the replay memory, N = 2^(n+1) - 2 (log scale)")
+    ax.set_ylabel("updates until mean (Q - Q*)² < 1e-3 (log scale)")
+    top = ax.secondary_xaxis("top", functions=(lambda N: np.log2(np.maximum(N, 1e-9) + 2) - 1,
+                                               lambda n: 2.0 ** (np.asarray(n) + 1) - 2))
+    top.set_xticks(ns, [str(n) for n in ns], fontsize=7)
+    top.xaxis.set_minor_locator(NullLocator())
+    top.set_xlabel("chain length n")
+    ax.set_title("Blind Cliffwalk: median over seeds, band from min to max", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    if created:
+        ax.figure.tight_layout()
+    return ax.figure

@@ -57,10 +57,13 @@ def plot_actor_learner_timeline(result, max_seconds=None, start=None, ax=None):
 # --- the policy lag, the queue and pi/mu ------------------------------------------------------------------------
 
 
+CORRECTION_LABELS = {"vtrace": "", "one_step_is": ", 1-step importance sampling", "none": ", no correction"}
+
+
 def _label(result) -> str:
     c = result.config
     return (f"{c.num_actors} actor{'s' * (c.num_actors != 1)}, pull every {c.unrolls_per_weight_pull}, "
-            f"queue {c.max_queue}{'' if c.vtrace else ', no V-trace'}")
+            f"queue {c.max_queue}{CORRECTION_LABELS[c.off_policy_correction]}")
 
 
 def _as_labelled(result_or_results) -> list:
@@ -141,7 +144,8 @@ def vtrace_table(behaviour_log_probs, target_log_probs, rewards, discounts, valu
                  clip_rho=1.0, clip_c=1.0, lam=1.0) -> dict:
     """The numbers behind ``plot_vtrace`` for one unroll ([T] arrays; ``bootstrap_value`` a number), all from
     ``impala.vtrace``: ``ratio`` pi/mu, ``rho`` and ``c`` (the clipped weights), ``values`` V(x_t), ``n_step``
-    (the targets with every ratio taken as 1: the n-step return, what the learner uses with ``vtrace=False``),
+    (the targets with every ratio taken as 1: the n-step return, what the learner uses with
+    ``off_policy_correction="none"``),
     ``vs`` (V-trace with these clips) and ``vs_unclipped`` (clips None: full importance sampling), plus
     ``pg_advantages`` and the clips themselves."""
     def t(x):
@@ -272,4 +276,61 @@ def plot_throughput_lag(results, baseline=None, ax=None):
         ax.axhline(baseline, color="k", ls="--", lw=1, label=f"no learning: {baseline:,.0f} steps/s")
         ax.annotate(f"no learning: {baseline:,.0f} steps/s", (0, baseline), textcoords="offset points",
                     xytext=(4, 4), fontsize=8)
+    return fig
+
+
+# --- where a correction matters: the one-hot cliff and the corrections over seeds ------------------------------
+
+CLIFF_ROWS, CLIFF_COLS = 4, 12                      # rlteach/OneHotCliffWalking-v1: start 36, goal 47, cliff 37-46
+
+
+def plot_cliff_paths(paths, ax=None) -> plt.Figure:
+    """The cliff's grid and the cells each policy visits from the start (``envs.cliff_path``): ``paths`` is
+    {label: [cell, ...]}. A path that ends short of the goal gets an x where it stopped moving (a policy that
+    walks into a wall stays in its cell until the time limit)."""
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(8, 3.2))
+    for col in range(1, CLIFF_COLS - 1):
+        ax.add_patch(plt.Rectangle((col - 0.5, CLIFF_ROWS - 1.5), 1, 1, color="0.75"))
+    ax.text(0, CLIFF_ROWS - 1, "S", ha="center", va="center", fontsize=13, weight="bold")
+    ax.text(CLIFF_COLS - 1, CLIFF_ROWS - 1, "G", ha="center", va="center", fontsize=13, weight="bold")
+    ax.text(CLIFF_COLS / 2 - 0.5, CLIFF_ROWS - 1, "the cliff: -100, back to S", ha="center", va="center", fontsize=9)
+    goal = CLIFF_ROWS * CLIFF_COLS - 1
+    for k, (label, cells) in enumerate(paths.items()):
+        shift = 0.12 * (k - (len(paths) - 1) / 2)                   # side by side where paths share cells
+        rows, cols = np.divmod(np.asarray(cells), CLIFF_COLS)
+        reached = cells[-1] == goal
+        line, = ax.plot(cols + shift, rows + shift, "-", lw=2.5, alpha=0.8,
+                        label=f"{label}: {len(cells) - 1} steps" + ("" if reached else ", never reaches G"))
+        if not reached:
+            ax.plot(cols[-1] + shift, rows[-1] + shift, "x", ms=12, mew=3, color=line.get_color())
+    ax.set_xlim(-0.5, CLIFF_COLS - 0.5)
+    ax.set_ylim(CLIFF_ROWS - 0.5, -0.5)                              # row 0 at the top, as gymnasium draws it
+    ax.set_xticks(np.arange(-0.5, CLIFF_COLS), minor=True)
+    ax.set_yticks(np.arange(-0.5, CLIFF_ROWS), minor=True)
+    ax.grid(which="minor", color="0.85")
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    ax.set_aspect("equal")
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.02), fontsize=9, frameon=False)
+    ax.set_title("the greedy path of each policy, from S")
+    return fig
+
+
+def plot_correction_scores(panels, threshold=None) -> plt.Figure:
+    """One panel per experiment: ``panels`` is {title: {label: [score per seed]}}. Each seed is a dot, the
+    median a bar across them; ``threshold`` (e.g. the cliff's -13, the optimal path) a dashed line."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.8), squeeze=False)
+    rng = np.random.default_rng(0)                                     # a fixed jitter, so dots do not overlap
+    for ax, (title, groups) in zip(axes[0], panels.items(), strict=True):
+        for i, scores in enumerate(groups.values()):
+            ax.plot(i + rng.uniform(-0.12, 0.12, len(scores)), scores, "o", alpha=0.7, color=f"C{i}")
+            ax.plot([i - 0.3, i + 0.3], [np.median(scores)] * 2, "k-", lw=2)
+        if threshold is not None and threshold.get(title) is not None:
+            ax.axhline(threshold[title], ls="--", color="0.5", label="the optimal path")
+            ax.legend(fontsize=8, loc="lower right")
+        ax.set_xticks(range(len(groups)), list(groups), fontsize=9)
+        ax.set_xlim(-0.6, len(groups) - 0.4)
+        ax.set_title(title, fontsize=10)
+        ax.set_ylabel("score (mean of the last evaluations)")
+    fig.text(0.5, -0.02, "dots: one seed each; black bar: the median", ha="center", fontsize=9)
+    fig.tight_layout()
     return fig
