@@ -257,6 +257,10 @@ def verdict(records) -> str:
         shape = "grows with n, but not as a clean exponential" if grows else "does not grow with n"
     between = [n for n in ns if all((r, n) in med and med[("oracle", n)] <= med[(r, n)] <= med[("uniform", n)]
                                     for r in ("rank", "proportional"))]
+    saved = {r: [med[("uniform", n)] / med[(r, n)] for n in (ns[0], ns[-1])] for r in ("rank", "proportional")
+             if all((r, n) in med for n in ns)}
+    saving = "".join(f"; {r} needed {1 / x[-1]:.2g} of uniform's updates at n = {ns[-1]} ({1 / x[0]:.2g} at "
+                     f"n = {ns[0]})" for r, x in saved.items())
     return (f"Uniform replay needed {ratios[0]:.3g}x the oracle's median updates at n = {ns[0]} and "
             f"{ratios[-1]:.3g}x at n = {ns[-1]}: the gap {shape}; rank-based and proportional lie between "
-            f"oracle and uniform at {len(between)} of {len(ns)} chain lengths.")
+            f"oracle and uniform at {len(between)} of {len(ns)} chain lengths{saving}.")

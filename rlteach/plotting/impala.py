@@ -322,11 +322,12 @@ def plot_correction_scores(panels, threshold=None) -> plt.Figure:
     rng = np.random.default_rng(0)                                     # a fixed jitter, so dots do not overlap
     for ax, (title, groups) in zip(axes[0], panels.items(), strict=True):
         for i, scores in enumerate(groups.values()):
-            ax.plot(i + rng.uniform(-0.12, 0.12, len(scores)), scores, "o", alpha=0.7, color=f"C{i}")
-            ax.plot([i - 0.3, i + 0.3], [np.median(scores)] * 2, "k-", lw=2)
+            ax.plot([i - 0.3, i + 0.3], [np.median(scores)] * 2, "k-", lw=2, zorder=2)
+            ax.plot(i + rng.uniform(-0.12, 0.12, len(scores)), scores, "o", alpha=0.7, color=f"C{i}", zorder=3)
         if threshold is not None and threshold.get(title) is not None:
             ax.axhline(threshold[title], ls="--", color="0.5", label="the optimal path")
-            ax.legend(fontsize=8, loc="lower right")
+            ax.legend(fontsize=8, loc="center right")
+        ax.margins(y=0.08)
         ax.set_xticks(range(len(groups)), list(groups), fontsize=9)
         ax.set_xlim(-0.6, len(groups) - 0.4)
         ax.set_title(title, fontsize=10)
