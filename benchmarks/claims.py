@@ -115,21 +115,360 @@ def off_policy(quick: bool) -> dict:
                f"correction (median score {medians['cliff']['vtrace']:.0f} against {medians['cliff']['none']:.0f}; "
                f"the optimal path on {solved['vtrace']} and {solved['none']} of {len(seeds)} seeds): "
                + ("the paper's ordering, V-trace above no correction, reproduces." if ahead else
-                  "the paper's ordering does not reproduce here."))
+                  "the paper's ordering does not reproduce here.")
+               + f" 1-step importance sampling: median {medians['cliff']['one_step_is']:.0f}, the optimal path on "
+                 f"{solved['one_step_is']} of {len(seeds)}."
+               + "".join(f" With replay on {task}, V-trace's median {medians[part]['vtrace']:.0f} against "
+                         f"{medians[part]['none']:.0f} without a correction."
+                         for part, task in (("cliff_replay", "the cliff"), ("cartpole_replay", "CartPole"))))
     return {"config": config, "cartpole_replay_config": cartpole, "seeds": seeds, "replay_seeds": replay_seeds,
             "score": f"mean evaluation return over the last {LAST_EVALUATIONS} evaluations",
             "threshold": threshold, "runs": runs, "medians": medians, "solved": solved, "verdict": verdict,
             "paper": IMPALA_TABLE_2}
 
 
+# --- a3c_scaling and apex_scaling: more workers, faster learning? ------------------------------------------
+
+WORKER_COUNTS = (1, 2, 4, 8)
+SCALING_DELAY_MS = 2.0      # SlowCartPole sleeping 2 ms a step: one worker's env is the slow part, as Atari was
+A3C_PAPER = {"source": "Mnih et al. 2016, arXiv 1602.01783, Table 2: A3C's training speed-up over 1 thread, "
+                       "averaged over seven Atari games (as reported in the paper; not checked against its text here)",
+             "speedup": {1: 1.0, 2: 2.1, 4: 3.7, 8: 6.9, 16: 12.5}}
+APEX_PAPER = {"source": "Horgan et al. 2018, arXiv 1803.00933, section 4, the experiment that varies the number of "
+                        "actors with one learner (as recalled; not checked against the paper's text here)",
+              "shape": "performance consistently improved as the number of actors increased: more actors, a "
+                       "better score at the same training time"}
+
+
+def scaling_run(module, config, workers: int, max_seconds: float) -> dict:
+    """One run, timed as benchmarks/side_by_side.py times its runs (``rlteach.side_by_side.run_one``): train until
+    solved, stopping at the first evaluation after ``max_seconds`` (then unsolved). Without its profiler: the
+    profiler's 20-microsecond switch interval and its looks slow a run of many threads (a 1-actor Ape-X run on
+    2 ms steps: 264 env steps/s profiled, 376 not), and here the time is the result."""
+    from rlteach.side_by_side import time_limit
+    result = module.train(config, progress=False, callback=time_limit(max_seconds))
+    solved = result.solved and result.solved_at_seconds <= max_seconds
+    run = {"workers": workers, "seed": config.seed,
+           "seconds_to_solve": round(result.solved_at_seconds, 2) if solved else None,
+           "steps_to_solve": result.solved_at_steps if solved else None,
+           "env_steps": result.env_steps, "seconds": round(result.seconds, 2),
+           "steps_per_second": round(result.env_steps / result.seconds) if result.seconds else 0}
+    if "updates" in result.records and isinstance(result.records["updates"], int):
+        run["updates_per_second"] = round(result.records["updates"] / result.seconds) if result.seconds else 0
+    return run
+
+
+def scaling_runs(module, make_config, seeds, max_seconds, name) -> list[dict]:
+    """Every worker count for one seed, then the next seed: a machine that gets busier or quieter during the
+    experiment then shifts every count alike instead of one."""
+    runs = []
+    for seed in seeds:
+        for k in WORKER_COUNTS:
+            run = scaling_run(module, make_config(k, seed), k, max_seconds)
+            runs.append(run)
+            shown = (f"{run['seconds_to_solve']:.1f} s, {run['steps_to_solve']:,} steps" if run["steps_to_solve"]
+                     else "unsolved")
+            print(f"  {name} x{k} seed {seed}: {shown} ({run['steps_per_second']:,} env steps/s)",
+                  file=sys.stderr, flush=True)
+    return runs
+
+
+def scaling_summary(runs, unit: str, paper_speedup=None) -> dict:
+    """Medians per worker count (an unsolved run counts as slower than every solved one), speed-ups (median
+    seconds at 1 / median seconds at k) and a verdict sentence computed from them."""
+    import statistics
+
+    from rlteach.side_by_side import median_solved
+    medians, speedup = {}, {}
+    for k in WORKER_COUNTS:
+        mine = [r for r in runs if r["workers"] == k]
+        if not mine:
+            continue
+        medians[k] = {"solved": sum(r["seconds_to_solve"] is not None for r in mine), "runs": len(mine),
+                      "seconds_to_solve": median_solved([r["seconds_to_solve"] for r in mine]),
+                      "steps_to_solve": median_solved([r["steps_to_solve"] for r in mine]),
+                      "steps_per_second": statistics.median(r["steps_per_second"] for r in mine)}
+        if "updates_per_second" in mine[0]:
+            medians[k]["updates_per_second"] = statistics.median(r["updates_per_second"] for r in mine)
+    base = medians.get(1, {}).get("seconds_to_solve")
+    for k, m in medians.items():
+        speedup[k] = round(base / m["seconds_to_solve"], 2) if base and m["seconds_to_solve"] else None
+    return {"medians": medians, "speedup": speedup, "verdict": scaling_verdict(medians, speedup, unit, paper_speedup)}
+
+
+def scaling_verdict(medians, speedup, unit, paper_speedup=None) -> str:
+    """One sentence from the medians: do more workers solve faster, and where does it stop?"""
+    def secs(k):
+        s = medians[k]["seconds_to_solve"]
+        return "unsolved" if s is None else f"{s:.1f} s"
+
+    counts = sorted(medians)
+    if medians.get(1, {}).get("seconds_to_solve") is None:
+        return f"With 1 {unit[:-1]} the median run did not solve within the time limit, so no speed-up can be given."
+    faster = [k for k in counts if k > 1 and speedup.get(k) and speedup[k] > 1]
+    if not faster:
+        return (f"More {unit} did not solve faster: median {secs(1)} with 1, "
+                + ", ".join(f"{secs(k)} with {k}" for k in counts if k > 1) + ".")
+    best = max(faster, key=lambda k: speedup[k])
+    text = f"More {unit} solved faster up to {best}: median {secs(1)} with 1, {secs(best)} with {best} " \
+           f"({speedup[best]:.1f}x"
+    text += f"; the paper: {paper_speedup[best]:.1f}x)" if paper_speedup and best in paper_speedup else ")"
+    beyond = [k for k in counts if k > best]
+    if beyond:
+        text += "; beyond that it stopped improving: " + ", ".join(
+            f"{secs(k)} with {k} ({speedup[k]:.1f}x)" if speedup.get(k) else f"{secs(k)} with {k}" for k in beyond)
+    steps = [medians[k]["steps_to_solve"] for k in (1, counts[-1])]
+    if all(steps):
+        text += (f". Median env steps to solve: {steps[0]:,.0f} with 1, {steps[1]:,.0f} with {counts[-1]} "
+                 f"({steps[1] / steps[0]:.1f}x the data)")
+    return text + "."
+
+
+def a3c_summary(runs) -> dict:
+    """``scaling_summary`` and what held the speed-up below the worker count: env steps/s against the count
+    times one worker's, and the extra env steps to solve."""
+    summary = scaling_summary(runs, "workers", A3C_PAPER["speedup"])
+    medians, k = summary["medians"], max(summary["medians"])
+    one, many = medians[1]["steps_per_second"], medians[k]["steps_per_second"]
+    steps_1, steps_k = medians[1]["steps_to_solve"], medians[k]["steps_to_solve"]
+    held = [what for what, holds in (("throughput", many / one < 0.9 * k),
+                                     ("data efficiency", bool(steps_1 and steps_k and steps_k > steps_1))) if holds]
+    summary["verdict"] += (f" Env steps/s: {one:,.0f} with 1, {many:,.0f} with {k} ({many / one:.1f}x, where {k} "
+                           f"sleeping envs alone would allow {k}x)"
+                           + (f": {' and '.join(held)} held the speed-up below the worker count." if held else "."))
+    return summary
+
+
 def a3c_scaling(quick: bool) -> dict:
     """A3C: seconds and env steps to solve SlowCartPole (sleep) with 1, 2, 4 and 8 thread workers."""
-    raise NotImplementedError
+    from rlteach import a3c
+    from rlteach.envs import SLOW_CARTPOLE
+    seeds = range(100, 102) if quick else range(100, 107)       # developed on seeds 0-1
+    max_seconds = 60.0 if quick else 90.0
+    env_kwargs = {"delay_ms": SCALING_DELAY_MS, "mode": "sleep"}
+
+    def make_config(k, seed):           # A3C's defaults; only the worker count changes
+        return a3c.Config(env_id=SLOW_CARTPOLE, env_kwargs=env_kwargs, seed=seed, num_workers=k, backend="thread")
+
+    runs = scaling_runs(a3c, make_config, seeds, max_seconds, "a3c")
+    return {"settings": {"env_id": SLOW_CARTPOLE, "env_kwargs": env_kwargs, "backend": "thread",
+                         "workers": list(WORKER_COUNTS), "seeds": list(seeds), "max_seconds": max_seconds,
+                         "config": "rlteach.a3c.Config defaults (t_max, lr, shared RMSProp, ...)",
+                         "solved": "rlteach.monitor: 10 greedy episodes every 2000 env steps, on the env without "
+                                   "its delay, mean >= 475"},
+            "paper": A3C_PAPER, "runs": runs, **a3c_summary(runs)}
+
+
+def learner_alone(config, updates=300) -> float:
+    """Updates per second of ``apex.learner_step`` alone in this thread, on a replay of random transitions:
+    what the learner could do if no actor thread wanted the GIL."""
+    import copy
+
+    import numpy as np
+    import torch
+
+    from rlteach import apex
+    from rlteach.nets import torch_threads
+    from rlteach.replay import PrioritizedReplay
+    rng = np.random.default_rng(0)
+    n = 20_000
+    batch = {"obs": rng.normal(size=(n, 4)).astype(np.float32), "action": rng.integers(0, 2, n),
+             "reward": rng.random(n).astype(np.float32), "discount": np.full(n, config.gamma ** config.n_step,
+                                                                              np.float32),
+             "next_obs": rng.normal(size=(n, 4)).astype(np.float32), "done": np.zeros(n, np.float32)}
+    with torch_threads(1):
+        q = apex.build_model(config)
+        target, optimizer = copy.deepcopy(q), torch.optim.Adam(q.parameters(), lr=config.lr, foreach=True)
+        replay = PrioritizedReplay(config.buffer_size, config.priority_alpha, seed=0)
+        replay.add_batch(batch, rng.random(n) + 0.1)
+        for _ in range(20):
+            apex.learner_step(q, target, optimizer, replay, config)
+        start = time.perf_counter()
+        for _ in range(updates):
+            apex.learner_step(q, target, optimizer, replay, config)
+        return updates / (time.perf_counter() - start)
+
+
+def apex_cap(make_config, env_steps: int) -> dict:
+    """Where an Ape-X run's time goes with 1, 2, 4 and 8 thread actors: a run of ``env_steps`` env steps (no
+    evaluation) under ``rlteach.side_by_side.Profiler`` (time shares; the profiler slows it, so its env steps
+    and updates per second are a second run's, unprofiled), beside the learner's updates per second alone."""
+    from rlteach import apex
+    from rlteach.side_by_side import Profiler
+    out = {"learner_alone_updates_per_second": round(learner_alone(make_config(1, 0)))}
+    for k in WORKER_COUNTS:
+        config = make_config(k, 0)
+        config.total_steps, config.eval_every = env_steps, None
+        with Profiler() as profiler:
+            apex.train(config, progress=False)
+        result = apex.train(config, progress=False)
+        out[k] = {"steps_per_second": round(result.env_steps / result.seconds),
+                  "updates_per_second": round(result.records["updates"] / result.seconds),
+                  "time_shares": {p: round(s, 3) for p, s in profiler.shares().items()}}
+        print(f"  apex cap x{k}: {out[k]}", file=sys.stderr, flush=True)
+    return out
+
+
+def apex_cap_sentence(medians, cap, env_steps_per_update) -> str:
+    """What caps Ape-X's scaling, from the measurements: flow control ties the actors' env steps to the
+    learner's updates, and the learner, beside thread actors, updates at a rate two actors already reach."""
+    k = max(medians)
+    ups, alone = medians[k]["updates_per_second"], cap["learner_alone_updates_per_second"]
+    rates = ", ".join(f"{medians[n]['steps_per_second']:,.0f} with {n}" for n in sorted(medians))
+    waiting = cap[k]["time_shares"]["waiting"]
+    return (f"What caps it: flow control lets the actors take {env_steps_per_update} env steps per learner update, "
+            f"and beside {k} actor threads the learner made {ups:,.0f} updates/s while solving ({alone} alone, "
+            f"with no actor thread beside it), so about {env_steps_per_update * ups:,.0f} env steps/s at most; "
+            f"median env steps/s while solving: {rates}; with {k} actors the profiler filed "
+            f"{100 * waiting:.0f}% of the thread time under waiting.")
 
 
 def apex_scaling(quick: bool) -> dict:
     """Ape-X: seconds and env steps to solve SlowCartPole (sleep) with 1, 2, 4 and 8 actors."""
-    raise NotImplementedError
+    from rlteach import apex
+    from rlteach.envs import SLOW_CARTPOLE
+    seeds = range(100, 101) if quick else range(100, 105)       # developed on seeds 0-1
+    max_seconds = 45.0 if quick else 60.0
+    env_kwargs = {"delay_ms": SCALING_DELAY_MS, "mode": "sleep"}
+
+    def make_config(k, seed):           # Ape-X's defaults; the worker count and with it the epsilon ladder change
+        return apex.Config(env_id=SLOW_CARTPOLE, env_kwargs=env_kwargs, seed=seed, num_actors=k, backend="thread")
+
+    runs = scaling_runs(apex, make_config, seeds, max_seconds, "apex")
+    config = make_config(1, 0)
+    cap = apex_cap(make_config, 4000)
+    summary = scaling_summary(runs, "actors")
+    summary["verdict"] += " " + apex_cap_sentence(summary["medians"], cap, config.env_steps_per_update)
+    return {"settings": {"env_id": SLOW_CARTPOLE, "env_kwargs": env_kwargs, "backend": "thread",
+                         "workers": list(WORKER_COUNTS), "seeds": list(seeds), "max_seconds": max_seconds,
+                         "epsilons": {k: apex.epsilon_ladder(k, config.epsilon, config.epsilon_exponent).round(5)
+                                      .tolist() for k in WORKER_COUNTS},
+                         "config": "rlteach.apex.Config defaults (env_steps_per_update "
+                                   f"{config.env_steps_per_update}, batch_size {config.batch_size}, ...)",
+                         "confound": "each count has its own epsilon ladder, as in the paper: 1 actor explores "
+                                     "with eps = 0.4 only, 8 actors mostly near-greedy (down to 0.4^8)",
+                         "solved": "rlteach.monitor: 10 greedy episodes every 2000 env steps, on the env without "
+                                   "its delay, mean >= 475"},
+            "paper": APEX_PAPER, "runs": runs, "cap": cap, **summary}
+
+
+# --- writing the results: claims.json (above), claims.md, claims.png and the README's summary -----------------
+
+TITLES = {"cliffwalk": "Prioritized replay on the Blind Cliffwalk (Schaul et al. 2016)",
+          "off_policy": "Off-policy corrections, with exploring actors and with replay (Espeholt et al. 2018)",
+          "a3c_scaling": "A3C: more workers, faster learning? (Mnih et al. 2016)",
+          "apex_scaling": "Ape-X: more actors, faster learning? (Horgan et al. 2018)"}
+
+
+def scaling_table(result) -> list[str]:
+    """The medians per worker count of an a3c_scaling or apex_scaling experiment (an unsolved run counted as
+    slower than every solved one, as in its verdict), as markdown rows."""
+    rows = ["| workers | solved | median seconds to solve | speed-up | median env steps to solve |",
+            "|---|---|---|---|---|"]
+    for k, m in result["medians"].items():
+        sec, steps, up = m["seconds_to_solve"], m["steps_to_solve"], result["speedup"].get(k)
+        rows.append(f"| {k} | {m['solved']} of {m['runs']} | {'-' if sec is None else f'{sec:.1f}'} | "
+                    f"{'-' if up is None else f'{up:.1f}x'} | {'-' if steps is None else f'{steps:,.0f}'} |")
+    return rows
+
+
+def markdown(results: dict, quick: bool) -> str:
+    """claims.md: each experiment's settings, medians, the paper's result and our verdict."""
+    lines = [f"# Every claim shown{' (--quick)' if quick else ''}", "",
+             "Written by `benchmarks/claims.py` (`make claims`); every seed's outcome is in claims.json. "
+             "The notebooks show each one where its algorithm is taught: 03 (A3C), 04 (the Blind Cliffwalk, "
+             "Ape-X), 05 (the corrections).", ""]
+    for key, title in TITLES.items():
+        if key not in results:
+            continue
+        r = results[key]
+        lines += [f"## {title}", "", f"Ran in {r.get('seconds', 0):.0f} s.", ""]
+        if key == "cliffwalk":
+            ns = r["settings"]["ns"]
+            lines += ["| n | N | " + " | ".join(r["settings"]["replays"]) + " | uniform / oracle |",
+                      "|---" * (len(r["settings"]["replays"]) + 3) + "|"]
+            for n in ns:
+                cells = [f"{r['medians'][f'{replay} n={n}']:,.0f}" for replay in r["settings"]["replays"]]
+                lines.append(f"| {n} | {2 ** (n + 1) - 2:,} | " + " | ".join(cells)
+                             + f" | {r['gap_uniform_over_oracle'][str(n)]:.1f} |")
+            lines += ["", "Median updates to learn over the seeds " + ", ".join(map(str, r["settings"]["seeds"]))
+                      + f". Paper: {r['paper']}"]
+        elif key == "off_policy":
+            lines += ["| experiment | correction | median score | seeds |", "|---|---|---|---|"]
+            for part, medians in r["medians"].items():
+                for c, m in medians.items():
+                    n = sum(run["correction"] == c for run in r["runs"][part])
+                    lines.append(f"| {part} | {c} | {m:.1f} | {n} |")
+            lines += ["", f"Score: {r['score']}. Paper ({r['paper']['cited']}): {r['paper']['result']}."]
+        else:
+            lines += scaling_table(r)
+            paper = r["paper"]
+            ups = ", ".join(f"{v:g}x with {k}" for k, v in paper.get("speedup", {}).items())
+            lines += ["", f"Paper: {paper['source']}" + (f": speed-up {ups}." if ups else f"; {paper['shape']}.")]
+        if r.get("verdict"):
+            lines += ["", f"**Ours:** {r['verdict']}"]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def figure(results: dict):
+    """claims.png: one row per experiment, stacked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from rlteach.plotting import plot_blind_cliffwalk, plot_correction_scores
+    from rlteach.plotting.a3c import plot_worker_scaling
+
+    figures = []
+    if "cliffwalk" in results:
+        figures.append(plot_blind_cliffwalk(results["cliffwalk"]["runs"]))
+    if "off_policy" in results:
+        off = results["off_policy"]
+        panels = {title: {c: [run["score"] for run in off["runs"][part] if run["correction"] == c]
+                          for c in off["medians"][part]}
+                  for part, title in (("cliff", "cliff, exploring actors"), ("cliff_replay", "cliff + replay"),
+                                      ("cartpole_replay", "CartPole + replay"))}
+        figures.append(plot_correction_scores(panels, threshold={"cliff, exploring actors": off["threshold"],
+                                                                 "cliff + replay": off["threshold"]}))
+    for key in ("a3c_scaling", "apex_scaling"):
+        if key in results:
+            paper = results[key]["paper"].get("speedup")
+            figures.append(plot_worker_scaling(results[key]["runs"], title=TITLES[key],
+                                               unit="workers" if key == "a3c_scaling" else "actors",
+                                               paper_speedup={int(k): v for k, v in paper.items()} if paper else None))
+    images = []
+    for fig in figures:
+        fig.set_dpi(80)
+        fig.canvas.draw()
+        images.append(np.asarray(fig.canvas.buffer_rgba())[..., :3])
+        plt.close(fig)
+    width = max(im.shape[1] for im in images)
+    padded = [np.pad(im, ((0, 0), (0, width - im.shape[1]), (0, 0)), constant_values=255) for im in images]
+    return np.concatenate(padded, axis=0)
+
+
+def write(results: dict, quick: bool):
+    import matplotlib.pyplot as plt
+
+    name = "claims_quick" if quick else "claims"
+    (RESULTS / f"{name}.md").write_text(markdown(results, quick))
+    plt.imsave(RESULTS / f"{name}.png", figure(results))
+    readme = ROOT / "README.md"
+    if quick or not readme.exists():
+        return
+    summary = "\n".join(f"- {TITLES[key]}: {results[key]['verdict']}" for key in TITLES
+                         if results.get(key, {}).get("verdict"))
+    summary += ("\n\nSettings, every seed and the paper's results beside ours: "
+                "[benchmarks/results/claims.md](benchmarks/results/claims.md); the plots: "
+                "[claims.png](benchmarks/results/claims.png).")
+    text = readme.read_text()
+    start, end = "<!-- claims:start -->", "<!-- claims:end -->"
+    if start in text and end in text:
+        text = text[:text.index(start) + len(start)] + "\n" + summary + "\n" + text[text.index(end):]
+        readme.write_text(text)
 
 
 def main(argv=None):
@@ -147,6 +486,7 @@ def main(argv=None):
         results[key]["seconds"] = round(time.time() - start, 1)
         path.write_text(json.dumps(results, indent=1) + "\n")
         print(f"--- {key}: {results[key]['seconds']:.0f} s", file=sys.stderr, flush=True)
+    write(results, args.quick)
 
 
 if __name__ == "__main__":

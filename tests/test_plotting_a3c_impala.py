@@ -139,3 +139,24 @@ def test_plot_correction_scores_draws_every_seed_and_the_median():
     assert [t.get_text() for t in cliff.get_xticklabels()] == ["vtrace", "none"]
     assert cartpole.get_legend() is None and cliff.get_legend() is not None
     plt.close(fig)
+
+
+def test_plot_worker_scaling_draws_time_and_steps_against_workers_on_a_log2_axis():
+    from rlteach.plotting import plot_worker_scaling
+
+    runs = [{"workers": k, "seed": s, "seconds_to_solve": 20.0 / k + s, "steps_to_solve": 10_000 + 1000 * k}
+            for k in (1, 2, 4, 8) for s in range(3)]
+    runs.append({"workers": 8, "seed": 3, "seconds_to_solve": None, "steps_to_solve": None})   # one unsolved
+    fig = plot_worker_scaling(runs, paper_speedup={1: 1.0, 2: 2.1, 4: 3.7, 8: 6.9, 16: 12.5}, unit="actors")
+    by_seconds, by_steps = fig.axes
+    for ax in (by_seconds, by_steps):
+        assert ax.get_xscale() == "log" and ax.get_xlabel() == "actors"
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "4", "8"]
+    median = next(line for line in by_seconds.get_lines() if line.get_label() == "median")
+    # the median at 8 ranks the unsolved run above every solved one: seeds 0, 1, 2 and unsolved -> 3.5 + 2.5
+    np.testing.assert_allclose(median.get_ydata(), [21.0, 11.0, 6.0, 20.0 / 8 + 1.5])
+    paper = next(line for line in by_seconds.get_lines() if line.get_label().startswith("paper"))
+    np.testing.assert_allclose(paper.get_ydata(), 21.0 / np.array([1.0, 2.1, 3.7, 6.9]))
+    steps = next(line for line in by_steps.get_lines() if line.get_label() == "median")
+    np.testing.assert_allclose(steps.get_ydata(), [11_000, 12_000, 14_000, 18_000])
+    assert any("1 unsolved" in t.get_text() for t in by_seconds.texts)

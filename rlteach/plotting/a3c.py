@@ -116,3 +116,57 @@ def plot_steps_and_seconds(runs):
     fig.tight_layout(rect=(0, 0.07, 1, 1))              # the bottom 7% is the legend's
     return fig
 
+
+
+# --- 03 and 04: more workers, faster learning? (benchmarks/claims.py: a3c_scaling, apex_scaling) ---------
+
+
+def plot_worker_scaling(runs, paper_speedup=None, title=None, unit="workers"):
+    """The two views of Mnih et al. (2016, Table 2 and Figure 3) side by side, against the worker count on a
+    log2 axis: left, seconds to solve; right, env steps to solve (data efficiency). Each dot is one run
+    (``runs``: dicts with "workers", "seed", "seconds_to_solve", "steps_to_solve", None where unsolved), the
+    line joins the medians and the band spans the quartiles; unsolved runs are counted as slower than every
+    solved one (a median that is unsolved is not drawn; an upper quartile that is reaches the slowest solved
+    run), and their number is written under each count.
+    ``paper_speedup`` ({workers: speed-up}) draws the paper's speed-up as a dashed reference: our median
+    seconds at the fewest workers divided by it. ``unit`` names the workers ("workers", "actors"). Returns
+    the figure."""
+    counts = sorted({int(r["workers"]) for r in runs})
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, key, label in ((axes[0], "seconds_to_solve", "seconds to solve"),
+                           (axes[1], "steps_to_solve", "env steps to solve")):
+        quartiles = []
+        for k in counts:
+            values = [r[key] for r in runs if int(r["workers"]) == k]
+            solved = [v for v in values if v is not None]
+            ax.scatter(np.full(len(solved), k) * np.exp(np.linspace(-0.06, 0.06, len(solved))), solved, s=14,
+                       color="tab:blue", alpha=0.5, zorder=3)
+            ranked = np.array([np.inf if v is None else v for v in values], dtype=float)
+            with np.errstate(invalid="ignore"):         # a quartile next to an unsolved run: nan (inf * 0)
+                quartiles.append(np.percentile(ranked, [25, 50, 75]) if len(ranked) else [np.nan] * 3)
+            if len(values) > len(solved):
+                ax.annotate(f"{len(values) - len(solved)} unsolved", (k, 0), xycoords=("data", "axes fraction"),
+                            xytext=(0, 3), textcoords="offset points", ha="center", fontsize=7, color="tab:red")
+        q = np.where(np.isfinite(quartiles), quartiles, np.nan).reshape(-1, 3)
+        solved_values = [r[key] for r in runs if r[key] is not None]
+        top = max(solved_values) if solved_values else np.nan    # an unsolved upper quartile: to the slowest run
+        upper = np.where(np.isnan(q[:, 2]) & np.isfinite(q[:, 1]), top, q[:, 2])
+        ax.fill_between(counts, q[:, 0], upper, color="tab:blue", alpha=0.15, label="quartiles")
+        ax.plot(counts, q[:, 1], "o-", color="tab:blue", label="median")
+        if key == "seconds_to_solve" and paper_speedup and np.isfinite(q[0, 1]):
+            ks = [k for k in counts if k in paper_speedup or str(k) in paper_speedup]
+            speedup = [paper_speedup.get(k, paper_speedup.get(str(k))) for k in ks]
+            ax.plot(ks, q[0, 1] / np.array(speedup, dtype=float), "--", color="gray",
+                    label="paper's speed-up, from our median")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(counts, [str(k) for k in counts])
+        ax.set_xlabel(unit)
+        ax.set_ylabel(label)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8)
+    axes[0].set_title("wall-clock time (speed-up)")
+    axes[1].set_title("env steps (data efficiency)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -332,6 +332,6 @@ def plot_correction_scores(panels, threshold=None) -> plt.Figure:
         ax.set_xlim(-0.6, len(groups) - 0.4)
         ax.set_title(title, fontsize=10)
         ax.set_ylabel("score (mean of the last evaluations)")
-    fig.text(0.5, -0.02, "dots: one seed each; black bar: the median", ha="center", fontsize=9)
-    fig.tight_layout()
+    fig.text(0.5, 0.01, "dots: one seed each; black bar: the median", ha="center", fontsize=9)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
