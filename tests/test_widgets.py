@@ -244,7 +244,7 @@ def test_train_explorer_drives_impala_with_pull_delay_and_correction():
     config = result.config
     assert (config.num_actors, config.backend, config.unrolls_per_weight_pull, config.off_policy_correction,
             config.total_steps) == (1, "thread", 4, "none", 2500)
-    assert "num_actors=1" in label and "unrolls_per_weight_pull=4" in label and "off_policy_correction='none'" in label
+    assert "num_actors=1" in label and "unrolls_per_weight_pull=4" in label and "off_policy_correction=none" in label
     assert result.env_steps >= 2500 and "impala on CartPole-v1" in ex.status.value
     assert result.records["updates"] > 0 and {row.who for row in result.records["timeline"]} == {-1, 0}
     assert bytes(ex.image.value) != empty_png and not ex.train_button.disabled
