@@ -10,6 +10,7 @@ The math
     replay          the sum-tree, proportional prioritized replay and n-step transitions (Ape-X)
 The algorithms (each: Config, math, network, actor, learner, train)
     policy_gradient synchronous A2C on a vector env
+    ppo             PPO: A2C's rollouts reused for epochs of minibatches under the clipped surrogate objective
     a3c             A3C: Hogwild workers on one shared model, or a parameter server on Ray
     apex            Ape-X DQN: an epsilon ladder of actors feeding one prioritized replay
     impala          IMPALA: actors with a stale policy, a learner that corrects with V-trace

@@ -6,7 +6,7 @@ Every algorithm in rlteach has the same run API:
 
 and returns a ``TrainResult``. ``Run`` is the bookkeeping all ``train`` functions share: the clock, the env
 step counter, finished episodes, the progress bar, the evaluation schedule and the solved check, so that
-"solved in 30 s" means the same thing for A2C, A3C, Ape-X and IMPALA.
+"solved in 30 s" means the same thing for A2C, PPO, A3C, Ape-X and IMPALA.
 
 The solved criterion (one for every algorithm)
 ----------------------------------------------
@@ -120,7 +120,7 @@ def record_episode(act, env_id="CartPole-v1", seed=EVAL_SEED_BASE, max_steps=Non
 
 # CLI name -> the module that holds its Config, train and build_model
 ALGORITHMS = {"a2c": "rlteach.policy_gradient", "a3c": "rlteach.a3c", "apex": "rlteach.apex",
-              "impala": "rlteach.impala"}
+              "impala": "rlteach.impala", "ppo": "rlteach.ppo"}
 
 
 def algorithm_name(config) -> str:

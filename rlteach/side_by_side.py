@@ -63,16 +63,17 @@ def contender_config(name: str, workload: str, seed: int, max_steps: int, delay_
     if algorithm not in ALGORITHMS or workload not in WORKLOADS:
         raise ValueError(f"{name!r} on {workload!r}: allowed algorithms {sorted(ALGORITHMS)}, workloads "
                          f"{sorted(WORKLOADS)}")
-    if (algorithm == "a2c") != (how in A2C_MODES) or (algorithm != "a2c" and not n.isdigit()):
-        raise ValueError(f"{name!r}: A2C runs as {', '.join(f'a2c:{m}' for m in A2C_MODES)}; the others as "
-                         "'<algorithm>:<thread|process>x<N>', e.g. 'a3c:threadx8'")
+    one_process = algorithm in ("a2c", "ppo")          # one process stepping a vector env: no backend
+    if one_process != (how in A2C_MODES) or (not one_process and not n.isdigit()):
+        raise ValueError(f"{name!r}: A2C and PPO run as {', '.join(f'a2c:{m}' for m in A2C_MODES)} (or ppo:...); "
+                         "the others as '<algorithm>:<thread|process>x<N>', e.g. 'a3c:threadx8'")
     env_id, env_kwargs = WORKLOADS[workload]
     if delay_ms is not None and env_kwargs is not None:
         env_kwargs = {**env_kwargs, "delay_ms": delay_ms}
     module = importlib.import_module(ALGORITHMS[algorithm])
     fields = dict(env_id=env_id, env_kwargs=env_kwargs, seed=seed, total_steps=max_steps, eval_every=EVAL_EVERY,
                   eval_episodes=EVAL_EPISODES)
-    if algorithm == "a2c":
+    if one_process:
         fields["vectorization"] = A2C_MODES[how]
     else:
         fields["backend"] = backend

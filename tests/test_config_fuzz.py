@@ -17,7 +17,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rlteach import a3c, apex, checks, impala
+from rlteach import a3c, apex, checks, impala, ppo
 from rlteach import policy_gradient as a2c
 
 M = checks
@@ -68,9 +68,15 @@ FIELDS = {
              "off_policy_correction": ("choice", ("vtrace", "one_step_is", "none")), "actor_epsilon": Float(0, 1),
              "replay_fraction": ("replay_fraction",), "replay_capacity_unrolls": Int(1, M.MAX_BUFFER),
              "hidden": HIDDEN},
+    ppo: {**COMMON, "num_envs": Int(1, M.MAX_PARALLEL), "n_steps": Int(1, M.MAX_ROLLOUT), "update_epochs": Int(1),
+          "num_minibatches": Int(1, M.MAX_BATCH), "clip_eps": Float(0, 1, low_open=True), "gamma": Float(0, 1),
+          "lam": Float(0, 1), "lr": Float(0, low_open=True), "anneal_lr": BOOL, "adam_eps": Float(0, low_open=True),
+          "value_coef": Float(0), "entropy_coef": Float(0), "max_grad_norm": Float(0, low_open=True),
+          "normalize_advantages": BOOL, "hidden": HIDDEN, "shared_torso": BOOL,
+          "vectorization": ("choice", ("sync", "async", "vector_entry_point"))},
 }
 MODULES = list(FIELDS)
-IDS = ["a2c", "a3c", "apex", "impala"]
+IDS = ["a2c", "a3c", "apex", "impala", "ppo"]
 
 # --- bad values, by kind --------------------------------------------------------------------------------------
 
@@ -198,7 +204,8 @@ def make_consistent(values):
     """The rules between fields: ray_address and sync=True need backend "ray"; a shared torso needs a layer;
     vectorization "vector_entry_point" needs an env that has a vectorized version (of these, CartPole-v1);
     IMPALA's clip_c is at most clip_rho (None: no clip, larger than any number); its replay_fraction times
-    batch_size is a whole number of unrolls, fewer than batch_size."""
+    batch_size is a whole number of unrolls, fewer than batch_size; PPO's num_minibatches is at most the
+    num_envs * n_steps steps of a rollout."""
     if values.get("backend") != "ray":
         values.update({k: v for k, v in (("ray_address", None), ("sync", False)) if k in values})
     if values.get("shared_torso") and not values["hidden"]:
@@ -207,6 +214,8 @@ def make_consistent(values):
         values["env_id"] = "CartPole-v1"
     if values.get("clip_rho") is not None and (values["clip_c"] is None or values["clip_c"] > values["clip_rho"]):
         values["clip_c"], values["clip_rho"] = values["clip_rho"], values["clip_c"]     # swapped: c_bar <= rho_bar
+    if "num_minibatches" in values:
+        values["num_minibatches"] = min(values["num_minibatches"], values["num_envs"] * values["n_steps"])
     if values.get("replay_fraction"):
         values["batch_size"] = 4 * max(1, values["batch_size"] // 4)                   # 0.25, 0.5 and 0.75 fit
     return values
