@@ -152,6 +152,13 @@ def collect_rollout(envs, model, state, n_steps, device, run=None) -> dict:
     return out
 
 
+def reset_state(envs, config) -> dict:
+    """The ``state`` that ``collect_rollout`` carries, at the start of a run: every env reset from the run's
+    env stream (env i gets that seed + i), no autoreset step pending, no return yet."""
+    obs, _ = envs.reset(seed=stream_seed(config.seed, "env"))
+    return {"obs": obs, "after_end": np.zeros(config.num_envs, dtype=bool), "episode_return": np.zeros(config.num_envs)}
+
+
 def rollout_targets(values, last_value, rollout, gamma, lam):
     """Advantages (GAE) and critic targets R = A + V for a rollout, as constants.
 
@@ -195,9 +202,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
 
         interrupted = False
         try:
-            obs, _ = envs.reset(seed=stream_seed(config.seed, "env"))      # env i gets that seed + i
-            state = {"obs": obs, "after_end": np.zeros(config.num_envs, dtype=bool),
-                     "episode_return": np.zeros(config.num_envs)}
+            state = reset_state(envs, config)
             while not run.done:
                 # actor: a [n_steps, num_envs] rollout with the current network
                 rollout = collect_rollout(envs, model, state, config.n_steps, device, run)

@@ -222,9 +222,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
 
         interrupted = False
         try:
-            obs, _ = envs.reset(seed=stream_seed(config.seed, "env"))      # env i gets that seed + i
-            state = {"obs": obs, "after_end": np.zeros(config.num_envs, dtype=bool),
-                     "episode_return": np.zeros(config.num_envs)}
+            state = a2c.reset_state(envs, config)
             while not run.done:
                 if config.anneal_lr:                   # linearly to 0 at total_steps
                     for group in optimizer.param_groups:

@@ -2,13 +2,12 @@
 
 import _thread
 import json
-import subprocess
-import sys
 import threading
 
 import numpy as np
 import pytest
 import torch
+from saved_runs import assert_loaded_equals, run_cli
 from torch import nn
 
 from rlteach import losses, monitor
@@ -293,16 +292,7 @@ def test_save_and_load_round_trip(tmp_path):
     result.save(tmp_path / "run")
     assert json.loads((tmp_path / "run" / "config.json").read_text())["algorithm"] == "a2c"
     loaded = monitor.load(tmp_path / "run")
-    assert loaded.config == result.config
-    for name in ("episode_returns", "episode_steps", "episode_seconds", "evals", "env_steps", "seconds",
-                 "solved_at_steps", "solved_at_seconds", "interrupted", "records"):
-        assert getattr(loaded, name) == getattr(result, name), name  # JSON floats round-trip exactly
-    for (k, a), b in zip(result.model.state_dict().items(), loaded.model.state_dict().values(), strict=True):
-        assert torch.equal(a, b), k
-
-
-def run_cli(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "rlteach", *args], capture_output=True, text=True, timeout=timeout)
+    assert_loaded_equals(loaded, result)
 
 
 def test_cli_help_and_bad_input():

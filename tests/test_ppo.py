@@ -2,12 +2,11 @@
 API (Config checks, save/load, CLI) and a learning test."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
+from saved_runs import assert_loaded_equals, run_cli
 
 from rlteach import monitor, ppo
 from rlteach.nets import ActorCritic
@@ -224,16 +223,8 @@ def test_save_and_load_round_trip(tmp_path):
     result.save(tmp_path / "run")
     assert json.loads((tmp_path / "run" / "config.json").read_text())["algorithm"] == "ppo"
     loaded = monitor.load(tmp_path / "run")
-    assert loaded.config == result.config and isinstance(loaded.config, ppo.Config)
-    for name in ("episode_returns", "episode_steps", "episode_seconds", "evals", "env_steps", "seconds",
-                 "solved_at_steps", "solved_at_seconds", "interrupted", "records"):
-        assert getattr(loaded, name) == getattr(result, name), name  # JSON floats round-trip exactly
-    for (k, a), b in zip(result.model.state_dict().items(), loaded.model.state_dict().values(), strict=True):
-        assert torch.equal(a, b), k
-
-
-def run_cli(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "rlteach", *args], capture_output=True, text=True, timeout=timeout)
+    assert isinstance(loaded.config, ppo.Config)
+    assert_loaded_equals(loaded, result)
 
 
 def test_cli_lists_ppo_and_refuses_a_backend():
