@@ -164,7 +164,9 @@ def run_case(module, backend, fault, *, eval_every=1000, kill_run_steps=6000, tr
             time.sleep(0.1)
 
     def inject(snapshot):                    # the train callback: runs after every evaluation
-        if "t" in at:
+        if "t" in at:                        # Ray: hold the run at the next evaluation until the killed worker runs
+            while (fault, backend) == ("kill", "ray") and "t" not in restarted and not hung.is_set():
+                time.sleep(0.02)             # again; a short run could otherwise end before its restart registers
             return
         at.update(returns=list(snapshot.episode_returns), processes=len(worker_processes()))
         before = _ray_worker_pids() if backend == "ray" else set()

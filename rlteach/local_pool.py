@@ -176,7 +176,7 @@ class WorkerPool:
             self.started = self._ctx.Array("b", num_workers, lock=False)   # 1 once a worker runs _run_worker
         # weights: a template state_dict for publish()/ctx.weights(), or None when workers need none
         self.shared_weights = None if weights is None else SharedWeights(weights, lock, version)
-        self.workers, self.leftovers = [], []
+        self.workers, self.leftovers, self.stopping = [], [], False
 
     # --- lifecycle ----------------------------------------------------------------------------------------
 
@@ -198,6 +198,7 @@ class WorkerPool:
 
         Results still on their way are kept (a process cannot exit while its queue is unread): ``drain()``
         hands them over, so no finished episode or counted step is lost."""
+        self.stopping = True                  # from here on a process that ends nonzero was ended by us
         self.stop_event.set()
         deadline = time.monotonic() + self.join_timeout
         while self.alive() and time.monotonic() < deadline:
@@ -237,20 +238,31 @@ class WorkerPool:
     # --- talking to the workers ---------------------------------------------------------------------------
 
     def check(self):
-        """Raise WorkerError if any worker failed (or a process died without a word)."""
-        try:
-            index, tb = self.errors.get_nowait()
-        except queue.Empty:
-            dead = [i for i, w in enumerate(self.workers)
-                    if self.backend == "process" and w.exitcode not in (None, 0) and not self.stop_event.is_set()]
-            if not dead:
-                return
-            index = dead[0]
+        """Raise WorkerError if any worker failed (or a process died without a word). A process killed by a
+        signal is named first: it is the cause, and a peer's error (DD-PPO's all-reduce losing its partner)
+        may be only its consequence."""
+        dead = [i for i, w in enumerate(self.workers)
+                if self.backend == "process" and w.exitcode not in (None, 0) and not self.stopping]
+        killed = [i for i in dead if self.workers[i].exitcode < 0]
+        error = None if killed else self._next_error()
+        if error is not None:
+            index, tb = error
+        elif dead:
+            index = (killed or dead)[0]
             tb = exit_reason(self.workers[index].exitcode)
             if not self.started[index]:
                 tb += died_while_starting(self.work)
+        else:
+            return
         self.stop()
         raise WorkerError(f"worker {index} ({self.backend} backend) failed; its traceback:\n{tb}")
+
+    def _next_error(self):
+        """(index, traceback) of a worker that raised, or None."""
+        try:
+            return self.errors.get_nowait()
+        except queue.Empty:
+            return None
 
     def get(self, timeout=1.0):
         """The next result a worker put, or None after ``timeout`` seconds; raises WorkerError first."""

@@ -120,16 +120,17 @@ def build_model(config: Config) -> ActorCritic:
     return ActorCritic(*dims, config.hidden, config.shared_torso).to(config.device)
 
 
-def collect_rollout(envs, model, state, n_steps, device, run=None) -> dict:
+def collect_rollout(envs, model, state, n_steps, device, run=None, cut=None) -> dict:
     """The actor: ``n_steps`` steps of every env, one batched forward per step.
 
     ``state`` carries across calls: ``obs`` (the current observations), ``after_end`` (True where the
     next step is an autoreset step) and ``episode_return``. Returns [n_steps, num_envs] arrays obs,
     actions, rewards, terminated, truncated and valid (False on autoreset steps), plus ``last_obs``.
-    Finished episodes and real env steps are reported to ``run``.
+    Finished episodes and real env steps are reported to ``run``. ``cut(t)``, when given, is asked after
+    step t (0, 1, ...): True ends the rollout there, shorter than n_steps (DD-PPO's preemption).
     """
     rollout = {k: [] for k in ("obs", "actions", "rewards", "terminated", "truncated", "valid")}
-    for _ in range(n_steps):
+    for t in range(n_steps):
         obs = state["obs"]
         with torch.no_grad():
             actions = model.dist(torch.as_tensor(obs, dtype=torch.float32, device=device)).sample().cpu().numpy()
@@ -147,15 +148,17 @@ def collect_rollout(envs, model, state, n_steps, device, run=None) -> dict:
         if run is not None:
             run.add_steps(int(valid.sum()))
         state["after_end"], state["obs"] = ended, next_obs
+        if cut is not None and cut(t):
+            break
     out = {k: np.stack(v) for k, v in rollout.items()}
     out["last_obs"] = state["obs"]
     return out
 
 
-def reset_state(envs, config) -> dict:
+def reset_state(envs, config, worker=0) -> dict:
     """The ``state`` that ``collect_rollout`` carries, at the start of a run: every env reset from the run's
-    env stream (env i gets that seed + i), no autoreset step pending, no return yet."""
-    obs, _ = envs.reset(seed=stream_seed(config.seed, "env"))
+    env stream of ``worker`` (env i gets that seed + i), no autoreset step pending, no return yet."""
+    obs, _ = envs.reset(seed=stream_seed(config.seed, "env", worker))
     return {"obs": obs, "after_end": np.zeros(config.num_envs, dtype=bool), "episode_return": np.zeros(config.num_envs)}
 
 

@@ -50,7 +50,8 @@ from rlteach.monitor import Run, TrainResult
 from rlteach.nets import torch_threads
 from rlteach.workers import stream_seed
 
-__all__ = ["Config", "VECTORIZATIONS", "build_model", "clipped_surrogate", "ppo_loss", "ppo_update", "train"]
+__all__ = ["Config", "VECTORIZATIONS", "build_model", "clipped_surrogate", "ppo_loss", "ppo_update", "rollout_batch",
+           "train"]
 
 VECTORIZATIONS = a2c.VECTORIZATIONS     # "sync", "async", "vector_entry_point": how the envs step (A2C's docstring)
 build_model = a2c.build_model           # A2C's ActorCritic, from a Config's hidden and shared_torso
@@ -161,17 +162,44 @@ def ppo_loss(log_probs, old_log_probs, entropy, values, advantages, returns, cli
 # ---------------------------------------------------------------------------------------------------------
 
 
-def ppo_update(model, optimizer, batch: dict, config: Config) -> dict:
+def rollout_batch(model, rollout: dict, config: Config, device) -> dict:
+    """What the learner trains on: pi_theta_old's log-probabilities and values, computed once, then GAE and
+    the critic's targets (A2C's ``rollout_targets``); flat [B] tensors of the rollout's real steps only (an
+    autoreset step is not a transition): obs [B, obs_dim], actions, old_log_probs, advantages, returns."""
+    obs_t = torch.as_tensor(rollout["obs"], dtype=torch.float32, device=device)
+    actions = torch.as_tensor(rollout["actions"], device=device)
+    with torch.no_grad():
+        logits, values = model(obs_t)                                               # [T, N, A], [T, N]
+        old_log_probs = torch.distributions.Categorical(logits=logits).log_prob(actions)
+        last_value = model(torch.as_tensor(rollout["last_obs"], dtype=torch.float32, device=device))[1]
+    advantages, returns = a2c.rollout_targets(values, last_value, rollout, config.gamma, config.lam)
+    real = torch.as_tensor(rollout["valid"], device=device).flatten()
+    return {k: v.flatten(0, 1)[real] for k, v in (("obs", obs_t), ("actions", actions),
+            ("old_log_probs", old_log_probs), ("advantages", advantages), ("returns", returns))}
+
+
+def ppo_update(model, optimizer, batch: dict, config: Config, reduce_gradients=None) -> dict:
     """Train on one rollout's real steps: ``batch`` holds flat [B] tensors obs [B, obs_dim], actions,
-    old_log_probs, advantages and returns. Each epoch shuffles the B steps (torch's global generator) and
-    splits them into ``num_minibatches`` minibatches, one gradient step each. Returns the rollout's
-    diagnostics: the loss terms and clip fraction averaged over its minibatches, approx_kl of the last epoch,
-    and first_ratio_max_dev, max |r - 1| on the first minibatch (before any update: 0 up to rounding)."""
+    old_log_probs, advantages and returns (``rollout_batch``). Each epoch shuffles the B steps (torch's global
+    generator) and splits them into ``num_minibatches`` minibatches, one gradient step each. Returns the
+    rollout's diagnostics: the loss terms and clip fraction averaged over its minibatches, approx_kl of the
+    last epoch, and first_ratio_max_dev, max |r - 1| on the first minibatch (before any update: 0 up to
+    rounding).
+
+    ``reduce_gradients(model)``, when given, is called between each backward pass and the clip: DD-PPO
+    (rlteach/ddppo.py) averages the gradients of all its workers there. Every worker must then take the same
+    number of steps, so a minibatch with no real step still takes one, with a zero gradient of its own."""
     terms, clip_fractions, kls, first_ratio_max_dev = [], [], [], None
     for _ in range(config.update_epochs):
         kls = []
         for idx in torch.randperm(len(batch["actions"])).tensor_split(config.num_minibatches):
             if len(idx) == 0:                      # fewer real steps than minibatches (autoreset steps left out)
+                if reduce_gradients is not None:   # the others' all-reduce waits for this worker's part: zeros
+                    for p in model.parameters():
+                        p.grad = torch.zeros_like(p)
+                    reduce_gradients(model)
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                    optimizer.step()
                 continue
             logits, values = model(batch["obs"][idx])
             dist = torch.distributions.Categorical(logits=logits)
@@ -183,6 +211,8 @@ def ppo_update(model, optimizer, batch: dict, config: Config) -> dict:
                                    config.entropy_coef)
             optimizer.zero_grad()
             loss.total.backward()
+            if reduce_gradients is not None:
+                reduce_gradients(model)
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
             optimizer.step()
             if first_ratio_max_dev is None:
@@ -229,19 +259,8 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
                         group["lr"] = config.lr * max(0.0, 1 - run.result.env_steps / config.total_steps)
                 # actor: a [n_steps, num_envs] rollout with the current network, pi_theta_old
                 rollout = a2c.collect_rollout(envs, model, state, config.n_steps, device, run)
-                # pi_theta_old's log-probabilities and values, once; then GAE and the critic's targets
-                obs_t = torch.as_tensor(rollout["obs"], dtype=torch.float32, device=device)
-                actions = torch.as_tensor(rollout["actions"], device=device)
-                with torch.no_grad():
-                    logits, values = model(obs_t)                                   # [T, N, A], [T, N]
-                    old_log_probs = torch.distributions.Categorical(logits=logits).log_prob(actions)
-                    last_value = model(torch.as_tensor(rollout["last_obs"], dtype=torch.float32, device=device))[1]
-                advantages, returns = a2c.rollout_targets(values, last_value, rollout, config.gamma, config.lam)
-                # learner: the real steps only (an autoreset step is not a transition), flat, then the epochs
-                real = torch.as_tensor(rollout["valid"], device=device).flatten()
-                batch = {k: v.flatten(0, 1)[real] for k, v in (("obs", obs_t), ("actions", actions),
-                         ("old_log_probs", old_log_probs), ("advantages", advantages), ("returns", returns))}
-                stats = ppo_update(model, optimizer, batch, config)
+                # learner: pi_theta_old's log-probabilities, GAE and targets, once; then the epochs
+                stats = ppo_update(model, optimizer, rollout_batch(model, rollout, config, device), config)
                 records["losses"].append([run.result.env_steps] + [round(x, 5) for x in stats["losses"]])
                 for key in ("clip_fraction", "approx_kl", "first_ratio_max_dev"):
                     records[key].append(stats[key])
