@@ -241,7 +241,7 @@ def worker(ctx, config: Config, host: str, port: int):
 
 def load_weights(model, state: dict) -> None:
     """Load a worker's weights (NumPy arrays) into ``model``."""
-    model.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
+    model.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
 
 
 def store_host(config: Config) -> str:

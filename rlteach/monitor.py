@@ -120,7 +120,8 @@ def record_episode(act, env_id="CartPole-v1", seed=EVAL_SEED_BASE, max_steps=Non
 
 # CLI name -> the module that holds its Config, train and build_model
 ALGORITHMS = {"a2c": "rlteach.policy_gradient", "a3c": "rlteach.a3c", "apex": "rlteach.apex",
-              "impala": "rlteach.impala", "ppo": "rlteach.ppo", "ddppo": "rlteach.ddppo"}
+              "impala": "rlteach.impala", "ppo": "rlteach.ppo", "ddppo": "rlteach.ddppo",
+              "seedrl": "rlteach.seed_rl"}
 
 
 def algorithm_name(config) -> str:

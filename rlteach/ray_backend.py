@@ -171,6 +171,7 @@ class RayPool(WorkerPool):
         self.started_ray = ray_init(ray_address)
         self.work, self.num_workers, self.backend, self.args = work, num_workers, "ray", tuple(args)
         self.join_timeout, self.max_restarts, self.start_timeout = join_timeout, max_restarts, start_timeout
+        self.settle = 1.0      # seconds ``check`` gives a worker's death to show after another worker's error
         self.num_cpus = fit_num_cpus(num_workers, num_cpus)
         self.name = f"rlteach-{uuid.uuid4().hex[:8]}"
         template = None if weights is None else {k: v.detach().cpu() for k, v in weights.items()}
@@ -223,17 +224,33 @@ class RayPool(WorkerPool):
         super()._collect_leftovers(timeout)
 
     def check(self):
-        """Raise WorkerError if a worker's ``work`` raised, or its actor died past ``max_restarts``."""
+        """Raise WorkerError if a worker's ``work`` raised, or its actor died past ``max_restarts``. A worker's
+        error may be the consequence of another's death (DD-PPO's all-reduce losing its partner), so a death
+        gets ``settle`` seconds to show, and is named first."""
+        failures = self._failures(timeout=0)
+        if not failures:
+            return
+        if not any(died for _, died, _ in failures) and len(self.refs) > 1:
+            failures = self._failures(timeout=self.settle)
+        index, _, exc = sorted(failures, key=lambda f: not f[1])[0]
+        self.stop()
+        raise WorkerError(f"worker {index} (ray backend) failed; its traceback:\n{exc}") from None
+
+    def _failures(self, timeout) -> list:
+        """(index, whether its actor died, the exception) of every worker whose ``run`` has failed."""
         import ray
 
+        if timeout:
+            ray.wait(self.refs, num_returns=len(self.refs), timeout=timeout)
         ready, _ = ray.wait(self.refs, num_returns=len(self.refs), timeout=0)
+        failures = []
         for index, ref in enumerate(self.refs):
             if ref in ready:
                 try:
                     ray.get(ref)
                 except Exception as exc:  # noqa: BLE001 - a worker's failure, with its traceback
-                    self.stop()
-                    raise WorkerError(f"worker {index} (ray backend) failed; its traceback:\n{exc}") from None
+                    failures.append((index, isinstance(exc, ray.exceptions.RayActorError), exc))
+        return failures
 
     def publish(self, state_dict) -> int:
         """Send new weights to the hub without waiting for it (calls from one caller run in order)."""

@@ -77,7 +77,7 @@ def contender_config(name: str, workload: str, seed: int, max_steps: int, delay_
         fields["vectorization"] = A2C_MODES[how]
     else:
         fields["backend"] = backend
-        fields["num_workers" if algorithm == "a3c" else "num_actors"] = int(n)
+        fields["num_workers" if algorithm in ("a3c", "ddppo") else "num_actors"] = int(n)
     return module, module.Config(**fields)
 
 

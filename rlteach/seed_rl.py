@@ -1,0 +1,278 @@
+"""SEED RL: actors only step environments; ONE inference server picks every action, in batches.
+
+Scalable, Efficient Deep-RL (Espeholt et al. 2020, "SEED RL: Scalable and Efficient Deep-RL with Accelerated
+Central Inference", arXiv 1910.06591)
+-------------------------------------------------------------------------------------------------------------
+In IMPALA (rlteach/impala.py) every actor holds a copy of the policy, runs its own forward pass per step and
+sends whole unrolls. SEED moves the network out of the actors:
+
+    actor i:   obs of its ``envs_per_actor`` envs -> the server; waits; the actions <- the server; steps the
+               envs; the next request carries the step's rewards, terminated, truncated (and final obs)
+    server:    takes EVERY request that is waiting (the actors that are waiting right now), stacks their
+               observations, runs ONE forward pass of the learner's own network, samples the actions, sends
+               each actor its part. It also keeps each actor's trajectory; once one holds ``unroll_length``
+               steps, that unroll goes to the learner
+    learner:   ``batch_size`` unrolls -> IMPALA's loss with V-trace (``impala.learner_loss``) -> Adam step
+
+Why: a forward pass of a small network costs about the same for 1 observation as for 32. With N actors
+each paying it per step, N forwards; the server pays one per batch, whose size is how many actors were
+waiting. On threads there is a second reason: torch's per-call dispatch runs under Python's GIL, so 8 IMPALA
+actor threads take turns doing their forwards; SEED's actor threads spend their time in ``env.step`` and in
+pipe I/O, which release the GIL. The price is a round trip per step (``round_trip`` in the records): it is
+paid while the env is not stepping, so central inference wins when many actors wait at once and the forward
+is expensive, and loses when one actor's round trip is long next to its env step.
+
+The policy the actors act with is always the learner's latest (no weights are sent anywhere), so the lag is
+at most the updates made during one unroll; V-trace still corrects it. The server and the learner share the
+network: a lock keeps the server's forward and the optimizer's step apart.
+
+Each actor talks to the server over one duplex ``multiprocessing`` pipe, on both backends (``"thread"``,
+the default, and ``"process"``); the server waits on all pipes at once (``multiprocessing.connection.wait``).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing import connection
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.multiprocessing as tmp
+
+from rlteach import checks, impala
+from rlteach.envs import make_env
+from rlteach.monitor import Run, TrainResult
+from rlteach.nets import torch_threads
+from rlteach.off_policy import behaviour_log_probs
+from rlteach.workers import WorkerError, make_pool, stream_seed
+
+__all__ = ["BACKENDS", "Config", "InferenceServer", "actor", "build_model", "train"]
+
+BACKENDS = ("thread", "process")   # actors on this machine: the server answers them over pipes
+build_model = impala.build_model   # IMPALA's ActorCritic
+
+
+@dataclass
+class Config(impala.Config):
+    """SEED RL: IMPALA's hyperparameters (rlteach.impala.Config, every default there), with the learner's
+    V-trace, and these differences. ``num_actors`` actors each step ``envs_per_actor`` envs and hold no
+    network; ``backend`` is "thread" (default) or "process". ``device`` is the server's and the learner's.
+    ``actor_epsilon`` mixes the server's sampling with uniform. Not here: ``unrolls_per_weight_pull`` (actors
+    hold no weights) and IMPALA's replay."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        checks.check_choice("backend", self.backend, BACKENDS)
+        if self.unrolls_per_weight_pull != 1:
+            raise ValueError(f"unrolls_per_weight_pull={self.unrolls_per_weight_pull!r} means nothing in SEED RL: "
+                             "its actors hold no weights (the server always acts with the learner's)")
+        if self.replay_fraction != 0:
+            raise ValueError(f"replay_fraction={self.replay_fraction!r}: SEED RL here has no replay (use impala)")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The actor: step the envs, ask the server for actions (runs on a thread or in a process)
+# ---------------------------------------------------------------------------------------------------------
+
+
+def actor(ctx, config: Config, pipes):
+    """One SEED actor: no network. Sends (obs, the previous step's (rewards, terminated, truncated, final_obs)
+    or None) through its pipe, ``pipes[ctx.index]``, and waits for the actions. Every ``report_every`` steps it reports (its index,
+    the round trips' seconds summed, how many, the seconds spent stepping the envs) through ``ctx.put``."""
+    envs = gym.vector.SyncVectorEnv([lambda: make_env(config.env_id, config.env_kwargs)] * config.envs_per_actor,
+                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    obs, _ = envs.reset(seed=stream_seed(config.seed, "env", ctx.index))     # env k gets that seed + k
+    pipe, previous, report_every = pipes[ctx.index], None, 100
+    waited = stepped = 0.0
+    steps = 0
+    try:
+        while not ctx.should_stop():
+            start = time.perf_counter()
+            pipe.send((obs, previous))
+            while not pipe.poll(0.05):                    # the server answers; or the run is over
+                if ctx.should_stop():
+                    return
+            actions = pipe.recv()
+            answered = time.perf_counter()
+            next_obs, rewards, terminated, truncated, info = envs.step(actions)
+            final_obs = np.zeros_like(obs)                # the real last observation where an episode ended
+            for i in np.flatnonzero(terminated | truncated):
+                final_obs[i] = info["final_obs"][i]
+            previous, obs = (rewards, terminated, truncated, final_obs), next_obs
+            waited, stepped, steps = waited + answered - start, stepped + time.perf_counter() - answered, steps + 1
+            if steps % report_every == 0:
+                ctx.put((ctx.index, waited, report_every, stepped))
+                waited = stepped = 0.0
+    finally:
+        envs.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The inference server: batch what is waiting, one forward, answer; keep the trajectories
+# ---------------------------------------------------------------------------------------------------------
+
+
+class InferenceServer:
+    """Answers the actors' requests in batches with ``model`` and turns their steps into IMPALA unrolls.
+
+    ``serve_once(timeout)`` waits up to ``timeout`` s for requests, takes all that are waiting, answers them
+    with one forward pass and returns how many actors that batch held (0 if none came). Finished unrolls go
+    to ``unrolls`` (a queue; when it is full the server waits, and so do the actors: back-pressure), until
+    ``stop`` is set. The batch sizes are counted in ``batch_counts`` (index k: forwards that served k actors)."""
+
+    def __init__(self, config: Config, model, lock, pipes, unrolls, run, version, stop):
+        self.config, self.model, self.lock, self.pipes, self.unrolls = config, model, lock, pipes, unrolls
+        self.run, self.version, self.stop = run, version, stop   # version(): the learner's update count
+        self.generator = torch.Generator().manual_seed(stream_seed(config.seed, "actions"))
+        self.batch_counts = [0] * (config.num_actors + 1)
+        keys = ("obs", "actions", "behaviour_log_probs", "rewards", "terminated", "truncated", "final_obs")
+        self.trajectories = [{k: [] for k in keys} for _ in pipes]
+        self.pending = [None] * len(pipes)           # per actor: (obs, actions, log mu) awaiting its rewards
+        self.started = [0] * len(pipes)              # per actor: the version when its unroll began
+        self.episode_return = np.zeros((len(pipes), config.envs_per_actor))
+
+    def serve_once(self, timeout=0.05) -> int:
+        ready = connection.wait(self.pipes, timeout)
+        if not ready:
+            return 0
+        who = [self.pipes.index(p) for p in ready]
+        requests = [p.recv() for p in ready]
+        for i, (obs, previous) in zip(who, requests, strict=True):
+            if previous is not None:
+                self.complete_step(i, previous, obs)
+        obs = np.concatenate([r[0] for r in requests])                    # [actors * envs_per_actor, obs_dim]
+        with self.lock, torch.no_grad():                                   # not during an optimizer step
+            logits = self.model.policy_logits(torch.as_tensor(obs, dtype=torch.float32, device=self.config.device))
+            log_probs = behaviour_log_probs(logits, self.config.actor_epsilon).cpu()
+        actions = torch.multinomial(log_probs.exp(), 1, generator=self.generator)
+        chosen = log_probs.gather(-1, actions).squeeze(-1).numpy()
+        actions = actions.squeeze(-1).numpy()
+        e = self.config.envs_per_actor
+        for k, (i, p) in enumerate(zip(who, ready, strict=True)):
+            part = slice(k * e, (k + 1) * e)
+            p.send(actions[part])
+            self.pending[i] = (requests[k][0], actions[part], chosen[part])
+        self.batch_counts[len(ready)] += 1
+        return len(ready)
+
+    def complete_step(self, i, previous, next_obs):
+        """Actor i's last step came back: file it in its trajectory; a full one becomes an unroll."""
+        rewards, terminated, truncated, final_obs = previous
+        obs, actions, log_mu = self.pending[i]
+        trajectory = self.trajectories[i]
+        if not trajectory["obs"]:
+            self.started[i] = self.version()
+        for key, value in (("obs", obs), ("actions", actions), ("behaviour_log_probs", log_mu),
+                           ("rewards", rewards), ("terminated", terminated), ("truncated", truncated),
+                           ("final_obs", final_obs)):
+            trajectory[key].append(value)
+        self.run.add_steps(len(rewards))
+        self.episode_return[i] += rewards
+        for env in np.flatnonzero(terminated | truncated):
+            self.run.add_episode(self.episode_return[i, env])
+            self.episode_return[i, env] = 0.0
+        if len(trajectory["obs"]) == self.config.unroll_length:
+            unroll = {k: np.stack(v) for k, v in trajectory.items()}
+            unroll.update(last_obs=next_obs, version=self.started[i], actor=i)
+            for v in trajectory.values():
+                v.clear()
+            while not self.stop.is_set():
+                try:
+                    self.unrolls.put(unroll, timeout=0.05)
+                    return
+                except queue.Full:
+                    continue
+
+
+# ---------------------------------------------------------------------------------------------------------
+# train: actors step, the server (a thread of this process) answers, the learner (this thread) learns
+# ---------------------------------------------------------------------------------------------------------
+
+
+def train(config: Config, *, progress=True, callback=None) -> TrainResult:
+    """SEED RL with ``config.num_actors`` actors. Records: ``batch_counts`` (index k: the server's forwards
+    that served k actors at once), ``round_trip_ms`` (per actor report: the mean time from sending its
+    observations to holding its actions), ``env_step_ms`` (the same reports: the mean time of one vector env
+    step), ``policy_lag`` (per unroll used), ``rho_mean`` (mean pi/mu per update), ``updates``. Ctrl-C
+    returns the partial result; an actor's exception (or the server's) is re-raised, carrying the result so
+    far as ``error.partial``."""
+    with torch_threads(1):
+        run = Run(config, progress, callback)
+        torch.manual_seed(stream_seed(config.seed, "weights"))
+        model = build_model(config).to(config.device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, foreach=True)
+        records = run.result.records
+        records.update(policy_lag=[], rho_mean=[], round_trip_ms=[], env_step_ms=[], updates=0)
+        mp = tmp.get_context("spawn") if config.backend == "process" else None
+        ends = [(mp or tmp).Pipe(duplex=True) for _ in range(config.num_actors)]
+        server_ends, actor_ends = [a for a, _ in ends], [b for _, b in ends]
+        pool = make_pool(actor, config.num_actors, config.backend, args=(config, actor_ends))
+        lock, unrolls, stop, failed = threading.Lock(), queue.Queue(config.max_queue), threading.Event(), []
+        version = [0]
+        server = InferenceServer(config, model, lock, server_ends, unrolls, run, lambda: version[0], stop)
+
+        def serve():
+            try:
+                while not stop.is_set():
+                    server.serve_once(0.05)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in train's thread
+                failed.append(exc)
+
+        def learn(batch):
+            loss, rhos = impala.learner_loss(model, impala.stack_unrolls(batch, config.device), config)
+            optimizer.zero_grad()
+            loss.total.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            with lock:                               # the server never sees half-updated weights
+                optimizer.step()
+            version[0] += 1
+            records["policy_lag"] += [version[0] - 1 - u["version"] for u in batch]
+            records["rho_mean"].append(float(rhos.mean()))
+
+        def take_reports():
+            item = pool.get(timeout=0)
+            while item is not None:
+                _, waited, n, stepped = item
+                records["round_trip_ms"].append(1000 * waited / n)
+                records["env_step_ms"].append(1000 * stepped / n)
+                item = pool.get(timeout=0)
+
+        def act_greedy(obs):
+            return model.greedy(obs).cpu().numpy()
+
+        interrupted, thread, batch = False, threading.Thread(target=serve, name="rlteach-seed-server"), []
+        try:
+            with pool:
+                thread.start()
+                while not run.done:
+                    if failed:
+                        raise WorkerError(f"the inference server failed: {failed[0]!r}")
+                    take_reports()
+                    try:
+                        batch.append(unrolls.get(timeout=0.05))
+                    except queue.Empty:
+                        continue
+                    if len(batch) == config.batch_size:
+                        learn(batch)
+                        batch = []
+                    run.maybe_evaluate(act_greedy)
+                stop.set()
+                thread.join()
+        except KeyboardInterrupt:
+            interrupted = True
+        except WorkerError as error:
+            error.partial = run.finish(model, interrupted=True)
+            raise
+        finally:
+            stop.set()
+            if thread.is_alive():
+                thread.join()
+            for end in server_ends + actor_ends:
+                end.close()
+        records["batch_counts"] = server.batch_counts
+        records["updates"] = version[0]
+        return run.finish(model, interrupted)
