@@ -47,7 +47,6 @@ from rlteach import checks, impala
 from rlteach.envs import make_env
 from rlteach.monitor import Run, TrainResult
 from rlteach.nets import torch_threads
-from rlteach.off_policy import behaviour_log_probs
 from rlteach.workers import WorkerError, make_pool, stream_seed
 
 __all__ = ["BACKENDS", "Config", "InferenceServer", "actor", "build_model", "train"]
@@ -75,14 +74,43 @@ class Config(impala.Config):
 
 
 # ---------------------------------------------------------------------------------------------------------
+# The message: one flat float32 array per step, sent as raw bytes (no pickling on either side)
+# ---------------------------------------------------------------------------------------------------------
+
+
+def pack(obs, previous) -> bytes:
+    """An actor's request: its observations [E, D] and its previous step (rewards, terminated, truncated,
+    final_obs [E, D]), or None for its first request, as one float32 array:
+    [obs (E*D) | rewards (E) | terminated (E) | truncated (E) | final_obs (E*D) | has_previous (1)]."""
+    has_previous = previous is not None
+    if not has_previous:
+        e = len(obs)
+        previous = (np.zeros(e), np.zeros(e), np.zeros(e), np.zeros_like(obs))
+    parts = [obs.ravel(), *[np.asarray(x, np.float32).ravel() for x in previous], [float(has_previous)]]
+    return np.concatenate(parts, dtype=np.float32).tobytes()
+
+
+def unpack(message: bytes, envs: int, obs_shape) -> tuple:
+    """``pack``'s inverse: (obs [E, D], the previous step's tuple or None)."""
+    flat = np.frombuffer(message, np.float32)
+    d = int(np.prod(obs_shape))
+    obs = flat[:envs * d].reshape(envs, *obs_shape)
+    rest = flat[envs * d:]
+    if rest[-1] == 0:
+        return obs, None
+    rewards, terminated, truncated = rest[:envs], rest[envs:2 * envs] > 0, rest[2 * envs:3 * envs] > 0
+    return obs, (rewards, terminated, truncated, rest[3 * envs:3 * envs + envs * d].reshape(envs, *obs_shape))
+
+
+# ---------------------------------------------------------------------------------------------------------
 # The actor: step the envs, ask the server for actions (runs on a thread or in a process)
 # ---------------------------------------------------------------------------------------------------------
 
 
 def actor(ctx, config: Config, pipes):
-    """One SEED actor: no network. Sends (obs, the previous step's (rewards, terminated, truncated, final_obs)
-    or None) through its pipe, ``pipes[ctx.index]``, and waits for the actions. Every ``report_every`` steps it reports (its index,
-    the round trips' seconds summed, how many, the seconds spent stepping the envs) through ``ctx.put``."""
+    """One SEED actor: no network. Sends ``pack(obs, previous step)`` through its pipe, ``pipes[ctx.index]``,
+    and waits for the actions (int64 bytes). Every ``report_every`` steps it reports (its index, the round
+    trips' seconds summed, how many, the seconds spent stepping the envs) through ``ctx.put``."""
     envs = gym.vector.SyncVectorEnv([lambda: make_env(config.env_id, config.env_kwargs)] * config.envs_per_actor,
                                     autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     obs, _ = envs.reset(seed=stream_seed(config.seed, "env", ctx.index))     # env k gets that seed + k
@@ -92,11 +120,11 @@ def actor(ctx, config: Config, pipes):
     try:
         while not ctx.should_stop():
             start = time.perf_counter()
-            pipe.send((obs, previous))
+            pipe.send_bytes(pack(obs, previous))
             while not pipe.poll(0.05):                    # the server answers; or the run is over
                 if ctx.should_stop():
                     return
-            actions = pipe.recv()
+            actions = np.frombuffer(pipe.recv_bytes(), np.int64)
             answered = time.perf_counter()
             next_obs, rewards, terminated, truncated, info = envs.step(actions)
             final_obs = np.zeros_like(obs)                # the real last observation where an episode ended
@@ -120,72 +148,76 @@ class InferenceServer:
     """Answers the actors' requests in batches with ``model`` and turns their steps into IMPALA unrolls.
 
     ``serve_once(timeout)`` waits up to ``timeout`` s for requests, takes all that are waiting, answers them
-    with one forward pass and returns how many actors that batch held (0 if none came). Finished unrolls go
-    to ``unrolls`` (a queue; when it is full the server waits, and so do the actors: back-pressure), until
-    ``stop`` is set. The batch sizes are counted in ``batch_counts`` (index k: forwards that served k actors)."""
+    with ONE call of ``impala.sample_actions`` (the call every IMPALA actor makes for itself) and returns how
+    many actors that batch held (0 if none came). Finished unrolls go to ``unrolls`` (a queue; when it is
+    full the server waits, and so do the actors: back-pressure), until ``stop`` is set. The batch sizes are
+    counted in ``batch_counts`` (index k: forwards that served k actors)."""
 
     def __init__(self, config: Config, model, lock, pipes, unrolls, run, version, stop):
         self.config, self.model, self.lock, self.pipes, self.unrolls = config, model, lock, pipes, unrolls
         self.run, self.version, self.stop = run, version, stop   # version(): the learner's update count
+        self.obs_shape = gym.make(config.env_id, **(config.env_kwargs or {})).observation_space.shape
         self.generator = torch.Generator().manual_seed(stream_seed(config.seed, "actions"))
         self.batch_counts = [0] * (config.num_actors + 1)
-        keys = ("obs", "actions", "behaviour_log_probs", "rewards", "terminated", "truncated", "final_obs")
-        self.trajectories = [{k: [] for k in keys} for _ in pipes]
-        self.pending = [None] * len(pipes)           # per actor: (obs, actions, log mu) awaiting its rewards
+        t, e = config.unroll_length, config.envs_per_actor
+        shapes = {"obs": (t, e, *self.obs_shape), "actions": (t, e), "behaviour_log_probs": (t, e),
+                  "rewards": (t, e), "terminated": (t, e), "truncated": (t, e), "final_obs": (t, e, *self.obs_shape)}
+        dtypes = {"actions": np.int64, "terminated": bool, "truncated": bool}
+        self.trajectories = [{k: np.zeros(shape, dtypes.get(k, np.float32)) for k, shape in shapes.items()}
+                             for _ in pipes]
+        self.filled = [0] * len(pipes)               # per actor: steps of its unroll complete so far
         self.started = [0] * len(pipes)              # per actor: the version when its unroll began
-        self.episode_return = np.zeros((len(pipes), config.envs_per_actor))
+        self.episode_return = np.zeros((len(pipes), e))
 
     def serve_once(self, timeout=0.05) -> int:
         ready = connection.wait(self.pipes, timeout)
         if not ready:
             return 0
         who = [self.pipes.index(p) for p in ready]
-        requests = [p.recv() for p in ready]
+        requests = [unpack(p.recv_bytes(), self.config.envs_per_actor, self.obs_shape) for p in ready]
+        steps = 0
         for i, (obs, previous) in zip(who, requests, strict=True):
             if previous is not None:
-                self.complete_step(i, previous, obs)
-        obs = np.concatenate([r[0] for r in requests])                    # [actors * envs_per_actor, obs_dim]
-        with self.lock, torch.no_grad():                                   # not during an optimizer step
-            logits = self.model.policy_logits(torch.as_tensor(obs, dtype=torch.float32, device=self.config.device))
-            log_probs = behaviour_log_probs(logits, self.config.actor_epsilon).cpu()
-        actions = torch.multinomial(log_probs.exp(), 1, generator=self.generator)
-        chosen = log_probs.gather(-1, actions).squeeze(-1).numpy()
-        actions = actions.squeeze(-1).numpy()
+                steps += self.complete_step(i, previous, obs)
+        self.run.add_steps(steps)
+        obs = np.concatenate([r[0] for r in requests])                    # [actors * envs_per_actor, D]
+        with self.lock:                                                     # not during an optimizer step
+            actions, log_mu = impala.sample_actions(self.model, obs, self.generator, self.config.actor_epsilon)
         e = self.config.envs_per_actor
         for k, (i, p) in enumerate(zip(who, ready, strict=True)):
             part = slice(k * e, (k + 1) * e)
-            p.send(actions[part])
-            self.pending[i] = (requests[k][0], actions[part], chosen[part])
+            p.send_bytes(actions[part].astype(np.int64).tobytes())
+            trajectory, t = self.trajectories[i], self.filled[i]
+            if t == 0:
+                self.started[i] = self.version()
+            trajectory["obs"][t], trajectory["actions"][t], trajectory["behaviour_log_probs"][t] = \
+                requests[k][0], actions[part], log_mu[part]
         self.batch_counts[len(ready)] += 1
         return len(ready)
 
-    def complete_step(self, i, previous, next_obs):
-        """Actor i's last step came back: file it in its trajectory; a full one becomes an unroll."""
+    def complete_step(self, i, previous, next_obs) -> int:
+        """Actor i's last step came back: file its outcome; a full trajectory becomes an unroll. Returns the
+        env steps it held."""
         rewards, terminated, truncated, final_obs = previous
-        obs, actions, log_mu = self.pending[i]
-        trajectory = self.trajectories[i]
-        if not trajectory["obs"]:
-            self.started[i] = self.version()
-        for key, value in (("obs", obs), ("actions", actions), ("behaviour_log_probs", log_mu),
-                           ("rewards", rewards), ("terminated", terminated), ("truncated", truncated),
-                           ("final_obs", final_obs)):
-            trajectory[key].append(value)
-        self.run.add_steps(len(rewards))
+        trajectory, t = self.trajectories[i], self.filled[i]
+        trajectory["rewards"][t], trajectory["terminated"][t] = rewards, terminated
+        trajectory["truncated"][t], trajectory["final_obs"][t] = truncated, final_obs
         self.episode_return[i] += rewards
         for env in np.flatnonzero(terminated | truncated):
             self.run.add_episode(self.episode_return[i, env])
             self.episode_return[i, env] = 0.0
-        if len(trajectory["obs"]) == self.config.unroll_length:
-            unroll = {k: np.stack(v) for k, v in trajectory.items()}
-            unroll.update(last_obs=next_obs, version=self.started[i], actor=i)
-            for v in trajectory.values():
-                v.clear()
+        self.filled[i] = t + 1
+        if self.filled[i] == self.config.unroll_length:
+            self.filled[i] = 0
+            unroll = {k: v.copy() for k, v in trajectory.items()}
+            unroll.update(last_obs=next_obs.copy(), version=self.started[i], actor=i)
             while not self.stop.is_set():
                 try:
                     self.unrolls.put(unroll, timeout=0.05)
-                    return
+                    break
                 except queue.Full:
                     continue
+        return len(rewards)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -249,9 +281,9 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
             with pool:
                 thread.start()
                 while not run.done:
+                    take_reports()                   # raises first if an actor failed (the cause, usually)
                     if failed:
                         raise WorkerError(f"the inference server failed: {failed[0]!r}")
-                    take_reports()
                     try:
                         batch.append(unrolls.get(timeout=0.05))
                     except queue.Empty:

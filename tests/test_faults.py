@@ -23,12 +23,12 @@ import time
 import psutil
 import pytest
 
-from rlteach import a3c, apex, ddppo, faults, impala
+from rlteach import a3c, apex, ddppo, faults, impala, seed_rl
 from rlteach.local_pool import exit_reason
 
 CASES = ([(impala, backend, fault) for backend in ("thread", "process", "ray") for fault in faults.FAULTS
           if (backend, fault) != ("thread", "kill")]
-         + [(module, "process", fault) for module in (a3c, apex, ddppo) for fault in faults.FAULTS])
+         + [(module, "process", fault) for module in (a3c, apex, ddppo, seed_rl) for fault in faults.FAULTS])
 IDS = [f"{module.__name__.rsplit('.', 1)[-1]}-{backend}-{fault}" for module, backend, fault in CASES]
 
 
