@@ -92,10 +92,12 @@ WAIT_FUNCS = {"wait", "acquire", "get", "sleep", "recv", "_recv", "_recv_bytes",
               "wait_for_learner"}       # an Ape-X actor ahead of its learner (its time.sleep leaves no frame)
 LEARN_FUNCS = {"rollout_gradients", "clip_by_global_norm", "apply", "learner_step", "learner_loss",
                "learner_inputs", "vtrace", "backward", "clip_grad_norm_", "train_step", "push",
-               "receive", "publish"}     # the learner taking in a message (Ape-X, IMPALA); sending its weights
+               "receive", "publish",     # the learner taking in a message (Ape-X, IMPALA); sending its weights
+               "ppo_update", "rollout_batch", "average_gradients"}   # PPO's epochs; DD-PPO's all-reduce
 ACT_FUNCS = {"collect_rollout", "collect_rollouts", "sample", "sample_actions", "dist", "predict", "act",
              "_sample_action", "post", "send", "copy_to", "pull",
-             "actor", "greedy"}          # Ape-X's and IMPALA's actor loops; a Q-network's greedy action
+             "actor", "greedy",          # Ape-X's and IMPALA's actor loops; a Q-network's greedy action
+             "serve_once"}               # SEED RL's inference server
 LEARNER_FILES = ("rlteach/replay.py",)   # the replay is the learner's: its sample() is no actor's sample()
 SB3_LEARNERS = ("stable_baselines3/a2c/", "stable_baselines3/ppo/", "stable_baselines3/dqn/")
 
