@@ -7,16 +7,17 @@
 Workloads (``rlteach.side_by_side.WORKLOADS``): CartPole-v1 (5 seeds), SlowCartPole sleeping 1 ms per step and
 computing 1 ms per step (3 seeds each). Contenders: A2C in its three modes (8 envs); A3C and IMPALA on
 threads and processes with 2 and 8 workers/actors (and 1 thread on the busy workload), Ape-X with 2 (its
-scaling to 8 actors is ``make claims``'s); what the field runs today (notebook 08): PPO in one process (sync and
-async envs), DD-PPO with 2 process workers, SEED RL's central inference with 8 thread and 2 process actors; the
-peers a user would pick instead: SB3 A2C (8 envs, DummyVecEnv and SubprocVecEnv), SB3 PPO, SB3 DQN
-(rl-baselines3-zoo's CartPole-v1 settings). Ape-X runs on CartPole and sleep only, SB3 DQN on CartPole only. Each run stops when solved (one
-criterion for everyone: 10 greedy episodes every 2000 env steps on the env without its delay, mean >= 475),
-or at 120 s or 200,000 env steps, and then counts as unsolved. Torch runs on one thread for everyone.
+scaling to 8 actors is ``make claims``'s); what the field runs today (notebook 08): PPO in one process (sync
+and async envs), DD-PPO with 2 process workers, SEED RL's central inference with 8 thread and 2 process
+actors; the peers a user would pick instead: SB3 A2C (8 envs, DummyVecEnv and SubprocVecEnv), SB3 PPO, SB3
+DQN (rl-baselines3-zoo's CartPole-v1 settings). Ape-X runs on CartPole and sleep only, SB3 DQN on CartPole
+only. Each run stops when solved (one criterion for everyone: 10 greedy episodes every 2000 env steps on the
+env without its delay, mean >= 475), or at 120 s or 200,000 env steps, and then counts as unsolved. Torch
+runs on one thread for everyone.
 
 Writes benchmarks/results/side_by_side.json (every run, the machine's facts), side_by_side.md (the table and
-the goals of issues 15 and 26 as ratios of medians), side_by_side.png (the plots), and a short summary into README.md
-between its bench markers: the machine, the decision guide, how many goals were met, a link to side_by_side.md
+the goals of issues 15 and 26 as ratios of medians), side_by_side.png (the plots), and a short summary into
+README.md between its bench markers: the machine, the decision guide, how many goals were met, a link to side_by_side.md
 (``readme_summary``; ``--rewrite`` writes it all again from the JSON). It measures; it never asserts.
 
 The spawn start method re-imports this file in every subprocess (AsyncVectorEnv, SubprocVecEnv, process

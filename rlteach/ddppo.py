@@ -50,9 +50,8 @@ import gymnasium as gym
 import torch
 import torch.distributed as dist
 
-from rlteach import checks
+from rlteach import checks, ppo
 from rlteach import policy_gradient as a2c
-from rlteach import ppo
 from rlteach.envs import close_vector_env
 from rlteach.monitor import Run, TrainResult
 from rlteach.nets import torch_threads
@@ -206,7 +205,7 @@ def worker(ctx, config: Config, host: str, port: int):
         while True:
             key = f"finished/{round_}"
 
-            def preempted(t):              # after step t: enough others have finished, and we did our minimum
+            def preempted(t, key=key):     # after step t: enough others have finished, and we did our minimum
                 return can_cut and t + 1 >= min_steps and store.add(key, 0) >= needed
 
             # 1. roll out (cut short once enough workers have finished)
