@@ -15,6 +15,8 @@ The algorithms (each: Config, math, network, actor, learner, train)
     apex            Ape-X DQN: an epsilon ladder of actors feeding one prioritized replay
     impala          IMPALA: actors with a stale policy, a learner that corrects with V-trace
     off_policy      IMPALA's other off-policy data: actors that explore, a replay of past unrolls
+    ddppo           DD-PPO: PPO workers, each with its own replica, that average gradients by all-reduce
+    seed_rl         SEED RL: actors only step envs; one server batches their inference; IMPALA's learner
 The rooms they share
     checks          every input check (Configs, math, pools) and the size limits
     envs            env ids: spec, observation and action sizes, reward threshold; SlowCartPole and

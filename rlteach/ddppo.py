@@ -255,6 +255,24 @@ def store_host(config: Config) -> str:
     return "127.0.0.1"
 
 
+def finish(run, model, latest, rounds, interrupted) -> TrainResult:
+    """The records of every round all workers reported; the result. Its model holds the weights that solved,
+    when the run stopped there (the workers may have finished one more round since), else rank 0's last."""
+    stopped_solved = run.result.solved and run.config.stop_when_solved
+    if "state" in latest and not stopped_solved:
+        load_weights(model, latest["state"])
+    records = run.result.records
+    complete = [reports for _, reports in sorted(rounds.items()) if all(r is not None for r in reports)]
+    for key in ("rollout_steps", "rollout_seconds", "allreduce_seconds", "update_seconds"):
+        records[key] = [[r[key] for r in reports] for reports in complete]
+    records["digests"] = [[r["digest"] for r in reports] for reports in complete]
+    records["losses"] = [[reports[0]["run_steps"]] + [round(x, 5) for x in reports[0]["stats"]["losses"]]
+                         for reports in complete]
+    for key in ("clip_fraction", "approx_kl"):
+        records[key] = [reports[0]["stats"][key] for reports in complete]
+    return run.finish(model, interrupted)
+
+
 def train(config: Config, *, progress=True, callback=None) -> TrainResult:
     """DD-PPO on ``config.num_workers`` workers. Records, one entry per round (all workers' reports of it):
     ``rollout_steps`` (steps per env of each worker: n_steps, or fewer where preempted), ``allreduce_seconds``
@@ -308,21 +326,3 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
             record(item)
         records["workers"] = pool.describe()
         return finish(run, model, latest, rounds, interrupted)
-
-
-def finish(run, model, latest, rounds, interrupted) -> TrainResult:
-    """The records of every round all workers reported; the result. Its model holds the weights that solved,
-    when the run stopped there (the workers may have finished one more round since), else rank 0's last."""
-    stopped_solved = run.result.solved and run.config.stop_when_solved
-    if "state" in latest and not stopped_solved:
-        load_weights(model, latest["state"])
-    records = run.result.records
-    complete = [reports for _, reports in sorted(rounds.items()) if all(r is not None for r in reports)]
-    for key in ("rollout_steps", "rollout_seconds", "allreduce_seconds", "update_seconds"):
-        records[key] = [[r[key] for r in reports] for reports in complete]
-    records["digests"] = [[r["digest"] for r in reports] for reports in complete]
-    records["losses"] = [[reports[0]["run_steps"]] + [round(x, 5) for x in reports[0]["stats"]["losses"]]
-                         for reports in complete]
-    for key in ("clip_fraction", "approx_kl"):
-        records[key] = [reports[0]["stats"][key] for reports in complete]
-    return run.finish(model, interrupted)
