@@ -79,7 +79,8 @@ class Config:
     n_steps: int = 128              # steps per env per rollout: a batch of num_envs * n_steps (CleanRL's 128)
     update_epochs: int = 4          # passes over each rollout (CleanRL's 4)
     num_minibatches: int = 4        # minibatches per pass: 512 / 4 = 128 steps each (CleanRL's 4)
-    clip_eps: float = 0.2           # the paper's epsilon: the ratio pays off only inside [1 - eps, 1 + eps]
+    clip_eps: float | None = 0.2    # the paper's epsilon: the ratio pays off only inside [1 - eps, 1 + eps];
+                                    # None: no clip, the paper's "no clipping or penalty" baseline
     gamma: float = 0.99             # discount
     lam: float = 0.95               # GAE lambda (the paper's and CleanRL's 0.95)
     lr: float = 1e-3                # Adam learning rate. CleanRL's 2.5e-4 (tuned for Atari) solved seeds 0-3 here
@@ -108,7 +109,8 @@ class Config:
             raise ValueError(f"num_minibatches={self.num_minibatches!r} is not allowed with num_envs={self.num_envs} "
                              f"and n_steps={self.n_steps}: a rollout of {self.num_envs * self.n_steps} steps splits "
                              f"into at most that many minibatches")
-        checks.check_number("clip_eps", self.clip_eps, 0, 1, low_open=True)
+        if self.clip_eps is not None:
+            checks.check_number("clip_eps", self.clip_eps, 0, 1, low_open=True)
         checks.check_number("gamma", self.gamma, 0, 1)
         checks.check_number("lam", self.lam, 0, 1)
         checks.check_number("lr", self.lr, 0, low_open=True)
@@ -132,13 +134,16 @@ class Config:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def clipped_surrogate(ratio: torch.Tensor, advantages: torch.Tensor, clip_eps: float) -> torch.Tensor:
+def clipped_surrogate(ratio: torch.Tensor, advantages: torch.Tensor, clip_eps: float | None) -> torch.Tensor:
     """L^CLIP = mean_t min(r_t A_t, clip(r_t, 1 - eps, 1 + eps) A_t), the objective to MAXIMISE.
 
-    ``ratio`` r_t = pi_theta(a_t|s_t) / pi_theta_old(a_t|s_t), with gradient; ``advantages`` A_t are constants."""
-    clip_eps = checks.check_real("clip_eps", clip_eps, 0, 1, low_open=True)
+    ``ratio`` r_t = pi_theta(a_t|s_t) / pi_theta_old(a_t|s_t), with gradient; ``advantages`` A_t are constants.
+    ``clip_eps=None``: no clip, mean_t r_t A_t (the paper's baseline "no clipping or penalty")."""
     advantages = advantages.detach()
     unclipped = ratio * advantages
+    if clip_eps is None:
+        return unclipped.mean()
+    clip_eps = checks.check_real("clip_eps", clip_eps, 0, 1, low_open=True)
     clipped = torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps) * advantages
     return torch.min(unclipped, clipped).mean()
 
@@ -218,7 +223,8 @@ def ppo_update(model, optimizer, batch: dict, config: Config, reduce_gradients=N
             if first_ratio_max_dev is None:
                 first_ratio_max_dev = (ratio - 1).abs().max().item()
             terms.append([x.item() for x in loss])
-            clip_fractions.append(((ratio - 1).abs() > config.clip_eps).float().mean().item())
+            if config.clip_eps is not None:        # no clip range, no clip fraction (nan)
+                clip_fractions.append(((ratio - 1).abs() > config.clip_eps).float().mean().item())
             kls.append(((ratio - 1) - ratio.log()).mean().item())
     return {"losses": np.mean(terms, axis=0).tolist() if terms else [float("nan")] * 4,
             "clip_fraction": float(np.mean(clip_fractions)) if clip_fractions else float("nan"),

@@ -54,6 +54,18 @@ def test_clipped_surrogate_averages_the_cases_and_bounds_the_unclipped_objective
     assert A.grad is None
 
 
+def test_no_clip_is_the_plain_importance_weighted_objective():
+    """clip_eps=None, the paper's "no clipping or penalty" row: mean r A, whose gradient in r is A / n anywhere."""
+    r = torch.tensor([c[0] for c in CASES], dtype=torch.float64, requires_grad=True)
+    A = torch.tensor([c[1] for c in CASES], dtype=torch.float64)
+    value = ppo.clipped_surrogate(r, A, None)
+    (grad,) = torch.autograd.grad(value, r)
+    assert value.item() == pytest.approx(np.mean([c[0] * c[1] for c in CASES]))
+    torch.testing.assert_close(grad, A / len(CASES))
+    result = ppo.train(ppo.Config(clip_eps=None, total_steps=1024, eval_every=None), progress=False)
+    assert all(np.isnan(f) for f in result.records["clip_fraction"]) and result.records["approx_kl"]
+
+
 def test_ppo_loss_through_log_probs():
     """The gradient reaches theta through r = exp(log pi - log pi_old): d r / d log pi = r. Inside the range the
     policy term's gradient is -r A / n; clipped it is 0. Value and entropy terms as A2C's."""

@@ -7,12 +7,13 @@ Where a wrong answer matches a common mistake, the message names that mistake.
 
 One module per notebook, each with its checkers, its questions and its own ``SOLUTIONS``:
 ``exercises.start`` (00), ``exercises.advantage`` (01), ``exercises.policy_gradient`` (02), ``exercises.a3c``
-(03), ``exercises.apex`` (04), ``exercises.impala`` (05), ``exercises.scaling`` (06), ``exercises.side_by_side`` (07);
+(03), ``exercises.apex`` (04), ``exercises.impala`` (05), ``exercises.scaling`` (06), ``exercises.side_by_side`` (07),
+``exercises.today`` (08);
 ``exercises.check`` holds what the checkers share. ``SOLUTIONS`` here gathers them all; look only after you
 have tried.
 """
 
-from rlteach.exercises import a3c, advantage, apex, impala, policy_gradient, scaling, side_by_side, start
+from rlteach.exercises import a3c, advantage, apex, impala, policy_gradient, scaling, side_by_side, start, today
 from rlteach.exercises.a3c import (
     BACKEND_CHOICES,
     RMSPROP_BY_HAND,
@@ -79,6 +80,14 @@ from rlteach.exercises.start import (
     check_parallel_statements,
     check_step_counting,
 )
+from rlteach.exercises.today import (
+    ALLREDUCE_BY_HAND,
+    CLIP_BY_HAND,
+    TODAY_CHOICES,
+    check_allreduce_traffic,
+    check_clip_slopes,
+    check_today_statements,
+)
 
 __all__ = [
     "NOT_ATTEMPTED", "SOLUTIONS", "Verdict",
@@ -99,7 +108,10 @@ __all__ = [
     "check_scaling_statements", "check_server_saturation", "check_apex_traffic",
     "WORKLOAD_CHOICES", "STEPPING_BY_HAND", "GIL_QUESTION",
     "check_workload_statements", "check_stepping", "check_busy_speedups",
+    "CLIP_BY_HAND", "ALLREDUCE_BY_HAND", "TODAY_CHOICES",
+    "check_clip_slopes", "check_allreduce_traffic", "check_today_statements",
 ]
 
 SOLUTIONS = {**start.SOLUTIONS, **advantage.SOLUTIONS, **policy_gradient.SOLUTIONS, **a3c.SOLUTIONS,
-             **apex.SOLUTIONS, **impala.SOLUTIONS, **scaling.SOLUTIONS, **side_by_side.SOLUTIONS}
+             **apex.SOLUTIONS, **impala.SOLUTIONS, **scaling.SOLUTIONS, **side_by_side.SOLUTIONS,
+             **today.SOLUTIONS}
