@@ -257,6 +257,8 @@ CONTROLS = {
                        "off_policy_correction": ("choice", CORRECTIONS),
                        "clip_rho": ("log", (-1, 1, 0.05, ".2f")), "clip_c": ("log", (-1, 1, 0.05, ".2f")),
                        "lr": LR},
+    "rlteach.ppo": {"clip_eps": ("float", (0.05, 1.0, 0.05, ".2f")), "update_epochs": ("int", (1, 20)),
+                    "num_minibatches": ("int", (1, 16)), "lr": LR},
 }
 LABELS = {"lock": "lock (only the optimizer step)", "off_policy_correction": "correction",
           "clip_rho": "clip_rho (rho-bar)", "clip_c": "clip_c (c-bar, at most rho-bar)"}

@@ -66,6 +66,13 @@ from rlteach.plotting.lab import (
 )
 from rlteach.plotting.mdp import plot_bellman_iteration
 from rlteach.plotting.side_by_side import plot_curves_against_time, plot_field_map, plot_side_by_side
+from rlteach.plotting.today import (
+    plot_batch_sizes,
+    plot_clip_objective,
+    plot_preemption,
+    plot_ring_allreduce,
+    plot_round_times,
+)
 
 __all__ = [
     "plot_side_by_side", "plot_curves_against_time", "plot_field_map",
@@ -79,4 +86,5 @@ __all__ = [
     "plot_actor_learner_timeline", "plot_lag", "lag_per_update", "vtrace_table", "plot_vtrace",
     "throughput_and_lag", "plot_throughput_lag", "plot_cliff_paths", "plot_correction_scores",
     "plot_step_costs", "plot_backends", "plot_transport", "plot_knobs", "plot_server_runs", "plot_sync_timeline",
+    "plot_clip_objective", "plot_ring_allreduce", "plot_round_times", "plot_preemption", "plot_batch_sizes",
 ]
