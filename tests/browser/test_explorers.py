@@ -31,7 +31,7 @@ from rlteach import side_by_side
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ["01_advantage", "02_policy_gradient", "03_a3c", "04_apex", "05_impala", "06_scaling_out",
-             "07_side_by_side"]
+             "07_side_by_side", "08_what_the_field_runs_today"]
 TOTAL_STEPS = 4000          # two greedy evaluations (eval_every is 2000): a line to draw, in a few seconds
 RUN_TIMEOUT_MS = 120_000    # Run All Cells: a fresh kernel imports torch (and Ray in 06)
 TRAIN_TIMEOUT_S = 90
