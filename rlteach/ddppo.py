@@ -19,19 +19,25 @@ operation that every worker enters, and none leaves until all have; gloo's ring 
 the gradient around the ring, so each worker sends and receives about 2 (N - 1) / N of the gradient's bytes,
 whatever N is. (PyTorch's DistributedDataParallel does the same inside ``backward``, with NCCL on GPUs.)
 
-Preemption: the price of a collective is that the slowest worker sets the pace. The paper ends every
-worker's rollout once a share ``preemption_threshold`` of the workers (its 60%) has finished theirs, but
-not before ``min_rollout_share`` of ``n_steps`` (habitat-lab's 25%): stragglers contribute a shorter rollout
-instead of holding everyone. The count lives in a key-value store every worker reaches (``torch.distributed``'s
-TCPStore, kept by ``train``): a worker that finishes adds 1 to the round's key; the others read it after each
-step. A worker cannot count itself while it is still rolling out, so with 2 workers 60% (2 finished) never
-cuts anything: 0.5 does. ``slow_worker_ms`` makes the last worker a straggler, to watch it.
+Waiting for each other: the workers meet in a key-value store every one of them reaches
+(``torch.distributed``'s TCPStore, kept by ``train``). A worker that has finished its rollout adds 1 to the
+round's key and polls the store until every worker has (``wait_for_all``); only then do they start the
+update, whose all-reduces wait for nothing but a few milliseconds of arithmetic. Polling has no timeout, so
+a slow worker is waited for as long as its rollout takes; the same store carries the decision to stop, so
+all workers stop at the same round.
 
-Failure: a collective waits for every worker. gloo waits 30 minutes by default; here the process group gets
-``collective_timeout`` seconds, so a worker that dies or hangs surfaces as ``WorkerError`` within seconds
-(the pool notices a dead process at once; a worker stuck in an all-reduce gives up after the timeout), and
-the pool stops the rest. A Ray actor is NOT restarted: a new process cannot rejoin a process group that has
-started, so a restart would hang the others.
+Preemption: the price of meeting is that the slowest worker sets the pace. The paper ends every worker's
+rollout once a share ``preemption_threshold`` of the workers (its 60%) has finished theirs, but not before
+``min_rollout_share`` of ``n_steps`` (habitat-lab's 25%): stragglers contribute a shorter rollout instead of
+holding everyone. A rolling-out worker reads the round's count after each step. It cannot count itself, so
+with 2 workers 60% (2 finished) never cuts anything: 0.5 does. ``slow_worker_ms`` makes the last worker a
+straggler, to watch it.
+
+Failure: a collective waits for every worker, and gloo's default timeout is 30 minutes. Here the process
+group gets ``collective_timeout`` seconds: a worker that raises, or whose process dies, is a ``WorkerError``
+within seconds (the pool sees it at once; a peer caught in an all-reduce with it gives up after the timeout),
+and the pool stops the rest. A Ray actor is NOT restarted: a new process cannot rejoin a process group that
+has started, so a restart would hang the others.
 
 Where the workers run: processes on this machine (``backend="process"``, the default) or Ray actors on the
 nodes of a cluster (``backend="ray"``, ``ray_address`` as elsewhere), the store and the process group set up
@@ -72,10 +78,11 @@ class Config(ppo.Config):
     num_workers: int = 2            # workers, each with its own envs and replica, averaging gradients
     backend: str = "process"        # "process" (this machine) or "ray" (the nodes of a Ray cluster)
     ray_address: str | None = None  # backend "ray": None starts Ray here; "auto" or "ray://host:10001" joins a cluster
-    preemption_threshold: float = 0.6   # rollouts end once this share of workers has finished (the paper's 0.6);
-                                        # 1.0: never cut
+    preemption_threshold: float = 0.6   # rollouts end once this share of workers has finished (the paper's 0.6;
+                                        # with 2 workers it never cuts, 0.5 does); 1.0: never cut
     min_rollout_share: float = 0.25     # ... but not before this share of n_steps (habitat-lab's 0.25)
-    collective_timeout: float = 10.0    # seconds a worker waits in the store or an all-reduce before it raises
+    collective_timeout: float = 10.0    # seconds an all-reduce waits for a worker before it raises (a worker
+                                        # whose rollout is slow is waited for on the store, without a limit)
     slow_worker_ms: float = 0.0         # the last worker's envs take this many ms longer per step: a straggler
 
     def __post_init__(self):
@@ -89,10 +96,12 @@ class Config(ppo.Config):
         checks.check_number("min_rollout_share", self.min_rollout_share, 0, 1, low_open=True)
         checks.check_number("collective_timeout", self.collective_timeout, 0, 3600, low_open=True)
         checks.check_number("slow_worker_ms", self.slow_worker_ms, 0, 1000)
+        if self.anneal_lr:
+            raise ValueError("anneal_lr=True is not supported by DD-PPO here: its workers keep lr constant")
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The two collectives: the same start, the same gradient
+# The collectives (the same start, the same gradient) and the digest that shows the replicas equal
 # ---------------------------------------------------------------------------------------------------------
 
 
@@ -116,15 +125,9 @@ def average_gradients(model) -> None:
         p.grad.copy_(g.view_as(p))
 
 
-def any_worker(flag: bool) -> bool:
-    """True on every worker if it is True on any (an all-reduce of 0/1 with MAX): a decision all take together."""
-    t = torch.tensor([float(flag)])
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item())
-
-
 def parameters_digest(model, previous: str = "") -> str:
-    """A hash of the parameters' bytes, chained onto ``previous``: equal digests after every step on every
+    """A hash of the parameters' bytes, chained onto ``previous``. A worker chains it before every optimizer
+    step (the parameters after the step before) and after a round's last step, so equal digests on every
     worker mean the replicas were bit-identical after every step."""
     h = hashlib.sha1(previous.encode())
     for p in model.parameters():
@@ -133,7 +136,7 @@ def parameters_digest(model, previous: str = "") -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The worker: join the group, then roll out, average, update, together
+# The worker: meet in the store, join the group, then roll out, wait for the others, update, together
 # ---------------------------------------------------------------------------------------------------------
 
 
@@ -150,7 +153,7 @@ class Straggler(gym.vector.VectorWrapper):
 
 
 class Tally:
-    """What a worker's rollout reports to ``collect_rollout`` (as ``run`` does in PPO): env steps, episodes."""
+    """Where ``collect_rollout`` reports a worker's env steps and finished episodes (in place of PPO's ``run``)."""
 
     def __init__(self):
         self.steps, self.returns = 0, []
@@ -162,11 +165,30 @@ class Tally:
         self.returns.append(float(episode_return))
 
 
-def join_group(config: Config, rank: int, host: str, port: int):
-    """Connect to ``train``'s store and join the process group of ``num_workers`` (gloo, with the timeout)."""
+def wait_for_all(store, key: str, world: int, ctx, grace: float) -> bool:
+    """Poll the store until ``world`` workers have added 1 to ``key``: True. A slow worker is waited for as long
+    as it takes (a poll has no timeout). Once the pool asks this worker to stop (the run is over, or a peer
+    died), the others get ``grace`` more seconds to arrive; then it gives up: False."""
+    asked = None
+    while store.add(key, 0) < world:
+        if ctx.should_stop():
+            asked = asked or time.monotonic()
+            if time.monotonic() - asked > grace:
+                return False
+        time.sleep(0.001)
+    return True
+
+
+def join_group(config: Config, ctx, host: str, port: int):
+    """Connect to ``train``'s store; once every worker has (processes start seconds apart), join the process
+    group of ``num_workers`` as rank ``ctx.index`` (gloo, with ``collective_timeout``). Returns the store, or
+    None if the pool stopped first."""
     timeout = timedelta(seconds=config.collective_timeout)
     store = dist.TCPStore(host, port, is_master=False, timeout=timeout)
-    dist.init_process_group("gloo", store=dist.PrefixStore("group", store), rank=rank,
+    store.add("arrived", 1)
+    if not wait_for_all(store, "arrived", config.num_workers, ctx, config.collective_timeout):
+        return None
+    dist.init_process_group("gloo", store=dist.PrefixStore("group", store), rank=ctx.index,
                             world_size=config.num_workers, timeout=timeout)
     return store
 
@@ -174,62 +196,71 @@ def join_group(config: Config, rank: int, host: str, port: int):
 def worker(ctx, config: Config, host: str, port: int):
     """One DD-PPO worker, rank ``ctx.index`` (module docstring). After each round it reports a dict: its env
     steps and finished episodes, the round's rollout length (steps per env), the seconds it spent rolling out,
-    updating and inside the all-reduces, its parameters' chained digest, PPO's diagnostics and, from rank 0,
-    the weights as NumPy arrays (every replica holds the same; a torch tensor would travel as a handle to
-    shared memory, which dies with this process)."""
+    waiting for the others, updating and, of that, inside the all-reduces, its parameters' chained digest,
+    PPO's diagnostics and, from rank 0, the weights as NumPy arrays (every replica holds the same; a torch
+    tensor would travel as a handle to shared memory, which dies with this process). Its last rollout, the
+    one the workers stop after, is reported as ``final``: its env steps and episodes only."""
     rank, world = ctx.index, config.num_workers
     torch.set_num_threads(1)
-    store = join_group(config, rank, host, port)
-    envs = None
+    store = join_group(config, ctx, host, port)
+    if store is None:
+        return
+    base = None
     try:
         torch.manual_seed(stream_seed(config.seed, "weights"))
         model = build_model(config)
         broadcast_parameters(model)
         torch.manual_seed(stream_seed(config.seed, "actions", rank))   # its own actions and minibatches
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, eps=config.adam_eps)
-        envs = a2c.make_envs(config)
+        envs = base = a2c.make_envs(config)
         if rank == world - 1 and config.slow_worker_ms > 0:
-            envs = Straggler(envs, config.slow_worker_ms)
+            envs = Straggler(base, config.slow_worker_ms)
         state = a2c.reset_state(envs, config, worker=rank)
         min_steps = max(1, math.ceil(config.min_rollout_share * config.n_steps))
         needed = math.ceil(config.preemption_threshold * world - 1e-9)   # finished workers that cut the rest
         can_cut = needed <= world - 1                  # one still rolling out cannot count itself
-        digest, round_ = "", 0
-        allreduce = {"seconds": 0.0}
+        track = {"allreduce_seconds": 0.0, "digest": ""}
+        round_ = 0
 
-        def reduce_gradients(model):
+        def reduce_gradients(model):       # called by ppo_update between each backward pass and the clip
+            track["digest"] = parameters_digest(model, track["digest"])     # the parameters after the last step
             start = time.perf_counter()
             average_gradients(model)
-            allreduce["seconds"] += time.perf_counter() - start
+            track["allreduce_seconds"] += time.perf_counter() - start
 
         while True:
-            key = f"finished/{round_}"
+            key, stop_key = f"finished/{round_}", f"stop/{round_}"
 
-            def preempted(t, key=key):     # after step t: enough others have finished, and we did our minimum
-                return can_cut and t + 1 >= min_steps and store.add(key, 0) >= needed
+            def cut(t, key=key):           # after step t: the run is over, or enough others have finished
+                return ctx.should_stop() or (can_cut and t + 1 >= min_steps and store.add(key, 0) >= needed)
 
             # 1. roll out (cut short once enough workers have finished)
             tally, start = Tally(), time.perf_counter()
-            rollout = a2c.collect_rollout(envs, model, state, config.n_steps, torch.device("cpu"), tally, preempted)
+            rollout = a2c.collect_rollout(envs, model, state, config.n_steps, torch.device("cpu"), tally, cut)
+            if ctx.should_stop():          # before this worker counts as finished, so every worker sees it
+                store.add(stop_key, 1)
             store.add(key, 1)
             rolled = time.perf_counter()
-            # stop together: a worker asked to stop (the run is over) stops every worker at the same round
-            if any_worker(ctx.should_stop()):
+            # wait in the store for every worker's rollout; then stop together if any was asked to
+            if not wait_for_all(store, key, world, ctx, config.collective_timeout) or store.add(stop_key, 0) > 0:
+                ctx.put({"rank": rank, "round": round_, "final": True, "env_steps": tally.steps,
+                         "episodes": tally.returns})
                 break
+            waited = time.perf_counter()
             # 2-3. PPO's update on its own rollout, every gradient averaged over the workers
-            allreduce["seconds"] = 0.0
+            track["allreduce_seconds"] = 0.0
             stats = ppo.ppo_update(model, optimizer, ppo.rollout_batch(model, rollout, config, "cpu"), config,
                                    reduce_gradients)
-            digest = parameters_digest(model, digest)
+            track["digest"] = parameters_digest(model, track["digest"])
             ctx.put({"rank": rank, "round": round_, "env_steps": tally.steps, "episodes": tally.returns,
                      "rollout_steps": len(rollout["actions"]), "rollout_seconds": rolled - start,
-                     "update_seconds": time.perf_counter() - rolled, "allreduce_seconds": allreduce["seconds"],
-                     "digest": digest, "stats": stats,
+                     "wait_seconds": waited - rolled, "update_seconds": time.perf_counter() - waited,
+                     "allreduce_seconds": track["allreduce_seconds"], "digest": track["digest"], "stats": stats,
                      "state": {k: v.numpy().copy() for k, v in model.state_dict().items()} if rank == 0 else None})
             round_ += 1
     finally:
-        if envs is not None:
-            close_vector_env(envs)
+        if base is not None:
+            close_vector_env(base)
         dist.destroy_process_group()
 
 
@@ -263,7 +294,7 @@ def finish(run, model, latest, rounds, interrupted) -> TrainResult:
         load_weights(model, latest["state"])
     records = run.result.records
     complete = [reports for _, reports in sorted(rounds.items()) if all(r is not None for r in reports)]
-    for key in ("rollout_steps", "rollout_seconds", "allreduce_seconds", "update_seconds"):
+    for key in ("rollout_steps", "rollout_seconds", "wait_seconds", "allreduce_seconds", "update_seconds"):
         records[key] = [[r[key] for r in reports] for reports in complete]
     records["digests"] = [[r["digest"] for r in reports] for reports in complete]
     records["losses"] = [[reports[0]["run_steps"]] + [round(x, 5) for x in reports[0]["stats"]["losses"]]
@@ -275,8 +306,9 @@ def finish(run, model, latest, rounds, interrupted) -> TrainResult:
 
 def train(config: Config, *, progress=True, callback=None) -> TrainResult:
     """DD-PPO on ``config.num_workers`` workers. Records, one entry per round (all workers' reports of it):
-    ``rollout_steps`` (steps per env of each worker: n_steps, or fewer where preempted), ``allreduce_seconds``
-    and ``rollout_seconds`` (each worker's), ``digests`` (each worker's chained parameter digest: all equal),
+    ``rollout_steps`` (steps per env of each worker: n_steps, or fewer where preempted), each worker's
+    ``rollout_seconds``, ``wait_seconds`` (for the others' rollouts) and ``update_seconds`` (of which
+    ``allreduce_seconds`` inside the all-reduces), ``digests`` (each worker's chained parameter digest: equal),
     and rank 0's ``losses`` = [env_steps, total, policy, value, entropy], ``clip_fraction``, ``approx_kl``.
     Ctrl-C returns the partial result; a worker's failure is re-raised as WorkerError carrying the result so
     far as ``error.partial``."""
@@ -294,13 +326,14 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         latest = {}
 
         def record(item):
-            rounds.setdefault(item["round"], [None] * config.num_workers)[item["rank"]] = item
+            if not item.get("final"):      # the last rollout of a run only counts its steps and episodes
+                rounds.setdefault(item["round"], [None] * config.num_workers)[item["rank"]] = item
             run.add_steps(item["env_steps"])
             for episode_return in item["episodes"]:
                 run.add_episode(episode_return)
             item["run_steps"] = run.result.env_steps      # the run's env steps when this report came in
             if item["state"] is not None:
-                latest.update(state=item["state"], env_steps=run.result.env_steps)
+                latest["state"] = item["state"]
 
         def act_greedy(obs):
             return model.greedy(obs).numpy()
@@ -319,9 +352,13 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
                         run.maybe_evaluate(act_greedy)
         except KeyboardInterrupt:
             interrupted = True
-        except WorkerError as error:
+        except WorkerError as error:      # the reports that came before the failure count; nothing is lost
+            for item in pool.drain():
+                record(item)
             error.partial = finish(run, model, latest, rounds, interrupted=True)
             raise
+        finally:
+            store = None                  # the driver's store stops listening (a kept traceback holds no port)
         for item in pool.drain():
             record(item)
         records["workers"] = pool.describe()

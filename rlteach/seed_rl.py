@@ -17,14 +17,17 @@ sends whole unrolls. SEED moves the network out of the actors:
 Why: a forward pass of a small network costs about the same for 1 observation as for 32. With N actors
 each paying it per step, N forwards; the server pays one per batch, whose size is how many actors were
 waiting. On threads there is a second reason: torch's per-call dispatch runs under Python's GIL, so 8 IMPALA
-actor threads take turns doing their forwards; SEED's actor threads spend their time in ``env.step`` and in
-pipe I/O, which release the GIL. The price is a round trip per step (``round_trip`` in the records): it is
-paid while the env is not stepping, so central inference wins when many actors wait at once and the forward
-is expensive, and loses when one actor's round trip is long next to its env step.
+actor threads take turns doing their forwards; SEED's actor threads spend their time in pipe I/O, which
+releases the GIL, and in ``env.step``, which releases it too when the env waits (a sleeping simulator; not a
+step computed in Python). The price is a round trip per step (``round_trip_ms`` in the records): it is paid
+while the env is not stepping, so central inference wins when many actors wait at once and the forward is
+expensive, and loses when one actor's round trip is long next to its env step.
 
-The policy the actors act with is always the learner's latest (no weights are sent anywhere), so the lag is
-at most the updates made during one unroll; V-trace still corrects it. The server and the learner share the
-network: a lock keeps the server's forward and the optimizer's step apart.
+The policy the actors act with is always the learner's latest (no weights are sent anywhere). Still, the
+learner updates while an unroll is being collected and while it waits in the queue, so an unroll's first
+steps come from older weights: the lag is small, not 0, and V-trace corrects it. The server and the learner
+share the network: a lock keeps the server's forward and the optimizer's step apart, and the update count
+(the version each step is stamped with) changes only under it.
 
 Each actor talks to the server over one duplex ``multiprocessing`` pipe, on both backends (``"thread"``,
 the default, and ``"process"``); the server waits on all pipes at once (``multiprocessing.connection.wait``).
@@ -44,7 +47,7 @@ import torch
 import torch.multiprocessing as tmp
 
 from rlteach import checks, impala
-from rlteach.envs import make_env
+from rlteach.envs import env_dims, make_env
 from rlteach.monitor import Run, TrainResult
 from rlteach.nets import torch_threads
 from rlteach.workers import WorkerError, make_pool, stream_seed
@@ -59,13 +62,16 @@ build_model = impala.build_model   # IMPALA's ActorCritic
 class Config(impala.Config):
     """SEED RL: IMPALA's hyperparameters (rlteach.impala.Config, every default there), with the learner's
     V-trace, and these differences. ``num_actors`` actors each step ``envs_per_actor`` envs and hold no
-    network; ``backend`` is "thread" (default) or "process". ``device`` is the server's and the learner's.
-    ``actor_epsilon`` mixes the server's sampling with uniform. Not here: ``unrolls_per_weight_pull`` (actors
-    hold no weights) and IMPALA's replay."""
+    network; ``backend`` is "thread" (default) or "process". ``actor_epsilon`` mixes the server's sampling
+    with uniform. Not here: ``unrolls_per_weight_pull`` (actors hold no weights), IMPALA's replay, and a GPU
+    (the server samples on the CPU, as ``impala.sample_actions`` does)."""
 
     def __post_init__(self):
         super().__post_init__()
         checks.check_choice("backend", self.backend, BACKENDS)
+        if self.device != "cpu":
+            raise ValueError(f"device={self.device!r} is not supported by SEED RL here: its server samples on the "
+                             "CPU (impala.sample_actions); use device='cpu'")
         if self.unrolls_per_weight_pull != 1:
             raise ValueError(f"unrolls_per_weight_pull={self.unrolls_per_weight_pull!r} means nothing in SEED RL: "
                              "its actors hold no weights (the server always acts with the learner's)")
@@ -115,6 +121,9 @@ def actor(ctx, config: Config, pipes):
                                     autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     obs, _ = envs.reset(seed=stream_seed(config.seed, "env", ctx.index))     # env k gets that seed + k
     pipe, previous, report_every = pipes[ctx.index], None, 100
+    if config.backend == "process":       # this process's copies of the other actors' ends: closed, so that an
+        for other in pipes[:ctx.index] + pipes[ctx.index + 1:]:   # actor's death closes its pipe (the server
+            other.close()                                         # then reads end-of-file, never waits)
     waited = stepped = 0.0
     steps = 0
     try:
@@ -156,7 +165,7 @@ class InferenceServer:
     def __init__(self, config: Config, model, lock, pipes, unrolls, run, version, stop):
         self.config, self.model, self.lock, self.pipes, self.unrolls = config, model, lock, pipes, unrolls
         self.run, self.version, self.stop = run, version, stop   # version(): the learner's update count
-        self.obs_shape = gym.make(config.env_id, **(config.env_kwargs or {})).observation_space.shape
+        self.obs_shape = (env_dims(config.env_id, config.env_kwargs)[0],)     # flat Box observations
         self.generator = torch.Generator().manual_seed(stream_seed(config.seed, "actions"))
         self.batch_counts = [0] * (config.num_actors + 1)
         t, e = config.unroll_length, config.envs_per_actor
@@ -168,32 +177,6 @@ class InferenceServer:
         self.filled = [0] * len(pipes)               # per actor: steps of its unroll complete so far
         self.started = [0] * len(pipes)              # per actor: the version when its unroll began
         self.episode_return = np.zeros((len(pipes), e))
-
-    def serve_once(self, timeout=0.05) -> int:
-        ready = connection.wait(self.pipes, timeout)
-        if not ready:
-            return 0
-        who = [self.pipes.index(p) for p in ready]
-        requests = [unpack(p.recv_bytes(), self.config.envs_per_actor, self.obs_shape) for p in ready]
-        steps = 0
-        for i, (obs, previous) in zip(who, requests, strict=True):
-            if previous is not None:
-                steps += self.complete_step(i, previous, obs)
-        self.run.add_steps(steps)
-        obs = np.concatenate([r[0] for r in requests])                    # [actors * envs_per_actor, D]
-        with self.lock:                                                     # not during an optimizer step
-            actions, log_mu = impala.sample_actions(self.model, obs, self.generator, self.config.actor_epsilon)
-        e = self.config.envs_per_actor
-        for k, (i, p) in enumerate(zip(who, ready, strict=True)):
-            part = slice(k * e, (k + 1) * e)
-            p.send_bytes(actions[part].astype(np.int64).tobytes())
-            trajectory, t = self.trajectories[i], self.filled[i]
-            if t == 0:
-                self.started[i] = self.version()
-            trajectory["obs"][t], trajectory["actions"][t], trajectory["behaviour_log_probs"][t] = \
-                requests[k][0], actions[part], log_mu[part]
-        self.batch_counts[len(ready)] += 1
-        return len(ready)
 
     def complete_step(self, i, previous, next_obs) -> int:
         """Actor i's last step came back: file its outcome; a full trajectory becomes an unroll. Returns the
@@ -218,6 +201,33 @@ class InferenceServer:
                 except queue.Full:
                     continue
         return len(rewards)
+
+    def serve_once(self, timeout=0.05) -> int:
+        ready = connection.wait(self.pipes, timeout)
+        if not ready:
+            return 0
+        who = [self.pipes.index(p) for p in ready]
+        requests = [unpack(p.recv_bytes(), self.config.envs_per_actor, self.obs_shape) for p in ready]
+        steps = 0
+        for i, (obs, previous) in zip(who, requests, strict=True):
+            if previous is not None:
+                steps += self.complete_step(i, previous, obs)
+        self.run.add_steps(steps)
+        obs = np.concatenate([r[0] for r in requests])                    # [actors * envs_per_actor, D]
+        with self.lock:                                                     # not during an optimizer step
+            actions, log_mu = impala.sample_actions(self.model, obs, self.generator, self.config.actor_epsilon)
+            version = self.version()                                        # of the weights that chose them
+        e = self.config.envs_per_actor
+        for k, (i, p) in enumerate(zip(who, ready, strict=True)):
+            part = slice(k * e, (k + 1) * e)
+            p.send_bytes(actions[part].astype(np.int64).tobytes())
+            trajectory, t = self.trajectories[i], self.filled[i]
+            if t == 0:
+                self.started[i] = version
+            trajectory["obs"][t], trajectory["actions"][t], trajectory["behaviour_log_probs"][t] = \
+                requests[k][0], actions[part], log_mu[part]
+        self.batch_counts[len(ready)] += 1
+        return len(ready)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -261,7 +271,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
             with lock:                               # the server never sees half-updated weights
                 optimizer.step()
-            version[0] += 1
+                version[0] += 1
             records["policy_lag"] += [version[0] - 1 - u["version"] for u in batch]
             records["rho_mean"].append(float(rhos.mean()))
 
@@ -276,9 +286,18 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
         def act_greedy(obs):
             return model.greedy(obs).cpu().numpy()
 
-        interrupted, thread, batch = False, threading.Thread(target=serve, name="rlteach-seed-server"), []
+        def finish(interrupted):
+            records["batch_counts"] = server.batch_counts
+            records["updates"] = version[0]
+            return run.finish(model, interrupted)
+
+        thread = threading.Thread(target=serve, name="rlteach-seed-server", daemon=True)
+        interrupted, batch = False, []
         try:
             with pool:
+                if config.backend == "process":      # the actors hold their ends now: drop this process's copies
+                    for end in actor_ends:
+                        end.close()
                 thread.start()
                 while not run.done:
                     take_reports()                   # raises first if an actor failed (the cause, usually)
@@ -293,18 +312,16 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
                         batch = []
                     run.maybe_evaluate(act_greedy)
                 stop.set()
-                thread.join()
+                thread.join(timeout=5.0)
         except KeyboardInterrupt:
             interrupted = True
         except WorkerError as error:
-            error.partial = run.finish(model, interrupted=True)
+            error.partial = finish(interrupted=True)
             raise
         finally:
             stop.set()
             if thread.is_alive():
-                thread.join()
+                thread.join(timeout=5.0)             # it checks stop at least every 0.05 s
             for end in server_ends + actor_ends:
                 end.close()
-        records["batch_counts"] = server.batch_counts
-        records["updates"] = version[0]
-        return run.finish(model, interrupted)
+        return finish(interrupted)

@@ -25,7 +25,8 @@ def probe_gradient(model, rank: int) -> list:
 
 def allreduce_probe(ctx, config, host, port):
     """Join the group, compute this worker's gradient, average it with ``ddppo.average_gradients``; send both."""
-    ddppo.join_group(config, ctx.index, host, port)
+    if ddppo.join_group(config, ctx, host, port) is None:
+        return
     try:
         torch.manual_seed(0)
         model = ddppo.build_model(config)

@@ -57,6 +57,8 @@ def test_replicas_are_bit_identical_after_every_step(short_run):
     digests = result.records["digests"]
     assert len(digests) >= 3
     assert all(len(set(round_)) == 1 for round_ in digests), digests     # chained over every optimizer step
+    waits = result.records["wait_seconds"]
+    assert len(waits) == len(digests) and min(min(w) for w in waits) >= 0
     assert len({round_[0] for round_ in digests}) == len(digests)          # and the weights did change
     # the digest sees a change in the last bit of one weight
     model = ddppo.build_model(result.config)
@@ -89,6 +91,7 @@ def test_the_preemption_threshold_cuts_a_slowed_workers_rollout():
     ({"collective_timeout": 0}, "collective_timeout"),
     ({"num_workers": 0}, "num_workers"),
     ({"clip_eps": 0}, "clip_eps"),                                   # PPO's own checks still run
+    ({"anneal_lr": True}, "keep lr constant"),
 ])
 def test_config_refuses_bad_settings(fields, message):
     with pytest.raises(ValueError, match=message):

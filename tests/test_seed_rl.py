@@ -107,6 +107,7 @@ def test_the_server_keeps_each_actors_trajectory_and_sends_full_unrolls():
 
 @pytest.mark.parametrize("fields, message", [
     ({"backend": "ray"}, "backend"),
+    ({"device": "cuda"}, "samples on the CPU"),
     ({"unrolls_per_weight_pull": 2}, "hold no weights"),
     ({"replay_fraction": 0.5}, "no replay"),
     ({"num_actors": 0}, "num_actors"),

@@ -73,17 +73,19 @@ def plot_ring_allreduce(num_workers=3) -> plt.Figure:
 
 
 def plot_round_times(result) -> plt.Figure:
-    """A DD-PPO run, round by round: each worker's seconds rolling out, inside the all-reduces, and the rest
-    of its update (its own forward and backward passes), stacked; one group of bars per round."""
+    """A DD-PPO run, round by round: each worker's seconds rolling out, waiting for the others' rollouts,
+    inside the all-reduces, and the rest of its update (its own forward and backward passes), stacked; one
+    group of bars per round."""
     rec = result.records
-    rollout, allreduce, update = (np.asarray(rec[k]) for k in ("rollout_seconds", "allreduce_seconds",
-                                                                  "update_seconds"))
+    rollout, wait, allreduce, update = (np.asarray(rec[k]) for k in ("rollout_seconds", "wait_seconds",
+                                                                        "allreduce_seconds", "update_seconds"))
     rounds, workers = rollout.shape
     fig, ax = plt.subplots(figsize=(9, 3.4))
     width = 0.8 / workers
     for w in range(workers):
         x = np.arange(rounds) + (w - (workers - 1) / 2) * width
-        parts = [(rollout[:, w], "rolling out", "C0"), (allreduce[:, w], "in the all-reduce", "C3"),
+        parts = [(rollout[:, w], "rolling out", "C0"), (wait[:, w], "waiting for the others' rollouts", "0.7"),
+                 (allreduce[:, w], "in the all-reduces", "C3"),
                  (update[:, w] - allreduce[:, w], "the rest of the update", "C2")]
         bottom = np.zeros(rounds)
         for values, label, color in parts:
