@@ -332,7 +332,7 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
             for episode_return in item["episodes"]:
                 run.add_episode(episode_return)
             item["run_steps"] = run.result.env_steps      # the run's env steps when this report came in
-            if item["state"] is not None:
+            if item.get("state") is not None:
                 latest["state"] = item["state"]
 
         def act_greedy(obs):

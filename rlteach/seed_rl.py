@@ -67,11 +67,11 @@ class Config(impala.Config):
     (the server samples on the CPU, as ``impala.sample_actions`` does)."""
 
     def __post_init__(self):
-        super().__post_init__()
-        checks.check_choice("backend", self.backend, BACKENDS)
         if self.device != "cpu":
             raise ValueError(f"device={self.device!r} is not supported by SEED RL here: its server samples on the "
                              "CPU (impala.sample_actions); use device='cpu'")
+        super().__post_init__()
+        checks.check_choice("backend", self.backend, BACKENDS)
         if self.unrolls_per_weight_pull != 1:
             raise ValueError(f"unrolls_per_weight_pull={self.unrolls_per_weight_pull!r} means nothing in SEED RL: "
                              "its actors hold no weights (the server always acts with the learner's)")
