@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/workbook_times.py             # run every notebook (a copy), write the table
     .venv/bin/python benchmarks/workbook_times.py --inplace   # run them in place: re-executes the workbook
     .venv/bin/python benchmarks/workbook_times.py --no-run    # re-estimate reading, keep the measured run times
+    .venv/bin/python benchmarks/workbook_times.py --inplace --only 08_what_the_field_runs_today   # run only these
     .venv/bin/python benchmarks/workbook_times.py --ci-seconds 816   # also record a fresh-clone `make test`
 
 Run time: the wall-clock seconds `jupyter nbconvert --execute` takes on the notebook, top to bottom, one
@@ -111,15 +112,20 @@ def main(argv=None):
     parser.add_argument("--inplace", action="store_true", help="execute the notebooks in place (keep outputs)")
     parser.add_argument("--no-run", action="store_true", help="keep the run times of the last results")
     parser.add_argument("--ci-seconds", type=float, help="a fresh-clone `make test`, in seconds, to record")
+    parser.add_argument("--only", nargs="+", metavar="NN_name", help="run only these notebooks; keep the others' "
+                        "last run times")
     args = parser.parse_args(argv)
+    names = {p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")}
+    if args.only and set(args.only) - names:
+        parser.error(f"--only: no notebook named {sorted(set(args.only) - names)}; the notebooks: {sorted(names)}")
     previous = RESULTS / "workbook_times.json"
     old = json.loads(previous.read_text()) if previous.exists() else {}
     old_runs = {r["notebook"]: r["run_seconds"] for r in old.get("rows", [])}
     rows = []
     for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
-        if args.no_run:
+        if args.no_run or (args.only and path.stem not in args.only):
             if path.stem not in old_runs:
-                sys.exit(f"--no-run: no run time recorded for {path.stem}; run without --no-run first")
+                sys.exit(f"no run time recorded for {path.stem}; run it (without --no-run, or name it in --only)")
             seconds = old_runs[path.stem]
         else:
             print(f"running {path.name} ...", flush=True)

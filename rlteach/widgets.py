@@ -253,10 +253,8 @@ CONTROLS = {
                      "priority_alpha": ("float", (0.0, 1.0, 0.05, ".2f")),
                      "priority_beta": ("float", (0.0, 1.0, 0.05, ".2f")), "n_step": ("int", (1, 5)), "lr": LR},
     "rlteach.impala": {"num_actors": ("int", (1, 4)), "backend": ("backend", ()),
-                       "unrolls_per_weight_pull": ("int", (1, 64)),
-                       "off_policy_correction": ("choice", CORRECTIONS),
-                       "clip_rho": ("log", (-1, 1, 0.05, ".2f")), "clip_c": ("log", (-1, 1, 0.05, ".2f")),
-                       "lr": LR},
+                       "unrolls_per_weight_pull": ("int", (1, 64)), "off_policy_correction": ("choice", CORRECTIONS),
+                       "clip_rho": ("log", (-1, 1, 0.05, ".2f")), "clip_c": ("log", (-1, 1, 0.05, ".2f")), "lr": LR},
     "rlteach.ppo": {"clip_eps": ("float", (0.05, 1.0, 0.05, ".2f")), "update_epochs": ("int", (1, 20)),
                     "num_minibatches": ("int", (1, 16)), "lr": LR},
 }
