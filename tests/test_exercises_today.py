@@ -46,7 +46,7 @@ def test_today_statements(capsys):
     for right in (ex.SOLUTIONS["today_statements"](), "acf", {"f", "c", "a"}):
         assert ex.check_today_statements(right).ok is True
         assert "Correct" in capsys.readouterr().out
-    for wrong, hint in [("abcf", "never cuts"), ("acdf", "policy_lag"), ("acef", "the opposite"),
+    for wrong, hint in [("abcf", "never cuts"), ("acdf", "policy_lag"), ("acef", "not latency"),
                         ("ac", "look again at f"), ("z", "not among")]:
         assert ex.check_today_statements(wrong).ok is False
         assert hint in capsys.readouterr().out

@@ -106,7 +106,8 @@ TODAY_CHOICES = {
     "c": "SEED RL's actors hold no copy of the network, so no weights are ever sent to them.",
     "d": "Central inference acts with the learner's newest weights, so there is no policy lag at all and "
          "V-trace has nothing to correct.",
-    "e": "Central inference pays most when one env step is short next to the round trip to the server.",
+    "e": "With central inference an actor waits no longer for its actions than it would take to compute them "
+         "itself with its own network.",
     "f": "In RLlib, a PPO config with num_learners=2 trains two Learner replicas that average their gradients, "
          "as DD-PPO's workers do.",
 }
@@ -120,8 +121,9 @@ def check_today_statements(answer) -> Verdict:
              "itself: only the other one can have finished, so 0.6 never cuts with 2 workers (section 2 used 0.5).",
         "d": "d: the learner updates between the steps of one unroll, so an unroll's first steps were chosen by "
              "older weights (records['policy_lag'] is small, not 0); V-trace still corrects that.",
-        "e": "e: the opposite. The round trip is paid while the env waits for its action; when an env step costs "
-             "microseconds (CartPole), the round trip dominates and actors with their own network are faster.",
+        "e": "e: every step pays a message each way and the wait for the server's batch (records['round_trip_ms']), "
+             "which can take longer than a forward of its own; what central inference saves is the actors' "
+             "forwards and GIL time, not latency.",
     }
     return check_choices(answer, TODAY_CHOICES, _TODAY_TRUE,
                          "DD-PPO trades the parameter server for a collective every worker joins; SEED trades the "
