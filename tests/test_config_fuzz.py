@@ -17,7 +17,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rlteach import a3c, apex, checks, impala, ppo
+from rlteach import a3c, apex, checks, ddppo, impala, ppo, seed_rl
 from rlteach import policy_gradient as a2c
 
 M = checks
@@ -69,14 +69,22 @@ FIELDS = {
              "replay_fraction": ("replay_fraction",), "replay_capacity_unrolls": Int(1, M.MAX_BUFFER),
              "hidden": HIDDEN},
     ppo: {**COMMON, "num_envs": Int(1, M.MAX_PARALLEL), "n_steps": Int(1, M.MAX_ROLLOUT), "update_epochs": Int(1),
-          "num_minibatches": Int(1, M.MAX_BATCH), "clip_eps": Float(0, 1, low_open=True), "gamma": Float(0, 1),
+          "num_minibatches": Int(1, M.MAX_BATCH), "clip_eps": Float(0, 1, low_open=True, none_ok=True),
+          "gamma": Float(0, 1),
           "lam": Float(0, 1), "lr": Float(0, low_open=True), "anneal_lr": BOOL, "adam_eps": Float(0, low_open=True),
           "value_coef": Float(0), "entropy_coef": Float(0), "max_grad_norm": Float(0, low_open=True),
           "normalize_advantages": BOOL, "hidden": HIDDEN, "shared_torso": BOOL,
           "vectorization": ("choice", ("sync", "async", "vector_entry_point"))},
 }
+FIELDS[ddppo] = {**FIELDS[ppo], "device": ("device", True), "anneal_lr": ("only", False),
+                 "num_workers": Int(1, M.MAX_PARALLEL), "backend": ("choice", ("process", "ray")),
+                 "ray_address": ("ray_address",), "preemption_threshold": Float(0, 1, low_open=True),
+                 "min_rollout_share": Float(0, 1, low_open=True), "collective_timeout": Float(0, 3600, low_open=True),
+                 "slow_worker_ms": Float(0, 1000)}
+FIELDS[seed_rl] = {**FIELDS[impala], "device": ("device", True), "backend": ("choice", ("thread", "process")),
+                   "unrolls_per_weight_pull": ("only", 1), "replay_fraction": ("only", 0.0)}
 MODULES = list(FIELDS)
-IDS = ["a2c", "a3c", "apex", "impala", "ppo"]
+IDS = ["a2c", "a3c", "apex", "impala", "ppo", "ddppo", "seed_rl"]
 
 # --- bad values, by kind --------------------------------------------------------------------------------------
 
@@ -134,6 +142,9 @@ def bad_values(kind):
         return st.one_of(st.sampled_from(fixed), st.integers(), st.none())
     if name == "ray_address":                          # any address is wrong with the default backend "thread"
         return st.one_of(st.text(max_size=8), st.integers(), st.just("auto"))
+    if name == "only":                                 # a field inherited, with one value allowed here
+        return st.one_of(st.integers(), st.floats(), st.booleans(), JUNK).filter(
+            lambda v: not (isinstance(v, int | float) and v == kind[1]))
     raise AssertionError(kind)
 
 
@@ -197,6 +208,8 @@ def good_values(kind):
         return st.one_of(st.none(), st.sampled_from(["auto", "ray://head:10001"]))
     if name == "replay_fraction":                      # make_consistent picks a batch_size it fits
         return st.sampled_from([0.0, 0.5, 0.25, 0.75])
+    if name == "only":
+        return st.just(kind[1])
     raise AssertionError(kind)
 
 
