@@ -82,8 +82,9 @@ def check_allreduce_traffic(answer) -> Verdict:
     size = ALLREDUCE_BY_HAND["parameters"] * ALLREDUCE_BY_HAND["bytes_per_number"]
     n = ALLREDUCE_BY_HAND["num_workers"]
     if np.allclose(arr, [ring, server], rtol=1e-3):
-        return report(True, f"each worker sends {ring / size:.2f}x its gradient whatever N is, while the server's "
-                      f"share grows with N ({n}x here): why data-parallel training uses all-reduce.")
+        return report(True, f"each worker sends 2(N - 1)/N = {ring / size:.2f}x its gradient here, never 2x however "
+                      f"large N grows, while the server's link carries N gradients in ({n}x here) and N copies of "
+                      "the weights out: why data-parallel training uses all-reduce.")
     if np.isclose(arr[0], (n - 1) / n * size, rtol=1e-3):
         return report(False, "that is one half of the ring: reduce-scatter sends (N - 1)/N of the gradient, and "
                       "the all-gather that follows sends as much again.")
@@ -106,10 +107,10 @@ TODAY_CHOICES = {
     "c": "SEED RL's actors hold no copy of the network, so no weights are ever sent to them.",
     "d": "Central inference acts with the learner's newest weights, so there is no policy lag at all and "
          "V-trace has nothing to correct.",
-    "e": "With central inference an actor waits no longer for its actions than it would take to compute them "
-         "itself with its own network.",
-    "f": "In RLlib, a PPO config with num_learners=2 trains two Learner replicas that average their gradients, "
-         "as DD-PPO's workers do.",
+    "e": "With central inference an actor never waits longer for its actions than it would take to compute "
+         "them itself with its own network.",
+    "f": "In RLlib, a PPO config with num_learners=2 trains two Learner replicas that average their gradients "
+         "by all-reduce at every step.",
 }
 _TODAY_TRUE = {"a", "c", "f"}
 
