@@ -1,7 +1,8 @@
 """Command line: ``python -m rlteach train a2c --env CartPole-v1 --seed 0 [--total-steps N] [--out DIR]``.
 
-A3C, Ape-X and IMPALA also take ``--backend thread|process|ray`` and, for Ray, ``--ray-address auto`` (join
-the cluster this machine belongs to, started with ``ray start``).
+A3C, Ape-X and IMPALA also take ``--backend thread|process|ray``, DD-PPO ``process|ray`` and SEED RL
+``thread|process``; for Ray, ``--ray-address auto`` joins the cluster this machine belongs to (started with
+``ray start``).
 
 Trains one algorithm with its default Config (overridden by the flags), prints one summary line
 (solved at X steps / Y s, or not) and, with --out, saves the result (see ``rlteach.monitor``).
@@ -28,7 +29,7 @@ def main(argv=None) -> int:
     tr.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     tr.add_argument("--total-steps", type=int, default=None, help="env step budget (default: the algorithm's)")
     tr.add_argument("--backend", default=None, choices=ALL_BACKENDS,
-                    help="where the workers run (a3c, apex, impala; default: the algorithm's)")
+                    help="where the workers run (a3c, apex, impala, ddppo, seedrl; default: the algorithm's)")
     tr.add_argument("--ray-address", default=None, help="with --backend ray: a cluster to join, e.g. 'auto'")
     tr.add_argument("--out", default=None, help="folder to save config, history and model into")
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
