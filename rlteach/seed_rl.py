@@ -116,7 +116,8 @@ def unpack(message: bytes, envs: int, obs_shape) -> tuple:
 def actor(ctx, config: Config, pipes):
     """One SEED actor: no network. Sends ``pack(obs, previous step)`` through its pipe, ``pipes[ctx.index]``,
     and waits for the actions (int64 bytes). Every ``report_every`` steps it reports (its index, the round
-    trips' seconds summed, how many, the seconds spent stepping the envs) through ``ctx.put``."""
+    trips' seconds summed, how many, the seconds spent stepping the envs) through ``ctx.put``. When the run
+    stops after it stepped, it sends that last step's outcome unanswered, so that ``train`` counts it."""
     envs = gym.vector.SyncVectorEnv([lambda: make_env(config.env_id, config.env_kwargs)] * config.envs_per_actor,
                                     autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     obs, _ = envs.reset(seed=stream_seed(config.seed, "env", ctx.index))     # env k gets that seed + k
@@ -127,11 +128,15 @@ def actor(ctx, config: Config, pipes):
     waited = stepped = 0.0
     steps = 0
     try:
-        while not ctx.should_stop():
+        while True:
+            if ctx.should_stop():
+                if previous is not None:          # the last step's outcome: nobody will answer it
+                    pipe.send_bytes(pack(obs, previous))
+                return
             start = time.perf_counter()
             pipe.send_bytes(pack(obs, previous))
-            while not pipe.poll(0.05):                    # the server answers; or the run is over
-                if ctx.should_stop():
+            while not pipe.poll(0.05):                    # the server answers; or the run is over (what was
+                if ctx.should_stop():                     # sent is in the pipe: train reads it)
                     return
             actions = np.frombuffer(pipe.recv_bytes(), np.int64)
             answered = time.perf_counter()
@@ -322,6 +327,14 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
             stop.set()
             if thread.is_alive():
                 thread.join(timeout=5.0)             # it checks stop at least every 0.05 s
+            for i, end in enumerate(server_ends):     # the steps the actors took after the server stopped:
+                while not thread.is_alive() and end.poll():   # counted, episodes and all (no answer goes back)
+                    try:
+                        obs, previous = unpack(end.recv_bytes(), config.envs_per_actor, server.obs_shape)
+                    except (EOFError, OSError):
+                        break
+                    if previous is not None:
+                        run.add_steps(server.complete_step(i, previous, obs))
             for end in server_ends + actor_ends:
                 end.close()
         return finish(interrupted)

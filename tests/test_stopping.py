@@ -7,10 +7,10 @@ import counting_env
 import pytest
 from procs import live_children, worker_threads
 
-from rlteach import a3c, apex, impala
+from rlteach import a3c, apex, impala, seed_rl
 from rlteach.workers import WorkerError
 
-CASES = [(module, backend) for module in (a3c, apex, impala) for backend in ("thread", "process")]
+CASES = [(module, backend) for module in (a3c, apex, impala, seed_rl) for backend in ("thread", "process")]
 IDS = [f"{module.__name__.split('.')[-1]}-{backend}" for module, backend in CASES]
 
 
@@ -38,8 +38,8 @@ def test_interrupt_returns_the_partial_result_and_stops_every_worker(module, bac
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("module, extra", [(a3c, {}), (apex, {"learning_starts": 100_000}), (impala, {})],
-                         ids=["a3c", "apex", "impala"])
+@pytest.mark.parametrize("module, extra", [(a3c, {}), (apex, {"learning_starts": 100_000}), (impala, {}),
+                                           (seed_rl, {})], ids=["a3c", "apex", "impala", "seed_rl"])
 def test_every_step_and_episode_the_workers_saw_reaches_the_result(module, extra):
     """When the run stops, each worker hands over what it still holds: the env steps counted by the env itself
     equal the result's env_steps, and every episode that ended is in episode_returns (thread backend, where
