@@ -75,7 +75,8 @@ def test_a_config_naming_an_unknown_algorithm_is_refused_and_nothing_imported(sa
     config = json.loads((directory / "config.json").read_text())
     config["algorithm"] = algorithm
     (directory / "config.json").write_text(json.dumps(config))
-    with pytest.raises(CheckpointError, match=r"names algorithm .*one of \['a2c', 'a3c', 'apex', 'impala', 'ppo'\]"):
+    known = r"\['a2c', 'a3c', 'apex', 'ddppo', 'impala', 'ppo', 'seedrl'\]"
+    with pytest.raises(CheckpointError, match=r"names algorithm .*one of " + known):
         monitor.load(directory)
     assert not marker.exists(), "loading the checkpoint imported the module it named"
 
