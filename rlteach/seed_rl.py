@@ -207,6 +207,18 @@ class InferenceServer:
                     continue
         return len(rewards)
 
+    def file_leftovers(self) -> None:
+        """Once the server and the actors have stopped: file the steps still in the pipes (an actor's last,
+        unanswered message), so that no env step or episode is lost. Nothing is answered."""
+        for i, pipe in enumerate(self.pipes):
+            while pipe.poll():
+                try:
+                    obs, previous = unpack(pipe.recv_bytes(), self.config.envs_per_actor, self.obs_shape)
+                except (EOFError, OSError):
+                    break
+                if previous is not None:
+                    self.run.add_steps(self.complete_step(i, previous, obs))
+
     def serve_once(self, timeout=0.05) -> int:
         ready = connection.wait(self.pipes, timeout)
         if not ready:
@@ -327,14 +339,8 @@ def train(config: Config, *, progress=True, callback=None) -> TrainResult:
             stop.set()
             if thread.is_alive():
                 thread.join(timeout=5.0)             # it checks stop at least every 0.05 s
-            for i, end in enumerate(server_ends):     # the steps the actors took after the server stopped:
-                while not thread.is_alive() and end.poll():   # counted, episodes and all (no answer goes back)
-                    try:
-                        obs, previous = unpack(end.recv_bytes(), config.envs_per_actor, server.obs_shape)
-                    except (EOFError, OSError):
-                        break
-                    if previous is not None:
-                        run.add_steps(server.complete_step(i, previous, obs))
+            if not thread.is_alive():                # the steps the actors took after the server stopped
+                server.file_leftovers()
             for end in server_ends + actor_ends:
                 end.close()
         return finish(interrupted)
