@@ -16,7 +16,7 @@ PYTEST := $(BIN)/python -m pytest
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-cell-timeout=600 \
 	--nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:cacheprovider
 
-.PHONY: setup lab lab-zh test test-full lint unit browser notebooks zh bench bench-parts faults claims times clean
+.PHONY: setup lab lab-zh test test-full lint unit browser notebooks zh messages bench bench-parts faults claims times clean
 
 setup: $(STAMP)
 
@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml constraints.txt
 	else \
 		$(BIN)/python -m pip install torch==2.13.0 || $(BIN)/python -m pip install "torch>=2.2"; \
 	fi
-	$(BIN)/python -m pip install -c constraints.txt -e ".[dev,ray]"
+	$(BIN)/python -m pip install -c constraints.txt -e ".[dev,ray,zh]"
 	@touch $(STAMP)
 
 # Localhost only, token kept. Jupyter refuses to run as root unless told; containers often are root.
@@ -55,9 +55,19 @@ browser: setup
 	$(PYTEST) tests/browser/ $(PYTEST_ARGS)
 
 # The Chinese edition: notebooks/zh/NN_*.ipynb from each English notebook and notebooks/zh/translations/NN_*.md
-# (code cells and outputs copied, markdown translated; tests/test_zh.py fails when a translation is missing or stale).
+# (markdown translated, then run in Chinese where its outputs are stale) and README.zh.md. FORCE=1 also rebuilds a
+# notebook a reader has run (kept in notebooks/zh/yours/). NB="03_a3c 05_impala" builds only those.
 zh: setup
-	$(BIN)/python notebooks/zh/build.py
+	$(BIN)/python notebooks/zh/build.py $(NB) $(if $(FORCE),--force,)
+
+# The message catalogs (rlteach/messages.py): extract every tr("..."), tr_in("context", "...") and N_("...") of the package and the notebooks,
+# merge new messages into the Chinese .po (translate the empty ones there), compile the .mo that rlteach reads.
+LOCALE := rlteach/locale
+messages: setup
+	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k tr -k N_ -k tr_in:1c,2 --add-location=file --sort-by-file \
+		--no-wrap --project=rlteach --version=0.1.0 -o $(LOCALE)/rlteach.pot .
+	$(BIN)/pybabel update -i $(LOCALE)/rlteach.pot -d $(LOCALE) -D rlteach -l zh --no-wrap --no-fuzzy-matching
+	$(BIN)/pybabel compile -d $(LOCALE) -D rlteach --statistics
 
 notebooks: setup
 	$(PYTEST) $(NBVAL_FLAGS) notebooks/

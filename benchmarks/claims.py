@@ -14,6 +14,8 @@ The four experiments, one key each in benchmarks/results/claims.json:
 
 Writes benchmarks/results/claims.{json,md,png}. Like every script here it measures and reports; it
 asserts nothing. The notebooks (03, 04, 05) read claims.json for the full runs and run short live versions.
+The verdicts' sentences and the papers' results are rlteach.paper_claims's: the notebooks rebuild each verdict
+from claims.json in the reader's language; this script writes them in English.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ import json
 import sys
 import time
 from pathlib import Path
+
+from rlteach import paper_claims
+from rlteach.messages import set_language
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -52,14 +57,7 @@ def cliffwalk(quick: bool) -> dict:
 
 # --- off_policy: Espeholt et al. 2018, section 5.2, Table 2 ----------------------------------------------------
 
-# The paper's result, in words (its numbers: Table 2 of the paper).
-IMPALA_TABLE_2 = {
-    "cited": "Espeholt et al. 2018, section 5.2, Table 2",
-    "setting": "5 DeepMind Lab tasks; no correction, epsilon-correction, 1-step importance sampling and V-trace, "
-               "each without and with experience replay (half of each batch replayed)",
-    "result": "V-trace scored highest, or level with the best, on most tasks, both without and with replay; "
-              "no correction scored lowest",
-}
+# The paper's result, in words (its numbers: Table 2 of the paper): rlteach.paper_claims.IMPALA_TABLE_2.
 # The shown setting: exploring actors on the one-hot cliff (a linear network is a table of 48 x 4 logits).
 CLIFF = dict(env_id="rlteach/OneHotCliffWalking-v1", hidden=(), lr=0.05, total_steps=100_000, num_actors=2,
              envs_per_actor=4, actor_epsilon=0.2, eval_episodes=1, stop_when_solved=False)
@@ -110,34 +108,18 @@ def off_policy(quick: bool) -> dict:
     for field in ("seed", "off_policy_correction"):
         del config[field]
     config["hidden"] = list(config["hidden"])
-    ahead = medians["cliff"]["vtrace"] > medians["cliff"]["none"]
-    verdict = (f"With exploring actors on the cliff, V-trace {'was ahead of' if ahead else 'was not ahead of'} no "
-               f"correction (median score {medians['cliff']['vtrace']:.0f} against {medians['cliff']['none']:.0f}; "
-               f"the optimal path on {solved['vtrace']} and {solved['none']} of {len(seeds)} seeds): "
-               + ("the paper's ordering, V-trace above no correction, reproduces." if ahead else
-                  "the paper's ordering does not reproduce here.")
-               + f" 1-step importance sampling: median {medians['cliff']['one_step_is']:.0f}, the optimal path on "
-                 f"{solved['one_step_is']} of {len(seeds)}."
-               + "".join(f" With replay on {task}, V-trace's median {medians[part]['vtrace']:.0f} against "
-                         f"{medians[part]['none']:.0f} without a correction."
-                         for part, task in (("cliff_replay", "the cliff"), ("cartpole_replay", "CartPole"))))
+    verdict = paper_claims.off_policy_verdict(medians, solved, seeds)
     return {"config": config, "cartpole_replay_config": cartpole, "seeds": seeds, "replay_seeds": replay_seeds,
             "score": f"mean evaluation return over the last {LAST_EVALUATIONS} evaluations",
             "threshold": threshold, "runs": runs, "medians": medians, "solved": solved, "verdict": verdict,
-            "paper": IMPALA_TABLE_2}
+            "paper": paper_claims.IMPALA_TABLE_2}
 
 
 # --- a3c_scaling and apex_scaling: more workers, faster learning? ------------------------------------------
 
 WORKER_COUNTS = (1, 2, 4, 8)
 SCALING_DELAY_MS = 2.0      # SlowCartPole sleeping 2 ms a step: one worker's env is the slow part, as Atari was
-A3C_PAPER = {"source": "Mnih et al. 2016, arXiv 1602.01783, Table 2: A3C's training speed-up over 1 thread, "
-                       "averaged over seven Atari games (as reported in the paper; not checked against its text here)",
-             "speedup": {1: 1.0, 2: 2.1, 4: 3.7, 8: 6.9, 16: 12.5}}
-APEX_PAPER = {"source": "Horgan et al. 2018, arXiv 1803.00933, section 4, the experiment that varies the number of "
-                        "actors with one learner (as recalled; not checked against the paper's text here)",
-              "shape": "performance consistently improved as the number of actors increased: more actors, a "
-                       "better score at the same training time"}
+# The papers' results: rlteach.paper_claims.A3C_PAPER and APEX_PAPER.
 
 
 def scaling_run(module, config, workers: int, max_seconds: float) -> dict:
@@ -173,9 +155,9 @@ def scaling_runs(module, make_config, seeds, max_seconds, name) -> list[dict]:
     return runs
 
 
-def scaling_summary(runs, unit: str, paper_speedup=None) -> dict:
-    """Medians per worker count (an unsolved run counts as slower than every solved one), speed-ups (median
-    seconds at 1 / median seconds at k) and a verdict sentence computed from them."""
+def scaling_summary(runs) -> dict:
+    """Medians per worker count (an unsolved run counts as slower than every solved one) and speed-ups (median
+    seconds at 1 / median seconds at k); the verdict from them: rlteach.paper_claims.scaling_verdict."""
     import statistics
 
     from rlteach.side_by_side import median_solved
@@ -193,49 +175,16 @@ def scaling_summary(runs, unit: str, paper_speedup=None) -> dict:
     base = medians.get(1, {}).get("seconds_to_solve")
     for k, m in medians.items():
         speedup[k] = round(base / m["seconds_to_solve"], 2) if base and m["seconds_to_solve"] else None
-    return {"medians": medians, "speedup": speedup, "verdict": scaling_verdict(medians, speedup, unit, paper_speedup)}
-
-
-def scaling_verdict(medians, speedup, unit, paper_speedup=None) -> str:
-    """One sentence from the medians: do more workers solve faster, and where does it stop?"""
-    def secs(k):
-        s = medians[k]["seconds_to_solve"]
-        return "unsolved" if s is None else f"{s:.1f} s"
-
-    counts = sorted(medians)
-    if medians.get(1, {}).get("seconds_to_solve") is None:
-        return f"With 1 {unit[:-1]} the median run did not solve within the time limit, so no speed-up can be given."
-    faster = [k for k in counts if k > 1 and speedup.get(k) and speedup[k] > 1]
-    if not faster:
-        return (f"More {unit} did not solve faster: median {secs(1)} with 1, "
-                + ", ".join(f"{secs(k)} with {k}" for k in counts if k > 1) + ".")
-    best = max(faster, key=lambda k: speedup[k])
-    text = f"More {unit} solved faster up to {best}: median {secs(1)} with 1, {secs(best)} with {best} " \
-           f"({speedup[best]:.1f}x"
-    text += f"; the paper: {paper_speedup[best]:.1f}x)" if paper_speedup and best in paper_speedup else ")"
-    beyond = [k for k in counts if k > best]
-    if beyond:
-        text += "; beyond that it stopped improving: " + ", ".join(
-            f"{secs(k)} with {k} ({speedup[k]:.1f}x)" if speedup.get(k) else f"{secs(k)} with {k}" for k in beyond)
-    steps = [medians[k]["steps_to_solve"] for k in (1, counts[-1])]
-    if all(steps):
-        text += (f". Median env steps to solve: {steps[0]:,.0f} with 1, {steps[1]:,.0f} with {counts[-1]} "
-                 f"({steps[1] / steps[0]:.1f}x the data)")
-    return text + "."
+    return {"medians": medians, "speedup": speedup}
 
 
 def a3c_summary(runs) -> dict:
-    """``scaling_summary`` and what held the speed-up below the worker count: env steps/s against the count
-    times one worker's, and the extra env steps to solve."""
-    summary = scaling_summary(runs, "workers", A3C_PAPER["speedup"])
-    medians, k = summary["medians"], max(summary["medians"])
-    one, many = medians[1]["steps_per_second"], medians[k]["steps_per_second"]
-    steps_1, steps_k = medians[1]["steps_to_solve"], medians[k]["steps_to_solve"]
-    held = [what for what, holds in (("throughput", many / one < 0.9 * k),
-                                     ("data efficiency", bool(steps_1 and steps_k and steps_k > steps_1))) if holds]
-    summary["verdict"] += (f" Env steps/s: {one:,.0f} with 1, {many:,.0f} with {k} ({many / one:.1f}x, where {k} "
-                           f"sleeping envs alone would allow {k}x)"
-                           + (f": {' and '.join(held)} held the speed-up below the worker count." if held else "."))
+    """``scaling_summary`` and the verdict (rlteach.paper_claims.a3c_verdict): do more workers solve faster, and
+    what held the speed-up below the worker count (env steps/s against the count times one worker's, and the
+    extra env steps to solve)?"""
+    summary = scaling_summary(runs)
+    summary["verdict"] = paper_claims.a3c_verdict(summary["medians"], summary["speedup"],
+                                                  paper_claims.A3C_PAPER["speedup"])
     return summary
 
 
@@ -256,7 +205,7 @@ def a3c_scaling(quick: bool) -> dict:
                          "config": "rlteach.a3c.Config defaults (t_max, lr, shared RMSProp, ...)",
                          "solved": "rlteach.monitor: 10 greedy episodes every 2000 env steps, on the env without "
                                    "its delay, mean >= 475"},
-            "paper": A3C_PAPER, "runs": runs, **a3c_summary(runs)}
+            "paper": paper_claims.A3C_PAPER, "runs": runs, **a3c_summary(runs)}
 
 
 def learner_alone(config, updates=300) -> float:
@@ -309,20 +258,6 @@ def apex_cap(make_config, env_steps: int) -> dict:
     return out
 
 
-def apex_cap_sentence(medians, cap, env_steps_per_update) -> str:
-    """What caps Ape-X's scaling, from the measurements: flow control ties the actors' env steps to the
-    learner's updates, and the learner, beside thread actors, updates at a rate two actors already reach."""
-    k = max(medians)
-    ups, alone = medians[k]["updates_per_second"], cap["learner_alone_updates_per_second"]
-    rates = ", ".join(f"{medians[n]['steps_per_second']:,.0f} with {n}" for n in sorted(medians))
-    waiting = cap[k]["time_shares"]["waiting"]
-    return (f"What caps it: flow control lets the actors take {env_steps_per_update} env steps per learner update, "
-            f"and beside {k} actor threads the learner made {ups:,.0f} updates/s while solving ({alone} alone, "
-            f"with no actor thread beside it), so about {env_steps_per_update * ups:,.0f} env steps/s at most; "
-            f"median env steps/s while solving: {rates}; with {k} actors the profiler filed "
-            f"{100 * waiting:.0f}% of the thread time under waiting.")
-
-
 def apex_scaling(quick: bool) -> dict:
     """Ape-X: seconds and env steps to solve SlowCartPole (sleep) with 1, 2, 4 and 8 actors."""
     from rlteach import apex
@@ -337,8 +272,9 @@ def apex_scaling(quick: bool) -> dict:
     runs = scaling_runs(apex, make_config, seeds, max_seconds, "apex")
     config = make_config(1, 0)
     cap = apex_cap(make_config, 4000)
-    summary = scaling_summary(runs, "actors")
-    summary["verdict"] += " " + apex_cap_sentence(summary["medians"], cap, config.env_steps_per_update)
+    summary = scaling_summary(runs)
+    summary["verdict"] = paper_claims.apex_verdict(summary["medians"], summary["speedup"], cap,
+                                                   config.env_steps_per_update)
     return {"settings": {"env_id": SLOW_CARTPOLE, "env_kwargs": env_kwargs, "backend": "thread",
                          "workers": list(WORKER_COUNTS), "seeds": list(seeds), "max_seconds": max_seconds,
                          "epsilons": {k: apex.epsilon_ladder(k, config.epsilon, config.epsilon_exponent).round(5)
@@ -349,7 +285,7 @@ def apex_scaling(quick: bool) -> dict:
                                      "with eps = 0.4 only, 8 actors mostly near-greedy (down to 0.4^8)",
                          "solved": "rlteach.monitor: 10 greedy episodes every 2000 env steps, on the env without "
                                    "its delay, mean >= 475"},
-            "paper": APEX_PAPER, "runs": runs, "cap": cap, **summary}
+            "paper": paper_claims.APEX_PAPER, "runs": runs, "cap": cap, **summary}
 
 
 # --- writing the results: claims.json (above), claims.md, claims.png and the README's summary -----------------
@@ -476,6 +412,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer seeds and sizes (development)")
     parser.add_argument("--only", nargs="+", choices=EXPERIMENTS, default=list(EXPERIMENTS))
     args = parser.parse_args(argv)
+    set_language("en")          # claims.json, claims.md and the README are English (RLTEACH_LANG notwithstanding)
     name = "claims_quick" if args.quick else "claims"
     path = RESULTS / f"{name}.json"
     results = json.loads(path.read_text()) if path.exists() else {}

@@ -36,6 +36,10 @@ The lessons
     side_by_side    every design on three workloads, timed the same way, and where the time went (notebook 07)
     lab             the communication lab: transports, Ape-X's knobs, a parameter server (notebook 06)
     faults          the fault matrix: a worker raises, Ctrl-C, a worker killed; what is left and lost (notebook 06)
+    paper_claims    the words of `make claims`: each experiment's verdict from its numbers in claims.json, and the
+                    papers' results, in the reader's language (notebooks 03, 04, 05)
+    messages        every sentence a reader sees, in English or Chinese: tr("..."), set_language("zh"),
+                    RLTEACH_LANG; gettext catalogs in rlteach/locale/
     verdict         words from numbers: A ahead of B, behind it, or within the noise (every notebook)
     plotting        the figures (every function returns the figure)
     widgets         the ipywidgets explorers and the live training view
@@ -47,3 +51,4 @@ The lessons
 __version__ = "0.1.0"
 
 from rlteach import envs as _envs  # noqa: E402, F401  (registers rlteach's envs with gymnasium)
+from rlteach.messages import set_language  # noqa: E402, F401  (rlteach.set_language("zh"): the Chinese edition)

@@ -15,6 +15,7 @@ import dataclasses
 import importlib
 import sys
 
+from rlteach.messages import tr
 from rlteach.monitor import ALGORITHMS
 from rlteach.workers import ALL_BACKENDS
 
@@ -22,17 +23,18 @@ from rlteach.workers import ALL_BACKENDS
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rlteach", description="rlteach: train an algorithm.")
     commands = parser.add_subparsers(dest="command", required=True)
-    tr = commands.add_parser("train", help="train one algorithm and print whether it solved the env",
-                             description="Train one algorithm with its default settings and print one summary line.")
-    tr.add_argument("algorithm", choices=sorted(ALGORITHMS), help="which algorithm")
-    tr.add_argument("--env", default="CartPole-v1", help="Gymnasium environment id (default: CartPole-v1)")
-    tr.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    tr.add_argument("--total-steps", type=int, default=None, help="env step budget (default: the algorithm's)")
-    tr.add_argument("--backend", default=None, choices=ALL_BACKENDS,
-                    help="where the workers run (a3c, apex, impala, ddppo, seedrl; default: the algorithm's)")
-    tr.add_argument("--ray-address", default=None, help="with --backend ray: a cluster to join, e.g. 'auto'")
-    tr.add_argument("--out", default=None, help="folder to save config, history and model into")
-    tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    train = commands.add_parser("train", help="train one algorithm and print whether it solved the env",
+                                description="Train one algorithm with its default settings and print one summary "
+                                            "line.")
+    train.add_argument("algorithm", choices=sorted(ALGORITHMS), help="which algorithm")
+    train.add_argument("--env", default="CartPole-v1", help="Gymnasium environment id (default: CartPole-v1)")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    train.add_argument("--total-steps", type=int, default=None, help="env step budget (default: the algorithm's)")
+    train.add_argument("--backend", default=None, choices=ALL_BACKENDS,
+                       help="where the workers run (a3c, apex, impala, ddppo, seedrl; default: the algorithm's)")
+    train.add_argument("--ray-address", default=None, help="with --backend ray: a cluster to join, e.g. 'auto'")
+    train.add_argument("--out", default=None, help="folder to save config, history and model into")
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = parser.parse_args(argv)
 
     module = importlib.import_module(ALGORITHMS[args.algorithm])
@@ -42,16 +44,16 @@ def main(argv=None) -> int:
     for flag, name in (("--backend", "backend"), ("--ray-address", "ray_address")):
         if getattr(args, name) is not None:
             if name not in {f.name for f in dataclasses.fields(module.Config)}:
-                tr.error(f"{args.algorithm} has no {flag}: it runs in one process")
+                train.error(f"{args.algorithm} has no {flag}: it runs in one process")
             overrides[name] = getattr(args, name)
     try:
         config = module.Config(**overrides)
     except (TypeError, ValueError) as exc:
-        tr.error(str(exc))
+        train.error(str(exc))
     result = module.train(config, progress=not args.no_progress)
     print(result.summary())
     if args.out:
-        print(f"saved to {result.save(args.out)}")
+        print(tr("saved to {path}", path=result.save(args.out)))
     return 0 if result.solved or not result.interrupted else 130
 
 

@@ -45,12 +45,15 @@ from __future__ import annotations
 import numpy as np
 
 from rlteach.checks import MAX_SEED, check_choice, check_int
+from rlteach.messages import N_, tr
 from rlteach.replay import PrioritizedReplay, priorities_from_td
 
 __all__ = ["REPLAYS", "PAPER_RESULT", "memory", "q_star", "td_errors", "updates_to_learn", "sweep", "medians",
            "gap", "verdict"]
 
 REPLAYS = ("uniform", "rank", "proportional", "oracle")
+REPLAY_NAMES = {"uniform": N_("uniform"), "rank": N_("rank"), "proportional": N_("proportional"),
+                "oracle": N_("oracle")}      # how a sentence names each replay: tr(REPLAY_NAMES[replay])
 WRONG, RIGHT = 0, 1                  # action indices (tabular: which one is "right" does not matter)
 ETA = 0.25                           # the step size, fixed for every n (appendix B.1)
 THRESHOLD = 1e-3                     # learned once mean (Q - Q*)^2 < THRESHOLD
@@ -59,10 +62,10 @@ ALPHA = {"rank": 0.7, "proportional": 0.6}   # the paper's Atari alphas; B.1 giv
 EPS = 1e-6                           # p_i = |delta_i| + eps keeps every transition sampleable
 MAX_N = 20                           # 2^21 transitions: far past what runs in seconds
 UPDATES_PER_TRANSITION = 1000        # the cap: a run that has not learned after 1000 * N updates raises
-PAPER_RESULT = ("Schaul et al. 2016, section 3, figures 1 and 2: on log-log axes the number of updates "
-                "uniform replay needs to learn grows with the memory size (exponentially with n), the "
-                "oracle's far more slowly, an exponential gap; rank-based and proportional prioritized "
-                "replay lie in between.")
+PAPER_RESULT = N_("Schaul et al. 2016, section 3, figures 1 and 2: on log-log axes the number of updates "
+                   "uniform replay needs to learn grows with the memory size (exponentially with n), the "
+                   "oracle's far more slowly, an exponential gap; rank-based and proportional prioritized "
+                   "replay lie in between.")
 
 
 def gamma_of(n: int) -> float:
@@ -251,16 +254,25 @@ def verdict(records) -> str:
     grows = len(ns) > 1 and ratios[-1] > ratios[0] and slope > 0
     fit = np.corrcoef(ns, np.log(ratios))[0, 1] if grows and len(ns) > 2 else 0.0
     if grows and fit > 0.9:
-        shape = (f"grows roughly exponentially with n, about {np.exp(slope):.2f}x per extra state "
-                 f"(log-linear fit, r = {fit:.2f})")
+        shape = tr("grows roughly exponentially with n, about {factor:.2f}x per extra state (log-linear fit, "
+                   "r = {fit:.2f})", factor=np.exp(slope), fit=fit)
+    elif grows:
+        shape = tr("grows with n, but not as a clean exponential")
     else:
-        shape = "grows with n, but not as a clean exponential" if grows else "does not grow with n"
+        shape = tr("does not grow with n")
     between = [n for n in ns if all((r, n) in med and med[("oracle", n)] <= med[(r, n)] <= med[("uniform", n)]
                                     for r in ("rank", "proportional"))]
     saved = {r: [med[("uniform", n)] / med[(r, n)] for n in (ns[0], ns[-1])] for r in ("rank", "proportional")
              if all((r, n) in med for n in ns)}
-    saving = "".join(f"; {r} needed {1 / x[-1]:.2g} of uniform's updates at n = {ns[-1]} ({1 / x[0]:.2g} at "
-                     f"n = {ns[0]})" for r, x in saved.items())
-    return (f"Uniform replay needed {ratios[0]:.3g}x the oracle's median updates at n = {ns[0]} and "
-            f"{ratios[-1]:.3g}x at n = {ns[-1]}: the gap {shape}; rank-based and proportional lie between "
-            f"oracle and uniform at {len(between)} of {len(ns)} chain lengths{saving}.")
+    savings = []
+    for r, x in saved.items():
+        name = tr(REPLAY_NAMES[r])
+        savings.append(tr("; {replay} needed {share_last:.2g} of uniform's updates at n = {n_last} ({share_first:.2g} "
+                          "at n = {n_first})", replay=name, share_last=1 / x[-1], n_last=ns[-1], share_first=1 / x[0],
+                          n_first=ns[0]))
+    saving = "".join(savings)
+    return tr("Uniform replay needed {gap_first:.3g}x the oracle's median updates at n = {n_first} and "
+              "{gap_last:.3g}x at n = {n_last}: the gap {shape}; rank-based and proportional lie between "
+              "oracle and uniform at {between} of {count} chain lengths{saving}.", gap_first=ratios[0],
+              n_first=ns[0], gap_last=ratios[-1], n_last=ns[-1], shape=shape, between=len(between), count=len(ns),
+              saving=saving)

@@ -35,6 +35,8 @@ import gymnasium as gym
 import psutil
 from gymnasium.envs.classic_control import CartPoleEnv
 
+from rlteach.messages import N_, tr
+
 FAULTS = ("error", "interrupt", "kill")
 ENV_ID = "rlteach.faults:rlteach/FaultCartPole-v0"     # "module:id": gymnasium imports this module in each worker
 RAY_OURS = ("ray::_RayWorker", "ray::_RayHub", "ray::_QueueActor", "ray::ParameterServer")
@@ -129,6 +131,32 @@ def outcome_of(fault, error, result) -> str:
     return "returns the partial result" + ("" if result.interrupted else " (NOT marked interrupted)")
 
 
+# Every outcome ``run_case`` records (in English: code and benchmarks compare it), as the message that shows it
+# in the reader's language (``outcome_words``); a field stands for one word or number, without spaces.
+OUTCOMES = (
+    N_("raises {error}"),
+    N_("raises {error}, with its traceback"),
+    N_("raises {error} and SIGKILL"),
+    N_("raises {error} naming worker {worker}"),
+    N_("raises {error} naming worker {worker}, with its traceback"),
+    N_("raises {error} naming worker {worker} and SIGKILL"),
+    N_("recovers: worker restarted ({restarts}x), run goes on to {steps} steps"),
+    N_("returns the partial result"),
+    N_("returns the partial result (NOT marked interrupted)"),
+    N_("HUNG: stopped by the {guard} s watchdog"),
+    N_("n/a (threads share one process)"),
+)
+
+
+def outcome_words(outcome: str) -> str:
+    """A recorded ``outcome`` in the reader's language (unchanged when it is none of ``OUTCOMES``)."""
+    for message in OUTCOMES:
+        match = re.fullmatch(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>\\S+)", re.escape(message)), outcome)
+        if match:
+            return tr(message, **match.groupdict())
+    return outcome
+
+
 def run_case(module, backend, fault, *, eval_every=1000, kill_run_steps=6000, trigger_dir="/tmp", guard=60.0):
     """Train ``module`` (a3c, apex or impala) on ``backend``, inject ``fault`` at the first evaluation, and
     return a row: ``outcome`` (words), ``seconds`` (fault to raise, return or restart), ``left``,
@@ -211,10 +239,13 @@ def fault_table(rows) -> str:
 
     def kept(row):
         if row["nothing_lost"] is None:
-            return "n/a"
-        return f"yes ({row['episodes_at_fault']} episodes kept)" if row["nothing_lost"] else "NO"
+            return tr("n/a")
+        if row["nothing_lost"]:
+            return tr("yes ({episodes} episodes kept)", episodes=row["episodes_at_fault"])
+        return tr("NO")
 
     body = [[r["algorithm"], r["backend"], r["fault"], "" if r["seconds"] is None else f"{r['seconds']:.2f}",
-             r["outcome"].replace("|", "/"), "" if r["left"] is None else str(r["left"]), kept(r)] for r in rows]
-    return markdown_table(["algorithm", "backend", "fault", "seconds", "what happened", "processes left",
-                           "nothing lost"], body)
+             outcome_words(r["outcome"]).replace("|", "/"), "" if r["left"] is None else str(r["left"]), kept(r)]
+            for r in rows]
+    return markdown_table([tr("algorithm"), tr("backend"), tr("fault"), tr("seconds"), tr("what happened"),
+                           tr("processes left"), tr("nothing lost")], body)

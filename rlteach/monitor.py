@@ -42,6 +42,7 @@ import torch
 
 from rlteach.checks import check_env, check_number
 from rlteach.envs import evaluation_kwargs, make_env, reward_threshold
+from rlteach.messages import tr
 from rlteach.progress import tqdm
 from rlteach.timeline import as_rows
 
@@ -159,15 +160,20 @@ class TrainResult:
 
     def summary(self) -> str:
         """One line: solved at X steps / Y s, or not."""
-        algo = algorithm_name(self.config)
-        head = f"{algo} on {self.config.env_id} (seed {self.config.seed}): "
+        run = {"algo": algorithm_name(self.config), "env_id": self.config.env_id, "seed": self.config.seed}
         best = max((e[2] for e in self.evals), default=float("nan"))
+        if self.solved and self.interrupted:
+            return tr("{algo} on {env_id} (seed {seed}): solved at {steps:,} steps / {seconds:.1f} s [interrupted]",
+                      steps=self.solved_at_steps, seconds=self.solved_at_seconds, **run)
         if self.solved:
-            text = f"solved at {self.solved_at_steps:,} steps / {self.solved_at_seconds:.1f} s"
-        else:
-            text = (f"not solved in {self.env_steps:,} steps / {self.seconds:.1f} s "
-                    f"(best evaluation mean {best:.1f})")
-        return head + text + (" [interrupted]" if self.interrupted else "")
+            return tr("{algo} on {env_id} (seed {seed}): solved at {steps:,} steps / {seconds:.1f} s",
+                      steps=self.solved_at_steps, seconds=self.solved_at_seconds, **run)
+        if self.interrupted:
+            return tr("{algo} on {env_id} (seed {seed}): not solved in {steps:,} steps / {seconds:.1f} s (best "
+                      "evaluation mean {best:.1f}) [interrupted]", steps=self.env_steps, seconds=self.seconds,
+                      best=best, **run)
+        return tr("{algo} on {env_id} (seed {seed}): not solved in {steps:,} steps / {seconds:.1f} s (best "
+                  "evaluation mean {best:.1f})", steps=self.env_steps, seconds=self.seconds, best=best, **run)
 
     def save(self, directory) -> Path:
         """Write config.json, history.json and model.pt into ``directory`` (created if missing)."""
@@ -254,7 +260,7 @@ class Run:
         self.eval_kwargs = evaluation_kwargs(config.env_id, config.env_kwargs)    # a slow env without its delay
         self.next_eval = math.inf if config.eval_every is None else config.eval_every   # None: never
         self.lock = threading.Lock()
-        self.bar = tqdm(total=config.total_steps, disable=not progress, unit="step", dynamic_ncols=True,
+        self.bar = tqdm(total=config.total_steps, disable=not progress, unit=tr("step"), dynamic_ncols=True,
                         desc=f"{algorithm_name(config)} {config.env_id}")
 
     def seconds(self) -> float:
@@ -277,7 +283,7 @@ class Run:
             r.episode_steps.append(r.env_steps)
             r.episode_seconds.append(self.seconds())
             recent = float(np.mean(r.episode_returns[-20:]))
-        self.bar.set_postfix_str(f"recent return {recent:.1f}", refresh=False)
+        self.bar.set_postfix_str(tr("recent return {recent:.1f}", recent=recent), refresh=False)
 
     def eval_due(self) -> bool:
         return self.result.env_steps >= self.next_eval

@@ -40,6 +40,7 @@ from collections import Counter
 import torch
 
 from rlteach.envs import DEFAULT_DELAY_MS, SLOW_CARTPOLE, make_env
+from rlteach.messages import tr
 from rlteach.monitor import ALGORITHMS
 from rlteach.nets import torch_threads
 
@@ -368,15 +369,21 @@ def decision_guide(rows) -> list[str]:
         fastest = best(rows, workload, ours)
         quickest = best(rows, workload, ours, "steps_per_second", lowest=False)
         if fastest is None:
-            sentences.append(f"{workload}: no design solved it within the limits.")
+            sentences.append(tr("{workload}: no design solved it within the limits.", workload=workload))
             continue
         r = rows[(workload, fastest)]
         # every number in the sentence is a median over seeds, and says so
-        text = f"{workload}: fastest to solve was {fastest} (medians over its seeds: {r['seconds_to_solve']:.1f} s"
+        numbers = {"workload": workload, "fastest": fastest, "seconds": r["seconds_to_solve"],
+                   "steps": r["steps_to_solve"], "quickest": quickest,
+                   "rate": rows[(workload, quickest)]["steps_per_second"]}
         sync = ratio(rows, workload, fastest, "a2c:sync")
         if sync is not None and fastest != "a2c:sync":
-            text += f", {sync:.2f}x the median time of one process stepping its envs in turn, a2c:sync"
-        text += (f"; {r['steps_to_solve']:,.0f} env steps). The highest median env steps per second came from "
-                 f"{quickest} ({rows[(workload, quickest)]['steps_per_second']:,.0f}/s).")
-        sentences.append(text)
+            sentences.append(tr("{workload}: fastest to solve was {fastest} (medians over its seeds: {seconds:.1f} s, "
+                                "{sync:.2f}x the median time of one process stepping its envs in turn, a2c:sync; "
+                                "{steps:,.0f} env steps). The highest median env steps per second came from "
+                                "{quickest} ({rate:,.0f}/s).", sync=sync, **numbers))
+        else:
+            sentences.append(tr("{workload}: fastest to solve was {fastest} (medians over its seeds: {seconds:.1f} s; "
+                                "{steps:,.0f} env steps). The highest median env steps per second came from "
+                                "{quickest} ({rate:,.0f}/s).", **numbers))
     return sentences

@@ -54,6 +54,7 @@ from torch import nn
 
 from rlteach.checks import check_env, check_int
 from rlteach.envs import close_vector_env, make_env, stop_processes
+from rlteach.messages import tr
 from rlteach.nets import torch_threads
 from rlteach.progress import tqdm
 
@@ -88,8 +89,9 @@ class Measurement:
         self.steps_per_second = self.steps / self.seconds
 
     def __str__(self):
-        return (f"{self.mode:<9} N={self.num_envs:<2} {self.steps:>7} steps in {self.seconds:.2f} s"
-                f" = {self.steps_per_second:,.0f} steps/s")
+        return tr("{mode:<9} N={num_envs:<2} {steps:>7} steps in {seconds:.2f} s = {rate:,.0f} steps/s",
+                  mode=self.mode, num_envs=self.num_envs, steps=self.steps, seconds=self.seconds,
+                  rate=self.steps_per_second)
 
 
 # --- the policy: a small MLP that samples actions -------------------------------------------------------
@@ -318,7 +320,7 @@ def compare(env_id: str = "CartPole-v1", num_envs=(1, 2, 4), steps: int = DEFAUL
     check_env(env_id, env_kwargs=env_kwargs)
     rounds = [(r, mode, n) for r in range(repeats) for mode, n in jobs]
     return [replace(measure(mode, env_id, n, steps, seed, env_kwargs), repeat=r)
-            for r, mode, n in tqdm(rounds, desc="measuring", disable=not progress)]
+            for r, mode, n in tqdm(rounds, desc=tr("measuring"), disable=not progress)]
 
 
 def rates(measurements) -> dict[tuple[str, int], np.ndarray]:

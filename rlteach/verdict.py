@@ -21,7 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rlteach.messages import N_, tr, tr_in
+
 VERDICTS = ("ahead", "behind", "within noise")
+UNITS = (N_("x"),)          # a unit ``says`` translates itself (a speed-up "1.8x" is "1.8 倍" in Chinese)
 
 
 def _as_samples(name, x) -> np.ndarray:
@@ -43,14 +46,22 @@ class Verdict:
     noise: float
     z: float
 
-    def says(self, a_name: str, b_name: str, better="was ahead of", worse="was behind", same="was within noise of",
-             fmt="{:,.2f}", unit="") -> str:
+    def says(self, a_name: str, b_name: str, better=None, worse=None, same=None, fmt="{:,.2f}", unit="") -> str:
         """One sentence: "<A> <better|worse|same> <B> (<a> vs <b><unit>; gap <g>, noise <n>)", e.g.
-        "4 actors were slower than 2 actors (1.80x vs 1.99x; gap 0.19x, noise 0.02x)"."""
-        relation = {"ahead": better, "behind": worse, "within noise": same}[self.word]
-        numbers = (f"{fmt.format(self.a)}{unit} vs {fmt.format(self.b)}{unit}; gap {fmt.format(abs(self.gap))}"
-                   f"{unit}, noise {fmt.format(self.noise)}{unit}")
-        return f"{a_name} {relation} {b_name} ({numbers})"
+        "4 actors were slower than 2 actors (1.80x vs 1.99x; gap 0.19x, noise 0.02x)". The relation words
+        default to "was ahead of", "was behind", "was within noise of"; a caller's own words come translated
+        (``tr("were faster than")``), and the frame is translated here."""
+        relation = {"ahead": tr("was ahead of") if better is None else better,
+                    "behind": tr("was behind") if worse is None else worse,
+                    "within noise": tr("was within noise of") if same is None else same}[self.word]
+        unit = tr(unit) if unit in UNITS else unit
+        fields = dict(a_name=a_name, relation=relation, b_name=b_name, a=fmt.format(self.a), b=fmt.format(self.b),
+                      gap=fmt.format(abs(self.gap)), noise=fmt.format(self.noise), unit=unit)
+        if self.word == "within noise":     # Chinese words this one apart: "A 与 B 的差距未超出噪声"
+            return tr_in("within noise", "{a_name} {relation} {b_name} ({a}{unit} vs {b}{unit}; gap {gap}{unit}, "
+                         "noise {noise}{unit})", **fields)
+        return tr("{a_name} {relation} {b_name} ({a}{unit} vs {b}{unit}; gap {gap}{unit}, noise {noise}{unit})",
+                  **fields)
 
 
 def compare(a, b, *, higher_is_better=True, noise=None, z=2.0) -> Verdict:

@@ -30,6 +30,8 @@ import numpy as np
 from IPython import get_ipython
 from IPython.display import display
 
+from rlteach.messages import tr
+
 
 def figure_png(figure) -> bytes:
     """A matplotlib figure as PNG bytes, for an ``ipywidgets.Image``."""
@@ -120,13 +122,36 @@ def control_range(name, control) -> str:
     """One line for a control: its name, the values it offers and its value now ("lr: 1e-05 to 0.01, starts
     at 0.0007"): what the empty figure of a TrainExplorer lists, as the controls start."""
     if isinstance(control, w.Checkbox):
-        return f"{name}: on or off, starts {'on' if control.value else 'off'}"
+        return (tr("{name}: on or off, starts on", name=name) if control.value
+                else tr("{name}: on or off, starts off", name=name))
     if hasattr(control, "options"):
-        return f"{name}: {' / '.join(map(str, control.options))}, starts at {control.value}"
+        return tr("{name}: {options}, starts at {value}", name=name, options=" / ".join(map(str, control.options)),
+                  value=control.value)
     low, high = control.min, control.max
     if isinstance(control, w.FloatLogSlider):
         low, high = control.base ** low, control.base ** high
-    return f"{name}: {low:.3g} to {high:.3g}, starts at {control.value:.3g}"
+    return tr("{name}: {low:.3g} to {high:.3g}, starts at {value:.3g}", name=name, low=low, high=high,
+              value=control.value)
+
+
+def empty_figure_text(controls: dict, names: dict | None = None) -> str:
+    """What a TrainExplorer's figure says before its first run, for a reader without a kernel: how a run starts,
+    and what each of ``controls`` (name -> control) offers and where it starts (``control_range``). ``names``
+    (name -> what to call it) names a control that is no Config field as the live controls do; the others are
+    called by their name."""
+    names = names or {}
+    return "\n".join([tr("No run yet. In a running notebook, set the controls and press Train:\n"
+                         "each run's evaluation returns appear here, one curve per run."), "",
+                      tr("What you can change:")] + [f"  {control_range(names.get(name, name), c)}"
+                                                     for name, c in controls.items()])
+
+
+def draw_empty_figure(ax, text, x="steps"):
+    """Write ``text`` (``empty_figure_text``) on a TrainExplorer's empty axes ``ax``, labelled for ``x`` ("steps"
+    or "seconds"), without ticks: monospace, falling back to sans-serif (where a CJK font is) for Chinese."""
+    ax.text(0.03, 0.95, text, ha="left", va="top", color="0.3", fontsize=8.5, family=["monospace", "sans-serif"],
+            transform=ax.transAxes)
+    ax.set(xlabel=tr("env steps") if x == "steps" else tr("seconds"), ylabel=tr("return"), xticks=[], yticks=[])
 
 
 def unit_slider(value, description, step) -> w.FloatSlider:

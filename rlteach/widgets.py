@@ -23,12 +23,14 @@ from rlteach.advantage import gae
 from rlteach.envs import DEFAULT_DELAY_MS
 from rlteach.impala import CORRECTIONS
 from rlteach.mdp import ChainMDP
+from rlteach.messages import N_, tr, tr_in
 from rlteach.monitor import ALGORITHMS
 from rlteach.plotting import plot_learning_curves, plot_priorities, plot_vtrace, priority_table, vtrace_table
 from rlteach.widget_parts import (
     STYLE,
     Shown,
-    control_range,
+    draw_empty_figure,
+    empty_figure_text,
     figure_png,
     grid_slider,
     hook,
@@ -82,12 +84,12 @@ class AdvantageExplorer(Shown):
         ax = self.ax
         ax.clear()
         t = np.arange(len(data["rewards"]))
-        ax.bar(t, data["rewards"], color="0.85", label="reward r_t")
-        ax.plot(t, data["values"], "k:", label="critic V(s_t)")
+        ax.bar(t, data["rewards"], color="0.85", label=tr("reward r_t"))
+        ax.plot(t, data["values"], "k:", label=tr("critic V(s_t)"))
         self.lines = {
-            "td": ax.plot(t, data["td (lam=0)"], "o-", color="tab:blue", alpha=0.5, label="TD error (lam=0)")[0],
+            "td": ax.plot(t, data["td (lam=0)"], "o-", color="tab:blue", alpha=0.5, label=tr("TD error (lam=0)"))[0],
             "mc": ax.plot(t, data["monte carlo (lam=1)"], "s-", color="tab:green", alpha=0.5,
-                          label="Monte Carlo (lam=1)")[0],
+                          label=tr("Monte Carlo (lam=1)"))[0],
             "gae": ax.plot(t, data["gae"], "D-", color="tab:red", lw=2.5,
                            label=f"GAE (lam={self.lam.value:.2f})")[0],
         }
@@ -96,9 +98,9 @@ class AdvantageExplorer(Shown):
         for i in np.flatnonzero(self.rollout["truncated"] & ~self.rollout["terminated"]):
             ax.axvline(i + 0.5, color="k", lw=1, ls="--")
         ax.axhline(0, color="k", lw=0.5)
-        ax.set_xlabel("step t of the rollout (solid line: terminated, dashed: truncated)")
-        ax.set_ylabel("advantage estimate")
-        ax.set_title(f"GAE along one rollout, gamma={self.gamma.value:.2f}")
+        ax.set_xlabel(tr("step t of the rollout (solid line: terminated, dashed: truncated)"))
+        ax.set_ylabel(tr("advantage estimate"))
+        ax.set_title(tr("GAE along one rollout, gamma={gamma:.2f}", gamma=self.gamma.value))
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=8, ncol=5, frameon=False)
         self.figure.subplots_adjust(bottom=0.3)
         self.image.value = figure_png(self.figure)
@@ -117,8 +119,8 @@ class PriorityExplorer(Shown):
 
     def __init__(self, alpha=0.6, beta=0.4, td_errors=TD_ERRORS, top=3, eps=1e-3):
         self.td_errors, self.top, self.eps = np.asarray(td_errors, dtype=float), top, eps
-        self.alpha = unit_slider(alpha, "alpha (priority)", 0.05)
-        self.beta = unit_slider(beta, "beta (correction)", 0.05)
+        self.alpha = unit_slider(alpha, tr("alpha (priority)"), 0.05)
+        self.beta = unit_slider(beta, tr("beta (correction)"), 0.05)
         self.image = w.Image(format="png")
         self.widget = w.VBox([w.HBox([self.alpha, self.beta]), self.image])
         hook_explorer(self, "priority", {"alpha": self.alpha, "beta": self.beta})
@@ -140,9 +142,9 @@ class PriorityExplorer(Shown):
             ax.clear()
         plot_priorities(self.td_errors, self.alpha.value, self.beta.value, self.eps, self.top, axes=self.axes)
         n = len(self.td_errors)
-        self.figure.suptitle(f"alpha = {self.alpha.value:.2f}, beta = {self.beta.value:.2f}: the {self.top} "
-                             f"largest |δ| (red) take {self.data['top_share']:.0%} of the samples "
-                             f"(uniform: {self.top / n:.0%})", fontsize=11)
+        self.figure.suptitle(tr("alpha = {alpha:.2f}, beta = {beta:.2f}: the {top} largest |δ| (red) take "
+                                "{share:.0%} of the samples (uniform: {uniform:.0%})", top=self.top,
+                                share=self.data["top_share"], uniform=self.top / n, **self.values()), fontsize=11)
         self.figure.tight_layout()
         self.image.value = figure_png(self.figure)
 
@@ -166,7 +168,7 @@ class VtraceExplorer(Shown):
     def __init__(self, clip_rho=1.0, clip_c=1.0, drift=1.0):
         self.clip_rho = grid_slider(clip_rho, -1, 1, 0.05, "rho-bar", log=True)
         self.clip_c = grid_slider(clip_c, -1, 1, 0.05, "c-bar", log=True)
-        self.drift = grid_slider(drift, 0.0, 3.0, 0.1, "drift of pi from mu", fmt=".1f")
+        self.drift = grid_slider(drift, 0.0, 3.0, 0.1, tr("drift of pi from mu"), fmt=".1f")
         self.image = w.Image(format="png")
         self.widget = w.VBox([w.HBox([self.clip_rho, self.clip_c, self.drift]), self.image])
         hook_explorer(self, "vtrace", {"clip_rho": self.clip_rho, "clip_c": self.clip_c, "drift": self.drift})
@@ -196,11 +198,11 @@ class VtraceExplorer(Shown):
         for ax in self.axes:
             ax.clear()
         plot_vtrace(self.data, axes=self.axes)
-        title = (f"drift {self.drift.value:.1f}, rho-bar {self.clip_rho.value:.2f}, c-bar {self.clip_c.value:.2f}: "
-                 f"V-trace moves the targets by up to {self.data['gap']:.3f} from the n-step return")
+        title = tr("drift {drift:.1f}, rho-bar {clip_rho:.2f}, c-bar {clip_c:.2f}: V-trace moves the targets by up to "
+                   "{gap:.3f} from the n-step return", gap=self.data["gap"], **self.values())
         if self.clip_c.value > self.clip_rho.value:       # the math runs; a training run would refuse the pair
-            title += ("\nc-bar > rho-bar: impala.Config refuses this pair (V-trace assumes rho-bar >= c-bar); "
-                      "the plot shows what the formulas give")
+            title += "\n" + tr("c-bar > rho-bar: impala.Config refuses this pair (V-trace assumes rho-bar >= c-bar); "
+                               "the plot shows what the formulas give")
         self.figure.suptitle(title, fontsize=11)
         self.figure.tight_layout()
         self.image.value = figure_png(self.figure)
@@ -222,7 +224,7 @@ class LiveView(Shown):
         self.figure = Figure(figsize=(7, 3.6))
         self.ax = self.figure.add_subplot()
         self.image = w.Image(format="png")
-        self.status = w.HTML("waiting for the first evaluation ...")
+        self.status = w.HTML(tr("waiting for the first evaluation ..."))
         self.widget = hook(w.VBox([hook(self.status, "status"), hook(self.image, "figure")]), "live-view")
         self.calls = 0
 
@@ -234,9 +236,10 @@ class LiveView(Shown):
             self.ax.set_title(self.title)
         self.figure.tight_layout()
         self.image.value = figure_png(self.figure)
-        last = result_so_far.evals[-1]
-        self.status.value = (f"{result_so_far.env_steps:,} env steps, {result_so_far.seconds:.1f} s, "
-                             f"last evaluation {last[2]:.1f}" + (" - solved!" if result_so_far.solved else ""))
+        fields = dict(steps=result_so_far.env_steps, seconds=result_so_far.seconds, last=result_so_far.evals[-1][2])
+        self.status.value = (tr("{steps:,} env steps, {seconds:.1f} s, last evaluation {last:.1f} - solved!", **fields)
+                             if result_so_far.solved
+                             else tr("{steps:,} env steps, {seconds:.1f} s, last evaluation {last:.1f}", **fields))
         self.refresh_after_cell()                     # a reader without a kernel sees the last curve
 
 
@@ -258,8 +261,8 @@ CONTROLS = {
     "rlteach.ppo": {"clip_eps": ("float", (0.05, 1.0, 0.05, ".2f")), "update_epochs": ("int", (1, 20)),
                     "num_minibatches": ("int", (1, 16)), "lr": LR},
 }
-LABELS = {"lock": "lock (only the optimizer step)", "off_policy_correction": "correction",
-          "clip_rho": "clip_rho (rho-bar)", "clip_c": "clip_c (c-bar, at most rho-bar)"}
+LABELS = {"lock": N_("lock (only the optimizer step)"), "off_policy_correction": N_("correction"),
+          "clip_rho": "clip_rho (rho-bar)", "clip_c": N_("clip_c (c-bar, at most rho-bar)")}
 
 
 def config_controls(module_name) -> dict:
@@ -268,7 +271,7 @@ def config_controls(module_name) -> dict:
     default = {f.name: f.default for f in dataclasses.fields(config)}
     controls = {}
     for name, (kind, args) in CONTROLS[module_name].items():
-        common = {"value": default[name], "description": LABELS.get(name, name), "style": STYLE}
+        common = {"value": default[name], "description": tr(LABELS[name]) if name in LABELS else name, "style": STYLE}
         if kind == "int":
             controls[name] = w.IntSlider(min=args[0], max=args[1], **common)
         elif kind in ("float", "log"):
@@ -307,10 +310,10 @@ class TrainExplorer(Shown):
             toggle = self.sliders["backend"]
             toggle.options = backends
             toggle.value = toggle.value if toggle.value in backends else backends[0]
-        self.train_button = hook(w.Button(description="Train", button_style="primary", icon="play"), "train")
-        self.clear_button = hook(w.Button(description="Clear runs"), "clear")
-        self.status = hook(w.HTML(f"Set the sliders and press Train (a run stops at {total_steps:,} env steps)."),
-                           "status")
+        self.train_button = hook(w.Button(description=tr("Train"), button_style="primary", icon="play"), "train")
+        self.clear_button = hook(w.Button(description=tr("Clear runs")), "clear")
+        self.status = hook(w.HTML(tr("Set the sliders and press Train (a run stops at {total_steps:,} env steps).",
+                                     total_steps=total_steps)), "status")
         self.image = w.Image(format="png")
         self.figure, self.ax = self.new_axes()
         self.results, self.callback = {}, None        # callback: passed to train (SideBySideExplorer's clock)
@@ -319,12 +322,13 @@ class TrainExplorer(Shown):
         controls = w.VBox(list(self.sliders.values()) + [w.HBox([self.train_button, self.clear_button])])
         self.widget = w.VBox([controls, self.status, self.image])
         hook_explorer(self, self.KIND, self.sliders)
-        # what the empty figure says (the controls as they start: Clear runs brings back the same picture)
-        self.empty_text = "\n".join(["No run yet. In a running notebook, set the controls and press Train:",
-                                      "each run's evaluation returns appear here, one curve per run.", "",
-                                      "What you can change:"]
-                                     + [f"  {control_range(name, c)}" for name, c in self.sliders.items()])
+        self.empty_text = empty_figure_text(self.sliders, self.control_names())   # as they start: Clear runs too
         self.redraw()                                 # empty axes: where the runs will appear
+
+    def control_names(self) -> dict:
+        """Control name -> what the empty figure calls it (``empty_figure_text``): none here, a Config field is
+        called by its name."""
+        return {}
 
     @staticmethod
     def new_axes():
@@ -342,11 +346,11 @@ class TrainExplorer(Shown):
     def train(self, _button=None):
         try:
             label, module, config = self.configure(self.settings())
-        except (TypeError, ValueError) as exc:
-            self.status.value = f"<b>Not started:</b> {html.escape(str(exc), quote=False)}"   # it may quote '<N>'
+        except (TypeError, ValueError) as exc:                                 # its message may quote '<N>'
+            self.status.value = tr("<b>Not started:</b> {error}", error=html.escape(str(exc), quote=False))
             return None
         self.train_button.disabled = True
-        self.status.value = f"training {label} ..."
+        self.status.value = tr("training {label} ...", label=label)
         try:
             result = module.train(config, progress=False, callback=self.callback)
         finally:
@@ -366,9 +370,7 @@ class TrainExplorer(Shown):
         if self.results:
             plot_learning_curves(dict(self.results), x=self.x, ax=self.ax)
         else:                                         # what a reader without a kernel sees (widget_parts)
-            self.ax.text(0.03, 0.95, self.empty_text, ha="left", va="top", color="0.3", fontsize=8.5,
-                         family="monospace", transform=self.ax.transAxes)
-            self.ax.set(xlabel="env steps" if self.x == "steps" else "seconds", ylabel="return", xticks=[], yticks=[])
+            draw_empty_figure(self.ax, self.empty_text, self.x)
         self.figure.tight_layout()
         self.image.value = figure_png(self.figure)
 
@@ -383,18 +385,26 @@ class SideBySideExplorer(TrainExplorer):
     def __init__(self, max_seconds=30.0, total_steps=50_000, seed=0):
         st = STYLE
         sliders = {
-            "workload": w.Dropdown(options=[*side_by_side.WORKLOADS], value="sleep", description="workload", style=st),
+            "workload": w.Dropdown(options=[*side_by_side.WORKLOADS], value="sleep", description=tr("workload"),
+                                   style=st),
             "delay_ms": grid_slider(DEFAULT_DELAY_MS, 0.1, 5.0, 0.1, "delay_ms (sleep, busy)", fmt=".1f"),
-            "algorithm": w.Dropdown(options=list(ALGORITHMS), value="a3c", description="algorithm", style=st),
+            "algorithm": w.Dropdown(options=list(ALGORITHMS), value="a3c", description=tr("algorithm"), style=st),
             "how": w.ToggleButtons(options=[*side_by_side.A2C_MODES, *BACKENDS], value="thread", style=st,
-                                   description="how (A2C: sync/async/vector; others: thread/process)"),
-            "workers": w.IntSlider(value=8, min=1, max=8, description="workers or actors (not A2C)", style=st)}
+                                   description=tr("how (A2C: sync/async/vector; others: thread/process)")),
+            "workers": w.IntSlider(value=8, min=1, max=8, description=tr("workers or actors (not A2C)"), style=st)}
         super().__init__(side_by_side, total_steps, seed, sliders, x="seconds")
         self.callback = side_by_side.time_limit(max_seconds)
-        self.status.value = f"Choose and press Train (a run stops when solved, or at {max_seconds:g} s)."
+        self.status.value = tr("Choose and press Train (a run stops when solved, or at {max_seconds:g} s).",
+                               max_seconds=max_seconds)
+
+    def control_names(self) -> dict:
+        """These controls are no Config fields: the empty figure calls them what the live controls say, short."""
+        return {"workload": tr("workload"), "algorithm": tr("algorithm"), "how": tr_in("side-by-side control", "how"),
+                "workers": tr_in("side-by-side control", "workers")}
 
     def configure(self, settings) -> tuple:
         s, slow = settings, settings["workload"] != "cartpole"
         name = f"{s['algorithm']}:{s['how']}" + ("" if s["algorithm"] == "a2c" else f"x{s['workers']}")
-        label, delay = f"{name} on {s['workload']}" + (f" ({s['delay_ms']:g} ms)" if slow else ""), s["delay_ms"]
+        delay, fields = s["delay_ms"], {"name": name, "workload": s["workload"], "delay": s["delay_ms"]}
+        label = tr("{name} on {workload} ({delay:g} ms)", **fields) if slow else tr("{name} on {workload}", **fields)
         return (label, *side_by_side.contender_config(name, s["workload"], self.seed, self.total_steps, delay))

@@ -51,12 +51,12 @@ def test_same_packages_and_bounds():
         assert conda_side[name] == spec, f"{name}: pyproject says {spec!r}, environment.yml says {conda_side[name]!r}"
 
 
-def test_environment_installs_the_package_with_dev_and_ray_extras():
+def test_environment_installs_the_package_with_dev_ray_and_zh_extras():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert env["channels"] == ["conda-forge"]
     assert "python=3.11" in env["dependencies"]
     _, pip_section = conda_packages()
-    assert pip_section == ["-e .[dev,ray]"]
+    assert pip_section == ["-e .[dev,ray,zh]"]
 
 
 def test_constraints_pin_every_dependency():

@@ -7,6 +7,7 @@ import torch
 
 from rlteach.a3c import SharedRMSprop
 from rlteach.exercises.check import NOT_ATTEMPTED, Verdict, as_array, check_choices, report
+from rlteach.messages import N_, tr
 
 # ---------------------------------------------------------------------------------------------------------
 # 03 A3C, exercise 1: one shared RMSProp step by hand
@@ -59,37 +60,38 @@ def check_rmsprop_step(answer) -> Verdict:
         return report(False, NOT_ATTEMPTED)
     arr = as_array(answer, (2, 3))
     if arr is None:
-        return report(False, f"give two lists of three numbers, (new_theta, new_v), got {answer!r}.")
+        return report(False, tr("give two lists of three numbers, (new_theta, new_v), got {answer!r}.",
+                                answer=answer))
     theta, v = arr
 
     def same(pair):
         return np.allclose(theta, pair[0], atol=1e-4) and np.allclose(v, pair[1], atol=1e-4)
 
     if same(_rmsprop_reference()):
-        return report(True, "v <- decay v + (1 - decay) g^2 first, then theta <- theta - lr g / "
-                       "sqrt(v + eps) with the NEW v.")
+        return report(True, tr("v <- decay v + (1 - decay) g^2 first, then theta <- theta - lr g / "
+                               "sqrt(v + eps) with the NEW v."))
     if np.allclose(theta, _rmsprop_reference()[1], atol=1e-4) and np.allclose(v, _rmsprop_reference()[0], atol=1e-4):
-        return report(False, "the order is (new_theta, new_v): you gave them the other way round.")
+        return report(False, tr("the order is (new_theta, new_v): you gave them the other way round."))
     if same(_rmsprop_by_hand(form="torch")):
-        return report(False, "that is torch.optim.RMSprop's form, g / (sqrt(v) + eps). The shared "
-                       "optimizer of A3C (DeepMind's) puts eps INSIDE the root: g / sqrt(v + eps).")
+        return report(False, tr("that is torch.optim.RMSprop's form, g / (sqrt(v) + eps). The shared "
+                                "optimizer of A3C (DeepMind's) puts eps INSIDE the root: g / sqrt(v + eps)."))
     if same(_rmsprop_by_hand(new_v=False)):
-        return report(False, "update v first and divide by the NEW v: the step uses this gradient's "
-                       "own g^2 too.")
+        return report(False, tr("update v first and divide by the NEW v: the step uses this gradient's "
+                                "own g^2 too."))
     if same(_rmsprop_by_hand(root=False)):
-        return report(False, "divide by the square ROOT of v + eps: v is an average of g^2, its root "
-                       "has the units of g.")
+        return report(False, tr("divide by the square ROOT of v + eps: v is an average of g^2, its root "
+                                "has the units of g."))
     if same(_rmsprop_by_hand(sign=1.0)):
-        return report(False, "the sign: a gradient step goes DOWN the gradient, theta - lr * ...")
+        return report(False, tr("the sign: a gradient step goes DOWN the gradient, theta - lr * ..."))
     if np.allclose(v, _rmsprop_by_hand(v_rule="no 1-decay")[1], atol=1e-4):
-        return report(False, "v is a moving average: weight the new g^2 by (1 - decay), "
-                       "v <- decay v + (1 - decay) g^2.")
+        return report(False, tr("v is a moving average: weight the new g^2 by (1 - decay), "
+                                "v <- decay v + (1 - decay) g^2."))
     if np.allclose(v, _rmsprop_by_hand(v_rule="swapped")[1], atol=1e-4):
-        return report(False, "decay = 0.9 weights the OLD v: v <- decay v + (1 - decay) g^2.")
+        return report(False, tr("decay = 0.9 weights the OLD v: v <- decay v + (1 - decay) g^2."))
     if np.allclose(v, _rmsprop_reference()[1], atol=1e-4):
-        return report(False, "new_v is right; now theta <- theta - lr * g / sqrt(new_v + eps), elementwise.")
-    return report(False, "first v <- decay v + (1 - decay) g^2 (elementwise), then "
-                   "theta <- theta - lr * g / sqrt(v + eps) with that new v.")
+        return report(False, tr("new_v is right; now theta <- theta - lr * g / sqrt(new_v + eps), elementwise."))
+    return report(False, tr("first v <- decay v + (1 - decay) g^2 (elementwise), then "
+                            "theta <- theta - lr * g / sqrt(v + eps) with that new v."))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -124,23 +126,24 @@ def check_staleness(answer) -> Verdict:
     n = len(STALENESS_TIMELINE)
     arr = as_array(answer, (n,))
     if arr is None:
-        return report(False, f"give {n} numbers, one per row of the timeline, got {answer!r}.")
+        return report(False, tr("give {n} numbers, one per row of the timeline, got {answer!r}.", n=n,
+                                answer=answer))
     right = np.array(_staleness(STALENESS_TIMELINE))
     if np.array_equal(arr, right):
-        return report(True, "staleness counts the updates that landed between a worker's copy and its own "
-                       "update: the weights it learned from were that many updates old.")
+        return report(True, tr("staleness counts the updates that landed between a worker's copy and its own "
+                               "update: the weights it learned from were that many updates old."))
     if np.array_equal(arr, right + 1):
-        return report(False, "do not count the update itself: the first update (nobody applied anything "
-                       "during its cycle) has staleness 0.")
+        return report(False, tr("do not count the update itself: the first update (nobody applied anything "
+                                "during its cycle) has staleness 0."))
     if np.array_equal(arr, _staleness(STALENESS_TIMELINE, "all before")):
-        return report(False, "that counts every update before it. Count only those applied AFTER the "
-                       "worker's copy (t_copy < t_applied of the other update < its own t_applied).")
+        return report(False, tr("that counts every update before it. Count only those applied AFTER the "
+                                "worker's copy (t_copy < t_applied of the other update < its own t_applied)."))
     if np.array_equal(arr, _staleness(STALENESS_TIMELINE, "before copy")):
-        return report(False, "that is how many updates the worker's copy already contained. Staleness is "
-                       "how many arrived AFTER the copy, while it was rolling out and computing.")
+        return report(False, tr("that is how many updates the worker's copy already contained. Staleness is "
+                                "how many arrived AFTER the copy, while it was rolling out and computing."))
     wrong = [i for i in range(n) if arr[i] != right[i]]
-    return report(False, f"row {wrong[0]} is off: list the t_applied of all rows and count those strictly "
-                   "between this row's t_copy and its t_applied.")
+    return report(False, tr("row {row} is off: list the t_applied of all rows and count those strictly "
+                            "between this row's t_copy and its t_applied.", row=wrong[0]))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -148,16 +151,16 @@ def check_staleness(answer) -> Verdict:
 # ---------------------------------------------------------------------------------------------------------
 
 BACKEND_CHOICES = {
-    "a": "On the thread backend, 4 workers on a 2-core laptop run the Python code of 4 rollouts at the "
-         "same instant.",
-    "b": "The thread backend shares the model object itself; the process backend needs the weights in "
-         "shared memory (share_memory_()) so that every process updates the same numbers.",
-    "c": "Processes can speed A3C up to about the number of CPU cores, because each process has its own "
-         "interpreter and its own GIL.",
-    "d": "lock=True makes A3C synchronous: each worker waits until the others have finished their rollouts.",
-    "e": "torch releases the GIL inside its kernels, so threads scale well even when every op is tiny "
-         "(a 64-unit layer on one observation).",
-    "f": "Adding process workers beyond the number of CPU cores keeps adding env steps per second.",
+    "a": N_("On the thread backend, 4 workers on a 2-core laptop run the Python code of 4 rollouts at the "
+            "same instant."),
+    "b": N_("The thread backend shares the model object itself; the process backend needs the weights in "
+            "shared memory (share_memory_()) so that every process updates the same numbers."),
+    "c": N_("Processes can speed A3C up to about the number of CPU cores, because each process has its own "
+            "interpreter and its own GIL."),
+    "d": N_("lock=True makes A3C synchronous: each worker waits until the others have finished their rollouts."),
+    "e": N_("torch releases the GIL inside its kernels, so threads scale well even when every op is tiny "
+            "(a 64-unit layer on one observation)."),
+    "f": N_("Adding process workers beyond the number of CPU cores keeps adding env steps per second."),
 }
 _BACKEND_TRUE = {"b", "c"}
 
@@ -165,18 +168,19 @@ _BACKEND_TRUE = {"b", "c"}
 def check_backend_statements(answer) -> Verdict:
     """Exercise: the letters of the TRUE statements in ``BACKEND_CHOICES``."""
     hints = {
-        "a": "a: the GIL lets ONE thread run Python code at a time; the others wait for their turn.",
-        "d": "d: the lock guards only the optimizer step (the apply phase of notebook 03's "
-             "timeline); rollouts never wait.",
-        "e": "e: torch does release the GIL inside a kernel, but a kernel on a 64-unit layer lasts "
-             "microseconds, far less than the Python around it, which holds the GIL.",
-        "f": "f: with more busy processes than cores they take turns on the cores and the total can at best "
-             "stay flat (section 3 shows it where its 4 workers outnumber your cores).",
+        "a": tr("a: the GIL lets ONE thread run Python code at a time; the others wait for their turn."),
+        "d": tr("d: the lock guards only the optimizer step (the apply phase of notebook 03's "
+                "timeline); rollouts never wait."),
+        "e": tr("e: torch does release the GIL inside a kernel, but a kernel on a 64-unit layer lasts "
+                "microseconds, far less than the Python around it, which holds the GIL."),
+        "f": tr("f: with more busy processes than cores they take turns on the cores and the total can at best "
+                "stay flat (section 3 shows it where its 4 workers outnumber your cores)."),
     }
     return check_choices(answer, BACKEND_CHOICES, _BACKEND_TRUE,
-                         "threads share everything but take turns at the GIL; processes each have "
-                         "their own, so they run truly in parallel, one per core.",
-                         hints, see=" (see the backends table in rlteach.workers)")
+                         tr("threads share everything but take turns at the GIL; processes each have "
+                            "their own, so they run truly in parallel, one per core."),
+                         hints, missing=N_("one more is true: look again at {letter} (see the backends table in "
+                                           "rlteach.workers)."))
 
 
 SOLUTIONS = {            # the reference answers of notebook 03's exercises; look only after trying

@@ -7,6 +7,7 @@ import numpy as np
 from rlteach.advantage import discounted_returns, gae
 from rlteach.exercises.check import NOT_ATTEMPTED, Verdict, as_array, report
 from rlteach.mdp import ChainMDP
+from rlteach.messages import tr
 
 # ---------------------------------------------------------------------------------------------------------
 # 01 advantage, exercise 1: GAE by hand
@@ -35,21 +36,21 @@ def check_gae_by_hand(answer) -> Verdict:
         return report(False, NOT_ATTEMPTED)
     arr = as_array(answer, (3,))
     if arr is None:
-        return report(False, f"give three numbers [A_0, A_1, A_2], got {answer!r}.")
+        return report(False, tr("give three numbers [A_0, A_1, A_2], got {answer!r}.", answer=answer))
     if np.allclose(arr, _gae_by_hand(), atol=1e-3):
-        return report(True, "A_t = delta_t + gamma * lam * A_{t+1}, summed backwards from the last step.")
+        return report(True, tr("A_t = delta_t + gamma * lam * A_{t+1}, summed backwards from the last step."))
     if np.allclose(arr, _gae_by_hand(lam=0.0), atol=1e-3):
-        return report(False, "these are the one-step TD errors delta_t (lam = 0). GAE adds "
-                       "gamma * lam * A_{t+1}: start at t = 2 and work backwards.")
+        return report(False, tr("these are the one-step TD errors delta_t (lam = 0). GAE adds "
+                                "gamma * lam * A_{t+1}: start at t = 2 and work backwards."))
     if np.allclose(arr, _gae_by_hand(lam=1.0), atol=1e-3):
-        return report(False, "this is the Monte-Carlo advantage (lam = 1). Use lam = 0.5.")
+        return report(False, tr("this is the Monte-Carlo advantage (lam = 1). Use lam = 0.5."))
     if np.allclose(arr, _gae_by_hand(terminated=[False, False, False]), atol=1e-3):
-        return report(False, "step 2 terminated, so its TD error must not bootstrap: "
-                       "delta_2 = r_2 - V(s_2), without gamma * next_values[2].")
+        return report(False, tr("step 2 terminated, so its TD error must not bootstrap: "
+                                "delta_2 = r_2 - V(s_2), without gamma * next_values[2]."))
     if np.isclose(arr[2], _gae_by_hand()[2], atol=1e-3):
-        return report(False, "A_2 is right; check A_1 = delta_1 + gamma * lam * A_2, then A_0.")
-    return report(False, "start with the TD errors delta_t = r_t + gamma * (1 - terminated_t) * "
-                   "next_values_t - values_t, then A_2 = delta_2 and A_t = delta_t + gamma * lam * A_{t+1}.")
+        return report(False, tr("A_2 is right; check A_1 = delta_1 + gamma * lam * A_2, then A_0."))
+    return report(False, tr("start with the TD errors delta_t = r_t + gamma * (1 - terminated_t) * "
+                            "next_values_t - values_t, then A_2 = delta_2 and A_t = delta_t + gamma * lam * A_{t+1}."))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -92,30 +93,33 @@ def check_returns_function(my_returns) -> Verdict:
     if my_returns is ...:
         return report(False, NOT_ATTEMPTED)
     if not callable(my_returns):
-        return report(False, f"pass your function itself (my_returns), not {type(my_returns).__name__}.")
+        return report(False, tr("pass your function itself (my_returns), not {kind}.",
+                                kind=type(my_returns).__name__))
     gamma = 0.9
     for r, nv, term, trunc in _returns_test_cases():
         expected = discounted_returns(r, nv, term, trunc, gamma)
         try:
             got = np.asarray(my_returns(r.copy(), nv.copy(), term.copy(), trunc.copy(), gamma), dtype=float)
         except Exception as exc:  # noqa: BLE001 - any error is reported as a hint, never raised
-            return report(False, f"your function raised {type(exc).__name__}: {exc}")
+            return report(False, tr("your function raised {error}: {exc}", error=type(exc).__name__, exc=exc))
         if got.shape != expected.shape:
-            return report(False, f"return one value per step: expected shape {expected.shape}, got {got.shape}.")
+            return report(False, tr("return one value per step: expected shape {expected}, got {got}.",
+                                    expected=expected.shape, got=got.shape))
         if np.allclose(got, expected, atol=1e-6):
             continue
         if np.allclose(got, discounted_returns(r, nv, term | trunc, np.zeros_like(trunc), gamma), atol=1e-6):
-            return report(False, "you treated a truncation like a termination. A time limit does not end "
-                           "the task: bootstrap from next_values[t] there.")
+            return report(False, tr("you treated a truncation like a termination. A time limit does not end "
+                                    "the task: bootstrap from next_values[t] there."))
         if np.allclose(got, discounted_returns(r, nv, term, np.zeros_like(trunc), gamma), atol=1e-6):
-            return report(False, "after a truncation the NEXT episode's return flowed back into this one. "
-                           "At truncated[t] use r_t + gamma * next_values[t], not G_{t+1}.")
+            return report(False, tr("after a truncation the NEXT episode's return flowed back into this one. "
+                                    "At truncated[t] use r_t + gamma * next_values[t], not G_{t+1}."))
         if np.allclose(got, discounted_returns(r, nv, np.zeros_like(term), trunc, gamma), atol=1e-6):
-            return report(False, "at terminated[t] there is no future: G_t = r_t, no bootstrap.")
-        return report(False, f"on rewards={np.round(r, 3).tolist()}, terminated={term.tolist()}, "
-                       f"truncated={trunc.tolist()} expected {np.round(expected, 3).tolist()}, "
-                       f"got {np.round(got, 3).tolist()}.")
-    return report(True, "terminated stops bootstrapping; truncated bootstraps and stops the flow back.")
+            return report(False, tr("at terminated[t] there is no future: G_t = r_t, no bootstrap."))
+        return report(False, tr("on rewards={rewards}, terminated={terminated}, truncated={truncated} expected "
+                                "{expected}, got {got}.", rewards=np.round(r, 3).tolist(), terminated=term.tolist(),
+                                truncated=trunc.tolist(), expected=np.round(expected, 3).tolist(),
+                                got=np.round(got, 3).tolist()))
+    return report(True, tr("terminated stops bootstrapping; truncated bootstraps and stops the flow back."))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -136,16 +140,17 @@ def check_exact_advantage(answer) -> Verdict:
     pi = mdp.policy(0.6)
     arr = as_array(answer, (mdp.length, 2))
     if arr is None:
-        return report(False, f"give a [{mdp.length}, 2] array: one row per state, one column per action.")
+        return report(False, tr("give a [{length}, 2] array: one row per state, one column per action.",
+                                length=mdp.length))
     exact = _exact_chain_advantage()
     if np.allclose(arr, exact, atol=1e-4):
-        return report(True, "and each row's pi-weighted sum is 0: on average the policy is as good as itself.")
+        return report(True, tr("and each row's pi-weighted sum is 0: on average the policy is as good as itself."))
     if np.allclose(arr, -exact, atol=1e-4):
-        return report(False, "the sign is flipped: A = Q - V, not V - Q.")
+        return report(False, tr("the sign is flipped: A = Q - V, not V - Q."))
     if np.allclose(arr, mdp.q_values(pi), atol=1e-4):
-        return report(False, "that is Q(s, a). Subtract the state's value V(s) from each row.")
-    return report(False, "use mdp.q_values(pi) and mdp.values(pi); V has entries for the two terminal "
-                   "states too, so take the first mdp.length.")
+        return report(False, tr("that is Q(s, a). Subtract the state's value V(s) from each row."))
+    return report(False, tr("use mdp.q_values(pi) and mdp.values(pi); V has entries for the two terminal "
+                            "states too, so take the first mdp.length."))
 
 
 SOLUTIONS = {            # the reference answers of notebook 01's exercises; look only after trying

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-NOT_ATTEMPTED = "Not attempted yet: replace the ... with your answer and run the cell again."
+from rlteach.messages import N_, tr
+
+NOT_ATTEMPTED = N_("Not attempted yet: replace the ... with your answer and run the cell again.")
 
 
 class Verdict:
@@ -28,7 +30,12 @@ class Verdict:
 
 def report(ok: bool, message: str) -> Verdict:
     """Print one line (prefixed "Correct!" or "Not yet:") and return the ``Verdict``."""
-    line = message if message == NOT_ATTEMPTED else ("Correct! " if ok else "Not yet: ") + message
+    if message == NOT_ATTEMPTED:
+        line = tr(NOT_ATTEMPTED)
+    elif ok:
+        line = tr("Correct! {message}", message=message)
+    else:
+        line = tr("Not yet: {message}", message=message)
     print(line)
     return Verdict(ok, line)
 
@@ -46,18 +53,21 @@ def choice_letters(answer, choices):
     """The letters picked in a multiple-choice ``answer`` ('ac', ['a', 'c'], {'a', 'c'}) as a set, or the
     message to report when the answer is not a choice of ``choices``' letters."""
     if not isinstance(answer, str | list | tuple | set | frozenset):
-        return f"give the letters, e.g. {{'a', 'c'}} or 'ac', got {answer!r}."
+        return tr("give the letters, e.g. {{'a', 'c'}} or 'ac', got {answer!r}.", answer=answer)
     picked = {str(x).strip().lower() for x in answer} - {"", ",", " "}
     unknown = picked - set(choices)
     if unknown:
-        return f"{sorted(unknown)} are not among the choices {sorted(choices)}."
+        return tr("{unknown} are not among the choices {choices}.", unknown=sorted(unknown), choices=sorted(choices))
     return picked
 
 
-def check_choices(answer, choices, true, praise, hints, see=""):
+ONE_MORE_TRUE = N_("one more is true: look again at {letter}.")
+
+
+def check_choices(answer, choices, true, praise, hints, missing=ONE_MORE_TRUE):
     """A multiple-choice checker: "Not attempted" on ``...``; the praise when exactly the ``true`` letters
-    are picked; else the hint of the first (alphabetically) false letter picked, or the first true one
-    missing (followed by ``see``)."""
+    are picked; else the hint of the first (alphabetically) false letter picked, or ``missing`` (a message
+    marked with ``N_``, its ``{letter}`` the first true one missing)."""
     if answer is ...:
         return report(False, NOT_ATTEMPTED)
     picked = choice_letters(answer, choices)
@@ -68,7 +78,7 @@ def check_choices(answer, choices, true, praise, hints, see=""):
     wrong = sorted(picked - true)
     if wrong:
         return report(False, hints[wrong[0]])
-    return report(False, f"one more is true: look again at {sorted(true - picked)[0]}{see}.")
+    return report(False, tr(missing, letter=sorted(true - picked)[0]))
 
 
 def two_lists(answer, names, size):
@@ -78,8 +88,12 @@ def two_lists(answer, names, size):
         return report(False, NOT_ATTEMPTED)
     arr = as_array(answer, (2, size))
     if arr is None:
-        count = {3: "three", 4: "four"}.get(size, str(size))
-        return report(False, f"give two lists of {count} numbers, ({', '.join(names)}), got {answer!r}.")
+        fields = {"names": ", ".join(names), "answer": answer}
+        if size == 3:
+            return report(False, tr("give two lists of three numbers, ({names}), got {answer!r}.", **fields))
+        if size == 4:
+            return report(False, tr("give two lists of four numbers, ({names}), got {answer!r}.", **fields))
+        return report(False, tr("give two lists of {size} numbers, ({names}), got {answer!r}.", size=size, **fields))
     return arr[0], arr[1]
 
 

@@ -15,6 +15,7 @@ from rlteach.exercises.check import (
     two_lists,
 )
 from rlteach.impala import vtrace
+from rlteach.messages import N_, tr
 
 # ---------------------------------------------------------------------------------------------------------
 # 05 IMPALA, exercise 1: the truncated importance weights rho_t and c_t
@@ -61,25 +62,25 @@ def check_weights(answer) -> Verdict:
 
     right = _weights_reference()
     if same(right):
-        return report(True, "pi/mu = exp(log pi - log mu) = 1.5, 0.5, 2, 1; rho clips it at rho-bar = 1.2, c at "
-                      "c-bar = 1. A ratio below both bars is left alone: the clips only cut large weights.")
+        return report(True, tr("pi/mu = exp(log pi - log mu) = 1.5, 0.5, 2, 1; rho clips it at rho-bar = 1.2, c at "
+                               "c-bar = 1. A ratio below both bars is left alone: the clips only cut large weights."))
     if same(right[::-1]):
-        return report(False, "the order is (rho, c), and rho is clipped at rho-bar = 1.2, c at c-bar = 1.0: you "
-                      "swapped them.")
+        return report(False, tr("the order is (rho, c), and rho is clipped at rho-bar = 1.2, c at c-bar = 1.0: you "
+                                "swapped them."))
     if same(_weights(ratio_of="mu/pi")):
-        return report(False, "the ratio is pi/mu (target over behaviour): it reweights what mu sampled towards "
-                      "what pi would have done.")
+        return report(False, tr("the ratio is pi/mu (target over behaviour): it reweights what mu sampled towards "
+                                "what pi would have done."))
     if same(_weights(exp=False)) or same(_weights(exp=False, clip_rho=None, clip_c=None)):
-        return report(False, "log pi - log mu is the LOG of the ratio: take exp() of it first.")
+        return report(False, tr("log pi - log mu is the LOG of the ratio: take exp() of it first."))
     if same(_weights(clip_rho=None, clip_c=None)):
-        return report(False, "those are the raw ratios pi/mu: now clip them, rho_t = min(rho-bar, pi/mu) and "
-                      "c_t = min(c-bar, pi/mu).")
+        return report(False, tr("those are the raw ratios pi/mu: now clip them, rho_t = min(rho-bar, pi/mu) and "
+                                "c_t = min(c-bar, pi/mu)."))
     if np.allclose(rho, right[0], atol=2e-3):
-        return report(False, "rho is right; c_t = min(c-bar, pi/mu) with c-bar = 1.0.")
+        return report(False, tr("rho is right; c_t = min(c-bar, pi/mu) with c-bar = 1.0."))
     if np.allclose(c, right[1], atol=2e-3):
-        return report(False, "c is right; rho_t = min(rho-bar, pi/mu) with rho-bar = 1.2.")
-    return report(False, "first pi/mu = exp(log pi - log mu) for each step, then rho_t = min(1.2, pi/mu) and "
-                  "c_t = min(1.0, pi/mu).")
+        return report(False, tr("c is right; rho_t = min(rho-bar, pi/mu) with rho-bar = 1.2."))
+    return report(False, tr("first pi/mu = exp(log pi - log mu) for each step, then rho_t = min(1.2, pi/mu) and "
+                            "c_t = min(1.0, pi/mu)."))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -128,33 +129,33 @@ def check_vs_by_hand(answer) -> Verdict:
         return report(False, NOT_ATTEMPTED)
     arr = as_array(answer, (3,))
     if arr is None:
-        return report(False, f"give three numbers, v_0, v_1, v_2, got {answer!r}.")
+        return report(False, tr("give three numbers, v_0, v_1, v_2, got {answer!r}.", answer=answer))
 
     def close(x):
         return np.allclose(arr, x, atol=2e-3)
 
     right = _vs()
     if close(right):
-        return report(True, "backwards from the end: v_2 = V_2 + delta_2, then v_t - V_t = delta_t + gamma c_t "
-                      "(v_{t+1} - V_{t+1}). The small ratio at t = 1 shrinks delta_1 (rho) and what flows "
-                      "back through it (c).")
+        return report(True, tr("backwards from the end: v_2 = V_2 + delta_2, then v_t - V_t = delta_t + gamma c_t "
+                               "(v_{t+1} - V_{t+1}). The small ratio at t = 1 shrinks delta_1 (rho) and what flows "
+                               "back through it (c)."))
     if close(_vs(ratios=False)):
-        return report(False, "that is the on-policy n-step return: every ratio taken as 1. Weight each TD error "
-                      "by rho_t and each step of the trace by c_t.")
+        return report(False, tr("that is the on-policy n-step return: every ratio taken as 1. Weight each TD error "
+                                "by rho_t and each step of the trace by c_t."))
     if close(_vs(clip_rho=None, clip_c=None)):
-        return report(False, "the ratio 2.0 at t = 0 must be clipped: rho_0 = min(1.0, 2.0) = 1 and c_0 = "
-                      "min(0.8, 2.0) = 0.8.")
+        return report(False, tr("the ratio 2.0 at t = 0 must be clipped: rho_0 = min(1.0, 2.0) = 1 and c_0 = "
+                                "min(0.8, 2.0) = 0.8."))
     if close(_vs(clip_c="clip_rho")):
-        return report(False, "the trace uses c_t = min(c-bar, pi/mu) with c-bar = 0.8, not rho-bar: c_0 = 0.8.")
+        return report(False, tr("the trace uses c_t = min(c-bar, pi/mu) with c-bar = 0.8, not rho-bar: c_0 = 0.8."))
     if close(_vs(clip_rho="clip_c")):
-        return report(False, "the TD errors are weighted by rho_t = min(rho-bar, pi/mu) with rho-bar = 1.0.")
+        return report(False, tr("the TD errors are weighted by rho_t = min(rho-bar, pi/mu) with rho-bar = 1.0."))
     if close(_vs_one_step()):
-        return report(False, "that is V + delta_s V only; v_s also adds the later TD errors, each discounted by "
-                      "gamma c_s ... c_{t-1}: use v_t - V_t = delta_t + gamma c_t (v_{t+1} - V_{t+1}).")
+        return report(False, tr("that is V + delta_s V only; v_s also adds the later TD errors, each discounted by "
+                                "gamma c_s ... c_{t-1}: use v_t - V_t = delta_t + gamma c_t (v_{t+1} - V_{t+1})."))
     if np.isclose(arr[2], right[2], atol=2e-3):
-        return report(False, "v_2 is right; go backwards: v_1 - V_1 = delta_1 + gamma c_1 (v_2 - V_2), then v_0.")
-    return report(False, "start at the last step: delta_2 = rho_2 (r_2 + gamma V(x_3) - V(x_2)) and v_2 = V(x_2) "
-                  "+ delta_2; then v_t - V(x_t) = delta_t + gamma c_t (v_{t+1} - V(x_{t+1})).")
+        return report(False, tr("v_2 is right; go backwards: v_1 - V_1 = delta_1 + gamma c_1 (v_2 - V_2), then v_0."))
+    return report(False, tr("start at the last step: delta_2 = rho_2 (r_2 + gamma V(x_3) - V(x_2)) and v_2 = V(x_2) "
+                            "+ delta_2; then v_t - V(x_t) = delta_t + gamma c_t (v_{t+1} - V(x_{t+1}))."))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -182,19 +183,20 @@ def check_lag(answer) -> Verdict:
         return report(False, NOT_ATTEMPTED)
     arr = as_array(answer, (len(LAG_BY_HAND["published_at_start"]),))
     if arr is None:
-        return report(False, f"give 8 numbers, one per unroll, got {answer!r}.")
+        return report(False, tr("give 8 numbers, one per unroll, got {answer!r}.", answer=answer))
     right = np.array(_lags())
     if np.array_equal(arr, right):
-        return report(True, "the behaviour version is the one pulled last (before unrolls 0, 3, 6), so the lag "
-                      "grows by a step or two within each group of 3 and drops after each pull.")
+        return report(True, tr("the behaviour version is the one pulled last (before unrolls 0, 3, 6), so the lag "
+                               "grows by a step or two within each group of 3 and drops after each pull."))
     if np.array_equal(arr, _lags(pull_every=1)):
-        return report(False, "that is the lag of an actor that pulls before every unroll; this one pulls only "
-                      "every 3 unrolls and acts with the weights of its last pull in between.")
+        return report(False, tr("that is the lag of an actor that pulls before every unroll; this one pulls only "
+                                "every 3 unrolls and acts with the weights of its last pull in between."))
     if np.array_equal(arr, -right):
-        return report(False, "the sign: lag = learner version minus behaviour version, never negative.")
+        return report(False, tr("the sign: lag = learner version minus behaviour version, never negative."))
     wrong = np.flatnonzero(arr != right)
-    return report(False, f"unroll {wrong[0]} is off: its behaviour version is the version of the last pull at "
-                  "or before it (pulls before unrolls 0, 3, 6); lag = learner version when used minus that.")
+    return report(False, tr("unroll {unroll} is off: its behaviour version is the version of the last pull at "
+                            "or before it (pulls before unrolls 0, 3, 6); lag = learner version when used minus "
+                            "that.", unroll=wrong[0]))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -202,17 +204,17 @@ def check_lag(answer) -> Verdict:
 # ---------------------------------------------------------------------------------------------------------
 
 IMPALA_CHOICES = {
-    "a": "rho-bar decides which value function v_s estimates: V of pi when it is infinite, the value of a policy "
-         "between mu and pi when it is small.",
-    "b": "c-bar decides which value function v_s estimates; rho-bar only changes how fast the correction "
-         "contracts.",
-    "c": "On-policy (pi = mu), with rho-bar and c-bar at least 1 and lam = 1, v_s is the n-step bootstrapped "
-         "return.",
-    "d": "When a time limit truncates an episode inside an unroll, the learner treats it like a termination: "
-         "that step's target does not bootstrap.",
-    "e": "The mean of pi/mu over actions sampled from mu is 1 in expectation whatever pi and mu are, so a "
-         "rho_mean near 1 does not show that the two policies are close.",
-    "f": "With off_policy_correction=\"none\" the learner drops unrolls whose policy lag is too large.",
+    "a": N_("rho-bar decides which value function v_s estimates: V of pi when it is infinite, the value of a policy "
+            "between mu and pi when it is small."),
+    "b": N_("c-bar decides which value function v_s estimates; rho-bar only changes how fast the correction "
+            "contracts."),
+    "c": N_("On-policy (pi = mu), with rho-bar and c-bar at least 1 and lam = 1, v_s is the n-step bootstrapped "
+            "return."),
+    "d": N_("When a time limit truncates an episode inside an unroll, the learner treats it like a termination: "
+            "that step's target does not bootstrap."),
+    "e": N_("The mean of pi/mu over actions sampled from mu is 1 in expectation whatever pi and mu are, so a "
+            "rho_mean near 1 does not show that the two policies are close."),
+    "f": N_("With off_policy_correction=\"none\" the learner drops unrolls whose policy lag is too large."),
 }
 _IMPALA_TRUE = {"a", "c", "e"}
 
@@ -220,17 +222,17 @@ _IMPALA_TRUE = {"a", "c", "e"}
 def check_impala_statements(answer) -> Verdict:
     """Exercise: the letters of the TRUE statements in ``IMPALA_CHOICES``."""
     hints = {
-        "b": "b: it is the other way round. rho_t weights the TD errors themselves and so sets the fixed point; "
-             "c_t only weights how much of later corrections flows back.",
-        "d": "d: a time limit only cuts the episode off. learner_inputs adds gamma * V(final observation) to that "
-             "step's reward: the target still bootstraps, from the observation the actor kept.",
-        "f": "f: off_policy_correction=\"none\" keeps every unroll and takes every ratio as 1, as if the data "
-             "were on-policy.",
+        "b": tr("b: it is the other way round. rho_t weights the TD errors themselves and so sets the fixed point; "
+                "c_t only weights how much of later corrections flows back."),
+        "d": tr("d: a time limit only cuts the episode off. learner_inputs adds gamma * V(final observation) to that "
+                "step's reward: the target still bootstraps, from the observation the actor kept."),
+        "f": tr("f: off_policy_correction=\"none\" keeps every unroll and takes every ratio as 1, as if the data "
+                "were on-policy."),
     }
     return check_choices(answer, IMPALA_CHOICES, _IMPALA_TRUE,
-                         "rho-bar sets the fixed point, c-bar the speed (variance); on-policy V-trace is the "
-                         "n-step return; and E_mu[pi/mu] = sum_a pi(a) = 1, so the spread of the ratios, not their "
-                         "mean, shows how far the policies drifted apart.",
+                         tr("rho-bar sets the fixed point, c-bar the speed (variance); on-policy V-trace is the "
+                            "n-step return; and E_mu[pi/mu] = sum_a pi(a) = 1, so the spread of the ratios, not their "
+                            "mean, shows how far the policies drifted apart."),
                          hints)
 
 
@@ -239,15 +241,15 @@ def check_impala_statements(answer) -> Verdict:
 # ---------------------------------------------------------------------------------------------------------
 
 CLIFF_CHOICES = {
-    "a": "A critic that is off by the same c in every advantage adds c * (mu - pi) to the uncorrected expected "
-         "step of a state's logits; while the actors explore, mu is not pi, so that term does not vanish.",
-    "b": "Weighted by pi/mu, the same error c adds nothing to the expected step: sum_a pi(a) c (e_a - pi) = 0.",
-    "c": "The uncorrected learner learned the safe path along the top row, as SARSA does in Sutton & Barto's "
-         "Example 6.6.",
-    "d": "V-trace helps because the explored actions have ratios pi/mu far above 1, and it clips them to 1.",
-    "e": "With c < 0 (every return below what the critic expects), c * (mu - pi) = |c| * eps * (pi - 1/K) "
-         "raises the logit of every action that pi gives more than 1/K and lowers the others, whatever the "
-         "rewards.",
+    "a": N_("A critic that is off by the same c in every advantage adds c * (mu - pi) to the uncorrected expected "
+            "step of a state's logits; while the actors explore, mu is not pi, so that term does not vanish."),
+    "b": N_("Weighted by pi/mu, the same error c adds nothing to the expected step: sum_a pi(a) c (e_a - pi) = 0."),
+    "c": N_("The uncorrected learner learned the safe path along the top row, as SARSA does in Sutton & Barto's "
+            "Example 6.6."),
+    "d": N_("V-trace helps because the explored actions have ratios pi/mu far above 1, and it clips them to 1."),
+    "e": N_("With c < 0 (every return below what the critic expects), c * (mu - pi) = |c| * eps * (pi - 1/K) "
+            "raises the logit of every action that pi gives more than 1/K and lowers the others, whatever the "
+            "rewards."),
 }
 _CLIFF_TRUE = {"a", "b", "e"}
 
@@ -255,14 +257,14 @@ _CLIFF_TRUE = {"a", "b", "e"}
 def check_cliff_statements(answer) -> Verdict:
     """Exercise: the letters of the TRUE statements in ``CLIFF_CHOICES``."""
     hints = {
-        "c": "c: look at the greedy paths in section 8: the uncorrected policy's path never reaches G at all.",
-        "d": "d: an explored action is one pi hardly takes: pi(a) is near 0 while mu(a) >= eps / K, so pi/mu is "
-             "near 0, and V-trace (like 1-step importance sampling) gives that step almost no weight.",
+        "c": tr("c: look at the greedy paths in section 8: the uncorrected policy's path never reaches G at all."),
+        "d": tr("d: an explored action is one pi hardly takes: pi(a) is near 0 while mu(a) >= eps / K, so pi/mu is "
+                "near 0, and V-trace (like 1-step importance sampling) gives that step almost no weight."),
     }
     return check_choices(answer, CLIFF_CHOICES, _CLIFF_TRUE,
-                         "the uncorrected step is the corrected one plus c * (mu - pi): a critic's error becomes a "
-                         "push towards whatever pi already prefers, for as long as mu explores; the weights pi/mu "
-                         "cancel it.",
+                         tr("the uncorrected step is the corrected one plus c * (mu - pi): a critic's error becomes a "
+                            "push towards whatever pi already prefers, for as long as mu explores; the weights pi/mu "
+                            "cancel it."),
                          hints)
 
 

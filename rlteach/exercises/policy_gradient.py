@@ -7,6 +7,7 @@ import torch
 
 from rlteach.exercises.check import NOT_ATTEMPTED, Verdict, as_array, choice_letters, report
 from rlteach.losses import reinforce_loss
+from rlteach.messages import N_, tr
 
 # ---------------------------------------------------------------------------------------------------------
 # 02 policy gradient, exercise 1: the REINFORCE loss by hand
@@ -33,18 +34,18 @@ def check_reinforce_loss(answer) -> Verdict:
         return report(False, NOT_ATTEMPTED)
     arr = as_array(answer, ())
     if arr is None:
-        return report(False, f"give one number, the loss L, got {answer!r}.")
+        return report(False, tr("give one number, the loss L, got {answer!r}.", answer=answer))
     x = float(arr)
     if np.isclose(x, _reinforce_by_hand(), atol=1e-3):
-        return report(True, "L = -mean_t (G_t - b) log pi(a_t|s_t); gradient DEscent on L is ascent on J.")
+        return report(True, tr("L = -mean_t (G_t - b) log pi(a_t|s_t); gradient DEscent on L is ascent on J."))
     if np.isclose(x, _reinforce_by_hand(sign=-1.0), atol=1e-3):
-        return report(False, "the sign is flipped. The optimizer MINIMISES the loss, and we want to "
-                       "maximise J, so the loss is MINUS the weighted log-probabilities.")
+        return report(False, tr("the sign is flipped. The optimizer MINIMISES the loss, and we want to "
+                                "maximise J, so the loss is MINUS the weighted log-probabilities."))
     if np.isclose(x, _reinforce_by_hand(reduce="sum"), atol=1e-3):
-        return report(False, "that is the sum over the 3 steps; reinforce_loss takes the mean.")
+        return report(False, tr("that is the sum over the 3 steps; reinforce_loss takes the mean."))
     if np.isclose(abs(x), abs(_reinforce_by_hand(baseline=0.0)), atol=1e-3):
-        return report(False, "subtract the baseline b = 1.5 from every return first: weights G_t - b.")
-    return report(False, "weight each log pi(a_t|s_t) by (G_t - b), average over the 3 steps, and negate.")
+        return report(False, tr("subtract the baseline b = 1.5 from every return first: weights G_t - b."))
+    return report(False, tr("weight each log pi(a_t|s_t) by (G_t - b), average over the 3 steps, and negate."))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -83,25 +84,25 @@ def check_valid_mask(answer) -> Verdict:
         return report(False, NOT_ATTEMPTED)
     arr = as_array(answer, (6, 2))
     if arr is None:
-        return report(False, "give a [6, 2] array of True/False: one row per step, one column per env.")
+        return report(False, tr("give a [6, 2] array of True/False: one row per step, one column per env."))
     arr = arr.astype(bool)
     if (arr == _valid_mask()).all():
-        return report(True, "only the step right after an episode's end is masked: it ignored the action, "
-                       "returned reward 0 and the first observation of the next episode.")
+        return report(True, tr("only the step right after an episode's end is masked: it ignored the action, "
+                               "returned reward 0 and the first observation of the next episode."))
     if (arr == _valid_mask(shift=False)).all():
-        return report(False, "the step that ENDS an episode is a real transition (its reward and its "
-                       "final observation are real). Mask the step AFTER it, when the env resets.")
+        return report(False, tr("the step that ENDS an episode is a real transition (its reward and its "
+                                "final observation are real). Mask the step AFTER it, when the env resets."))
     if (arr == _valid_mask(count_truncated=False)).all():
-        return report(False, "a truncated episode is reset on the next step too: mask the step after "
-                       "a truncation as well.")
+        return report(False, tr("a truncated episode is reset on the next step too: mask the step after "
+                                "a truncation as well."))
     if (arr == _valid_mask(carry=False)).all():
-        return report(False, "env 1's episode ended on the previous rollout's last step (after_end), "
-                       "so its step 0 here is an autoreset step.")
+        return report(False, tr("env 1's episode ended on the previous rollout's last step (after_end), "
+                                "so its step 0 here is an autoreset step."))
     if arr.all():
-        return report(False, "some steps are autoreset steps: after an episode ends, the next step resets "
-                       "the env and is not a transition of the MDP.")
-    return report(False, "walk down each column: a step is valid unless the previous VALID step terminated "
-                   "or was truncated (start from after_end).")
+        return report(False, tr("some steps are autoreset steps: after an episode ends, the next step resets "
+                                "the env and is not a transition of the MDP."))
+    return report(False, tr("walk down each column: a step is valid unless the previous VALID step terminated "
+                            "or was truncated (start from after_end)."))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -109,11 +110,11 @@ def check_valid_mask(answer) -> Verdict:
 # ---------------------------------------------------------------------------------------------------------
 
 BASELINE_CHOICES = {
-    "a": "a constant, b = 20",
-    "b": "the critic's value V(s_t), any function of the state s_t",
-    "c": "Q(s_t, a_t), the value of the action that was actually taken",
-    "d": "the average return of the PREVIOUS batch of episodes",
-    "e": "the return G_t itself",
+    "a": N_("a constant, b = 20"),
+    "b": N_("the critic's value V(s_t), any function of the state s_t"),
+    "c": N_("Q(s_t, a_t), the value of the action that was actually taken"),
+    "d": N_("the average return of the PREVIOUS batch of episodes"),
+    "e": N_("the return G_t itself"),
 }
 _UNBIASED = {"a", "b", "d"}
 
@@ -126,19 +127,19 @@ def check_unbiased_baselines(answer) -> Verdict:
     if isinstance(picked, str):
         return report(False, picked)
     if picked == _UNBIASED:
-        return report(True, "E_a[grad log pi(a|s)] = 0 in every state, so any b not depending on a_t "
-                       "(or on anything after it) leaves the expectation unchanged.")
+        return report(True, tr("E_a[grad log pi(a|s)] = 0 in every state, so any b not depending on a_t "
+                               "(or on anything after it) leaves the expectation unchanged."))
     if "e" in picked:
-        return report(False, "with b = G_t every weight G_t - b is 0: the estimate is always 0, not grad J.")
+        return report(False, tr("with b = G_t every weight G_t - b is 0: the estimate is always 0, not grad J."))
     if "c" in picked:
-        return report(False, "Q(s_t, a_t) depends on the action taken, so E_a[b grad log pi] is not 0: "
-                       "that baseline cancels part of the very signal you want. (Q - V, the advantage, is "
-                       "fine as a weight; as a baseline only the V part is.)")
+        return report(False, tr("Q(s_t, a_t) depends on the action taken, so E_a[b grad log pi] is not 0: "
+                                "that baseline cancels part of the very signal you want. (Q - V, the advantage, is "
+                                "fine as a weight; as a baseline only the V part is.)"))
     if "d" not in picked:
-        return report(False, "the previous batch's average was fixed before this batch was played: to this "
-                       "batch it is a constant, so it is as harmless as a.")
-    return report(False, "E_a[grad log pi(a|s)] = 0 for every state s: any b that does not depend on the "
-                   "action a_t, a number or a function of s_t, keeps the expectation.")
+        return report(False, tr("the previous batch's average was fixed before this batch was played: to this "
+                                "batch it is a constant, so it is as harmless as a."))
+    return report(False, tr("E_a[grad log pi(a|s)] = 0 for every state s: any b that does not depend on the "
+                            "action a_t, a number or a function of s_t, keeps the expectation."))
 
 
 SOLUTIONS = {            # the reference answers of notebook 02's exercises; look only after trying

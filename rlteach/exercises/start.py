@@ -6,6 +6,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlteach.exercises.check import NOT_ATTEMPTED, Verdict, as_array, check_choices, report
+from rlteach.messages import N_, tr
 
 # ---------------------------------------------------------------------------------------------------------
 # 00 start here, exercise 1: the env loop by hand, two simple rules, two endings
@@ -15,8 +16,8 @@ ENV_LOOP = {
     "env_id": "CartPole-v1",
     "seed": 2,              # env.reset(seed=2) before each episode
     "rules": {              # obs = [cart position, cart velocity, pole angle, pole angular velocity]
-        "lean": "push towards the side the pole leans: action 1 (right) if obs[2] > 0, else 0 (left)",
-        "heading": "push towards where the pole is heading: action 1 if obs[2] + obs[3] > 0, else 0",
+        "lean": N_("push towards the side the pole leans: action 1 (right) if obs[2] > 0, else 0 (left)"),
+        "heading": N_("push towards where the pole is heading: action 1 if obs[2] + obs[3] > 0, else 0"),
     },
 }
 RULES = {
@@ -48,11 +49,11 @@ def _endings(answer):
         (steps_lean, end_lean), (steps_heading, end_heading) = answer
         steps = [int(steps_lean), int(steps_heading)]
     except (TypeError, ValueError):
-        return (f"give two pairs [(steps, ending) of the lean rule, (steps, ending) of the heading rule], with ending "
-                f"'terminated' or 'truncated', got {answer!r}.")
+        return tr("give two pairs [(steps, ending) of the lean rule, (steps, ending) of the heading rule], with "
+                  "ending 'terminated' or 'truncated', got {answer!r}.", answer=answer)
     ends = [str(end_lean).strip().lower(), str(end_heading).strip().lower()]
     if not set(ends) <= {"terminated", "truncated"}:
-        return f"each ending is the word 'terminated' or 'truncated', got {ends}."
+        return tr("each ending is the word 'terminated' or 'truncated', got {ends}.", ends=ends)
     return list(zip(steps, ends, strict=True))
 
 
@@ -66,29 +67,34 @@ def check_env_loop(answer) -> Verdict:
         return report(False, got)
     right = [_episode("lean"), _episode("heading")]
     if got == right:
-        return report(True, f"the lean rule drops the pole ({right[0][1]}); the heading rule keeps it up until the "
-                      f"time limit cuts the episode at {right[1][0]} steps ({right[1][1]}: the pole was still up, "
-                      "so a learner would bootstrap there).")
+        return report(True, tr("the lean rule drops the pole ({lean_end}); the heading rule keeps it up until the "
+                               "time limit cuts the episode at {steps} steps ({heading_end}: the pole was still up, "
+                               "so a learner would bootstrap there).",
+                               lean_end=right[0][1], steps=right[1][0], heading_end=right[1][1]))
     for (steps, end), (right_steps, right_end), name in zip(got, right, ("lean", "heading"), strict=True):
         if steps == right_steps - 1:
-            return report(False, f"{name}: one step short. The step that returned terminated or truncated = True "
-                          "is a step too: count every env.step call.")
+            return report(False, tr("{rule}: one step short. The step that returned terminated or truncated = True "
+                                    "is a step too: count every env.step call.", rule=name))
         if steps == right_steps + 1:
-            return report(False, f"{name}: one step too many: stop right after the step that ended the episode.")
+            return report(False, tr("{rule}: one step too many: stop right after the step that ended the episode.",
+                                    rule=name))
         if right_end == "truncated" and steps > right_steps:
-            return report(False, f"{name}: you kept stepping after truncated=True (a `while not terminated` loop?). "
-                          "An episode ends at terminated OR truncated.")
+            return report(False, tr("{rule}: you kept stepping after truncated=True (a `while not terminated` "
+                                    "loop?). An episode ends at terminated OR truncated.", rule=name))
         if name == "lean" and steps == _episode("lean, pushing away")[0]:
-            return report(False, "lean: that is the rule with the sides swapped: action 1 pushes the cart RIGHT, "
-                          "towards a pole leaning right (obs[2] > 0).")
+            return report(False, tr("lean: that is the rule with the sides swapped: action 1 pushes the cart RIGHT, "
+                                    "towards a pole leaning right (obs[2] > 0)."))
         if steps == right_steps and end != right_end:
-            return report(False, f"{name}: the number is right, the ending is not. "
-                          + ("The time limit cut it: truncated, the pole was still up." if right_end == "truncated"
-                             else "The pole fell (or the cart left the track): terminated."))
+            if right_end == "truncated":
+                return report(False, tr("{rule}: the number is right, the ending is not. The time limit cut it: "
+                                        "truncated, the pole was still up.", rule=name))
+            return report(False, tr("{rule}: the number is right, the ending is not. The pole fell (or the cart "
+                                    "left the track): terminated.", rule=name))
         if steps != right_steps:
-            return report(False, f"{name}: not {steps} steps. Reset with seed={ENV_LOOP['seed']} before the episode, "
-                          "act with the rule on the observation the last step returned, and count the steps.")
-    return report(False, "compare each pair with what your loop printed.")
+            return report(False, tr("{rule}: not {steps} steps. Reset with seed={seed} before the episode, act "
+                                    "with the rule on the observation the last step returned, and count the steps.",
+                                    rule=name, steps=steps, seed=ENV_LOOP["seed"]))
+    return report(False, tr("compare each pair with what your loop printed."))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -117,26 +123,28 @@ def check_step_counting(answer) -> Verdict:
         return report(False, NOT_ATTEMPTED)
     arr = as_array(answer, (4,))
     if arr is None:
-        return report(False, "give four numbers (vector env: env steps, forward passes; actors: env steps, "
-                      f"forward passes), got {answer!r}.")
+        return report(False, tr("give four numbers (vector env: env steps, forward passes; actors: env steps, "
+                                "forward passes), got {answer!r}.", answer=answer))
     e, right = STEP_COUNTING, np.array(_counts(), dtype=float)
     if np.array_equal(arr, right):
-        return report(True, f"{right[0]:.0f} env steps from {right[1]:.0f} forward passes (one per vector step, "
-                      f"batched over {e['num_envs']} envs) against {right[3]:.0f} forwards for {right[2]:.0f} steps "
-                      "(one per step, each actor on its own): batching saves forwards, processes add cores.")
+        return report(True, tr("{vector_steps:.0f} env steps from {vector_forwards:.0f} forward passes (one per "
+                               "vector step, batched over {num_envs} envs) against {actor_forwards:.0f} forwards for "
+                               "{actor_steps:.0f} steps (one per step, each actor on its own): batching saves "
+                               "forwards, processes add cores.", vector_steps=right[0], vector_forwards=right[1],
+                               num_envs=e["num_envs"], actor_forwards=right[3], actor_steps=right[2]))
     if arr[0] == e["vector_steps"]:
-        return report(False, "vector env: a vector step steps every env once, so it counts as num_envs env "
-                      "steps (rlteach.throughput counts them that way too).")
+        return report(False, tr("vector env: a vector step steps every env once, so it counts as num_envs env "
+                                "steps (rlteach.throughput counts them that way too)."))
     if arr[1] == right[0]:
-        return report(False, "vector env: the policy sees all num_envs observations as one batch [num_envs, 4]: "
-                      "ONE forward pass per vector step, not one per env.")
+        return report(False, tr("vector env: the policy sees all num_envs observations as one batch "
+                                "[num_envs, 4]: ONE forward pass per vector step, not one per env."))
     if arr[2] == e["steps_per_actor"] or arr[3] == e["steps_per_actor"]:
-        return report(False, "actors: that is one actor's count; the actors run side by side, add them up.")
+        return report(False, tr("actors: that is one actor's count; the actors run side by side, add them up."))
     if arr[3] == e["num_actors"] or arr[3] == e["steps_per_actor"] / e["num_actors"]:
-        return report(False, "actors: each actor has its own policy copy and one env, so it runs one forward "
-                      "per env step: nothing is batched across processes.")
-    return report(False, "the vector env makes num_envs env steps per vector step with one forward each time; "
-                  "each actor makes one env step and one forward at a time.")
+        return report(False, tr("actors: each actor has its own policy copy and one env, so it runs one forward "
+                                "per env step: nothing is batched across processes."))
+    return report(False, tr("the vector env makes num_envs env steps per vector step with one forward each time; "
+                            "each actor makes one env step and one forward at a time."))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -144,17 +152,17 @@ def check_step_counting(answer) -> Verdict:
 # ---------------------------------------------------------------------------------------------------------
 
 PARALLEL_CHOICES = {
-    "a": "A SyncVectorEnv with N envs calls the policy once per N env steps, where the single-env loop calls it "
-         "once per env step.",
-    "b": "A SyncVectorEnv with N envs steps them on N CPU cores at the same time.",
-    "c": "For CartPole-v1, whose step takes microseconds, an AsyncVectorEnv steps more env steps per second than "
-         "a SyncVectorEnv with the same N.",
-    "d": "For an env whose step waits 1 ms (for a simulator or a robot), N envs in N subprocesses "
-         "(AsyncVectorEnv) can wait at the same time.",
-    "e": "Agent-parallelism with N actor processes speeds up an env that computes (uses the CPU) at most about "
-         "as many times as the machine has cores, however large N is.",
-    "f": "In one Python process, N threads that each step a CartPole written in Python step about N times as "
-         "fast as one thread.",
+    "a": N_("A SyncVectorEnv with N envs calls the policy once per N env steps, where the single-env loop calls it "
+            "once per env step."),
+    "b": N_("A SyncVectorEnv with N envs steps them on N CPU cores at the same time."),
+    "c": N_("For CartPole-v1, whose step takes microseconds, an AsyncVectorEnv steps more env steps per second than "
+            "a SyncVectorEnv with the same N."),
+    "d": N_("For an env whose step waits 1 ms (for a simulator or a robot), N envs in N subprocesses "
+            "(AsyncVectorEnv) can wait at the same time."),
+    "e": N_("Agent-parallelism with N actor processes speeds up an env that computes (uses the CPU) at most about "
+            "as many times as the machine has cores, however large N is."),
+    "f": N_("In one Python process, N threads that each step a CartPole written in Python step about N times as "
+            "fast as one thread."),
 }
 _PARALLEL_TRUE = {"a", "d", "e"}
 
@@ -162,17 +170,18 @@ _PARALLEL_TRUE = {"a", "d", "e"}
 def check_parallel_statements(answer) -> Verdict:
     """Exercise: the letters of the TRUE statements in ``PARALLEL_CHOICES``."""
     hints = {
-        "b": "b: a SyncVectorEnv steps its envs one after another, in this one process: one core. It gains by "
-             "batching the policy's forward pass, not by using more cores.",
-        "c": "c: every async step sends N actions to the subprocesses and N observations back; that round trip "
-             "costs far more than a CartPole step. Async pays when a step is expensive.",
-        "f": "f: in one process only one thread runs Python at a time (notebook 03 shows why: the GIL), so "
-             "threads that compute in Python take turns. Threads help envs that wait; processes help envs that "
-             "compute.",
+        "b": tr("b: a SyncVectorEnv steps its envs one after another, in this one process: one core. It gains by "
+                "batching the policy's forward pass, not by using more cores."),
+        "c": tr("c: every async step sends N actions to the subprocesses and N observations back; that round trip "
+                "costs far more than a CartPole step. Async pays when a step is expensive."),
+        "f": tr("f: in one process only one thread runs Python at a time (notebook 03 shows why: the GIL), so "
+                "threads that compute in Python take turns. Threads help envs that wait; processes help envs that "
+                "compute."),
     }
     return check_choices(answer, PARALLEL_CHOICES, _PARALLEL_TRUE,
-                         "batching for cheap envs, subprocesses for envs that wait, processes up to the cores for "
-                         "envs that compute: section 3 measured each on this machine.", hints, see=" (section 3)")
+                         tr("batching for cheap envs, subprocesses for envs that wait, processes up to the cores for "
+                            "envs that compute: section 3 measured each on this machine."), hints,
+                         missing=N_("one more is true: look again at {letter} (section 3)."))
 
 
 SOLUTIONS = {            # the reference answers of notebook 00's exercises; look only after trying

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rlteach.exercises.check import NOT_ATTEMPTED, Verdict, as_array, check_choices, report
+from rlteach.messages import N_, tr
 
 # ---------------------------------------------------------------------------------------------------------
 # 08, exercise 1: the clipped surrogate's gradient, by hand
@@ -33,23 +34,23 @@ def check_clip_slopes(answer) -> Verdict:
     n = len(CLIP_BY_HAND["ratios"])
     arr = as_array(answer, (n,))
     if arr is None:
-        return report(False, f"give {n} numbers, one slope per step, got {answer!r}.")
+        return report(False, tr("give {n} numbers, one slope per step, got {answer!r}.", n=n, answer=answer))
     slopes = _clip_slopes()
     if np.allclose(arr, slopes):
-        return report(True, "the clip stops a step only on the side its advantage pushes towards: r above 1 + eps "
-                      "with A > 0, r below 1 - eps with A < 0. On the other side the slope stays A, so a step that "
-                      "went the wrong way can come back.")
+        return report(True, tr("the clip stops a step only on the side its advantage pushes towards: r above "
+                               "1 + eps with A > 0, r below 1 - eps with A < 0. On the other side the slope stays A, "
+                               "so a step that went the wrong way can come back."))
     a = np.asarray(CLIP_BY_HAND["advantages"])
     if np.allclose(arr, a):
-        return report(False, "that is the slope without the clip. Where is min(r A, clip(r) A) the clipped, "
-                      "constant term? (steps 2 and 4)")
+        return report(False, tr("that is the slope without the clip. Where is min(r A, clip(r) A) the clipped, "
+                                "constant term? (steps 2 and 4)"))
     outside = np.abs(np.asarray(CLIP_BY_HAND["ratios"]) - 1) > CLIP_BY_HAND["clip_eps"]
     if np.allclose(arr, np.where(outside, 0.0, a)):
-        return report(False, "outside the range is not enough: the min keeps r A where r A is the smaller. Look "
-                      "at step 3 (r = 0.7, A = 2) and step 5 (r = 1.3, A = -1).")
+        return report(False, tr("outside the range is not enough: the min keeps r A where r A is the smaller. Look "
+                                "at step 3 (r = 0.7, A = 2) and step 5 (r = 1.3, A = -1)."))
     wrong = int(np.flatnonzero(~np.isclose(arr, slopes))[0])
-    return report(False, f"step {wrong + 1}: compare r A with clip(r) A there; the slope is A if r A is the min, "
-                  "0 if the clipped constant is.")
+    return report(False, tr("step {step}: compare r A with clip(r) A there; the slope is A if r A is the min, "
+                            "0 if the clipped constant is.", step=wrong + 1))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -76,23 +77,24 @@ def check_allreduce_traffic(answer) -> Verdict:
         return report(False, NOT_ATTEMPTED)
     arr = as_array(answer, (2,))
     if arr is None:
-        return report(False, f"give two numbers (ring: bytes each worker sends; server: bytes it receives), "
-                      f"got {answer!r}.")
+        return report(False, tr("give two numbers (ring: bytes each worker sends; server: bytes it receives), "
+                                "got {answer!r}.", answer=answer))
     ring, server = _traffic()
     size = ALLREDUCE_BY_HAND["parameters"] * ALLREDUCE_BY_HAND["bytes_per_number"]
     n = ALLREDUCE_BY_HAND["num_workers"]
     if np.allclose(arr, [ring, server], rtol=1e-3):
-        return report(True, f"each worker sends 2(N - 1)/N = {ring / size:.2f}x its gradient here, never 2x however "
-                      f"large N grows, while the server's link carries N gradients in ({n}x here) and N copies of "
-                      "the weights out: why data-parallel training uses all-reduce.")
+        return report(True, tr("each worker sends 2(N - 1)/N = {share:.2f}x its gradient here, never 2x however "
+                               "large N grows, while the server's link carries N gradients in ({n}x here) and N "
+                               "copies of the weights out: why data-parallel training uses all-reduce.",
+                               share=ring / size, n=n))
     if np.isclose(arr[0], (n - 1) / n * size, rtol=1e-3):
-        return report(False, "that is one half of the ring: reduce-scatter sends (N - 1)/N of the gradient, and "
-                      "the all-gather that follows sends as much again.")
+        return report(False, tr("that is one half of the ring: reduce-scatter sends (N - 1)/N of the gradient, and "
+                                "the all-gather that follows sends as much again."))
     if np.isclose(arr[0], 2 * (n - 1) * size, rtol=1e-3) or np.isclose(arr[0], (n - 1) * size, rtol=1e-3):
-        return report(False, "each message in the ring carries one chunk, 1/N of the gradient, not all of it.")
+        return report(False, tr("each message in the ring carries one chunk, 1/N of the gradient, not all of it."))
     if not np.isclose(arr[0], ring, rtol=1e-3):
-        return report(False, "ring: 2 (N - 1) steps, each sending one chunk of size/N bytes.")
-    return report(False, "server: every worker sends its whole gradient to it, parameters x 4 bytes each.")
+        return report(False, tr("ring: 2 (N - 1) steps, each sending one chunk of size/N bytes."))
+    return report(False, tr("server: every worker sends its whole gradient to it, parameters x 4 bytes each."))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -100,17 +102,17 @@ def check_allreduce_traffic(answer) -> Verdict:
 # ---------------------------------------------------------------------------------------------------------
 
 TODAY_CHOICES = {
-    "a": "DD-PPO's replicas stay identical because they start from the same weights and every one applies the "
-         "same averaged gradient with the same optimizer.",
-    "b": "With 2 workers and the paper's preemption threshold of 0.6, the slower worker's rollout is cut as "
-         "soon as the faster one has finished.",
-    "c": "SEED RL's actors hold no copy of the network, so no weights are ever sent to them.",
-    "d": "Central inference acts with the learner's newest weights, so there is no policy lag at all and "
-         "V-trace has nothing to correct.",
-    "e": "With central inference an actor never waits longer for its actions than it would take to compute "
-         "them itself with its own network.",
-    "f": "In RLlib, a PPO config with num_learners=2 trains two Learner replicas that average their gradients "
-         "by all-reduce at every step.",
+    "a": N_("DD-PPO's replicas stay identical because they start from the same weights and every one applies the "
+            "same averaged gradient with the same optimizer."),
+    "b": N_("With 2 workers and the paper's preemption threshold of 0.6, the slower worker's rollout is cut as "
+            "soon as the faster one has finished."),
+    "c": N_("SEED RL's actors hold no copy of the network, so no weights are ever sent to them."),
+    "d": N_("Central inference acts with the learner's newest weights, so there is no policy lag at all and "
+            "V-trace has nothing to correct."),
+    "e": N_("With central inference an actor never waits longer for its actions than it would take to compute "
+            "them itself with its own network."),
+    "f": N_("In RLlib, a PPO config with num_learners=2 trains two Learner replicas that average their gradients "
+            "by all-reduce at every step."),
 }
 _TODAY_TRUE = {"a", "c", "f"}
 
@@ -118,17 +120,18 @@ _TODAY_TRUE = {"a", "c", "f"}
 def check_today_statements(answer) -> Verdict:
     """Exercise: the letters of the TRUE statements in ``TODAY_CHOICES``."""
     hints = {
-        "b": "b: the cut needs ceil(0.6 x 2) = 2 finished workers, and a worker still rolling out cannot count "
-             "itself: only the other one can have finished, so 0.6 never cuts with 2 workers (section 2 used 0.5).",
-        "d": "d: the learner updates between the steps of one unroll, so an unroll's first steps were chosen by "
-             "older weights (records['policy_lag'] is small, not 0); V-trace still corrects that.",
-        "e": "e: every step pays a message each way and the wait for the server's batch (records['round_trip_ms']), "
-             "which can take longer than a forward of its own; what central inference saves is the actors' "
-             "forwards and GIL time, not latency.",
+        "b": tr("b: the cut needs ceil(0.6 x 2) = 2 finished workers, and a worker still rolling out cannot count "
+                "itself: only the other one can have finished, so 0.6 never cuts with 2 workers (section 2 used 0.5)."),
+        "d": tr("d: the learner updates between the steps of one unroll, so an unroll's first steps were chosen by "
+                "older weights (records['policy_lag'] is small, not 0); V-trace still corrects that."),
+        "e": tr("e: every step pays a message each way and the wait for the server's batch (records['round_trip_ms']), "
+                "which can take longer than a forward of its own; what central inference saves is the actors' "
+                "forwards and GIL time, not latency."),
     }
     return check_choices(answer, TODAY_CHOICES, _TODAY_TRUE,
-                         "DD-PPO trades the parameter server for a collective every worker joins; SEED trades the "
-                         "actors' networks for a round trip per step.", hints, see=" (sections 2 and 3)")
+                         tr("DD-PPO trades the parameter server for a collective every worker joins; SEED trades the "
+                            "actors' networks for a round trip per step."), hints,
+                         missing=N_("one more is true: look again at {letter} (sections 2 and 3)."))
 
 
 SOLUTIONS = {

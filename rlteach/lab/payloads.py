@@ -34,6 +34,7 @@ def default_payloads(seed=0) -> dict:
     import gymnasium as gym
     import torch
 
+    from rlteach.messages import N_  # the names are keys: the tables translate them when they show them
     from rlteach.nets import ActorCritic, QNetwork
     from rlteach.replay import NStepBuilder, stack
 
@@ -58,11 +59,12 @@ def default_payloads(seed=0) -> dict:
     env.close()
     message = stack(transitions[:50])
     message["priorities"] = rng.uniform(1e-3, 2.0, size=50)            # float64, as priorities_from_td
-    return {"A3C/IMPALA weights": ("weights", _state_dict_arrays(ActorCritic(4, 2, (64, 64)))),
-            "Ape-X weights": ("weights", _state_dict_arrays(QNetwork(4, 2, (256, 256)))),
-            "4 MB weights": ("weights", _state_dict_arrays(QNetwork(4, 2, (1024, 1024)))),
-            "Ape-X message (50 transitions)": ("trajectory", message),
-            "IMPALA unroll (20 x 4 envs)": ("trajectory", unroll)}
+    weights, trajectory = N_("weights"), N_("trajectory")       # the kinds are keys too: shown as tr(kind)
+    return {N_("A3C/IMPALA weights"): (weights, _state_dict_arrays(ActorCritic(4, 2, (64, 64)))),
+            N_("Ape-X weights"): (weights, _state_dict_arrays(QNetwork(4, 2, (256, 256)))),
+            N_("4 MB weights"): (weights, _state_dict_arrays(QNetwork(4, 2, (1024, 1024)))),
+            N_("Ape-X message (50 transitions)"): (trajectory, message),
+            N_("IMPALA unroll (20 x 4 envs)"): (trajectory, unroll)}
 
 
 def payload_bytes(arrays) -> int:

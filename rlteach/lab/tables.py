@@ -4,6 +4,8 @@ bytes in B, kB, MB or GB. ``markdown_table`` builds every table, the benchmark s
 
 from __future__ import annotations
 
+from rlteach.messages import tr
+
 
 def markdown_table(header, rows) -> str:
     """A markdown table: ``header`` holds the column titles, each of ``rows`` the cells of one row, as strings."""
@@ -21,18 +23,18 @@ def format_bytes(n) -> str:
 
 
 def transport_table(rows) -> str:
-    header = ["transport", "payload", "data", "pickled", "round trip (median)", "round trip (min)", "streaming",
-              "messages/s", "exact"]
+    header = [tr("transport"), tr("payload"), tr("data"), tr("pickled"), tr("round trip (median)"),
+              tr("round trip (min)"), tr("streaming"), tr("messages/s"), tr("exact")]
     return markdown_table(header, [
-        [r["transport"], r["payload"], format_bytes(r["payload_bytes"]), format_bytes(r["pickled_bytes"]),
+        [r["transport"], tr(r["payload"]), format_bytes(r["payload_bytes"]), format_bytes(r["pickled_bytes"]),
          f"{r['latency_s'] * 1e3:.3g} ms", f"{r['latency_min_s'] * 1e3:.3g} ms", f"{format_bytes(r['bytes_per_s'])}/s",
-         f"{r['messages_per_s']:,.0f}", "yes" if r["verified"] else "NO"] for r in rows])
+         f"{r['messages_per_s']:,.0f}", tr("yes") if r["verified"] else tr("NO")] for r in rows])
 
 
 def knob_table(rows) -> str:
-    header = ["varied", "env_steps_per_weight_sync", "transitions_per_message", "env steps/s (wall)",
-              "steady env steps/s", "updates", "lag mean", "lag p90", "messages", "weight copies", "message bytes",
-              "weight bytes", "bytes/env step"]
+    header = [tr("varied"), "env_steps_per_weight_sync", "transitions_per_message", tr("env steps/s (wall)"),
+              tr("steady env steps/s"), tr("updates"), tr("lag mean"), tr("lag p90"), tr("messages"),
+              tr("weight copies"), tr("message bytes"), tr("weight bytes"), tr("bytes/env step")]
     return markdown_table(header, [
         [r["varied"], str(r["env_steps_per_weight_sync"]), str(r["transitions_per_message"]),
          f"{r['steps_per_s']:,.0f}", f"{r['steady_steps_per_s']:,.0f}", f"{r['updates']:,}", f"{r['lag_mean']:.1f}",
@@ -41,8 +43,8 @@ def knob_table(rows) -> str:
 
 
 def sync_table(rows) -> str:
-    header = ["mode", "run", "env steps/s (steady)", "server updates", "env steps per update", "staleness mean / max",
-              "pull-to-push median"]
+    header = [tr("mode"), tr("run"), tr("env steps/s (steady)"), tr("server updates"), tr("env steps per update"),
+              tr("staleness mean / max"), tr("pull-to-push median")]
     return markdown_table(header, [
         [r["mode"], str(r.get("run", 0) + 1), f"{r['steps_per_s']:,.0f}", str(r["updates"]),
          f"{r['steps_per_update']:.1f}",

@@ -7,12 +7,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from rlteach.messages import N_, tr
 from rlteach.monitor import algorithm_name
 from rlteach.plotting.core import plot_learning_curves
 
 # --- 03 A3C: who did what when, and how stale the gradients were -----------------------------------------
 
-TIMELINE_PHASES = (("rollout", 1, 2, "tab:blue"), ("compute", 2, 3, "tab:orange"), ("apply", 3, 4, "tab:red"))
+TIMELINE_PHASES = ((N_("rollout"), 1, 2, "tab:blue"), (N_("compute"), 2, 3, "tab:orange"),   # legend: tr(name)
+                   (N_("apply"), 3, 4, "tab:red"))
 
 
 def plot_timeline(result, max_seconds=None, start=None, ax=None):
@@ -37,15 +39,16 @@ def plot_timeline(result, max_seconds=None, start=None, ax=None):
         mine = shown[shown[:, 0] == w]
         for name, a, b, color in TIMELINE_PHASES:
             ax.broken_barh(list(zip(mine[:, a], mine[:, b] - mine[:, a], strict=True)), (y - 0.35, 0.7),
-                           facecolors=color, edgecolor="none", label=name if y == 0 else None)
-    ax.set_yticks(range(len(workers)), [f"worker {w}" for w in workers])
+                           facecolors=color, edgecolor="none", label=tr(name) if y == 0 else None)
+    ax.set_yticks(range(len(workers)), [tr("worker {w}", w=w) for w in workers])
     ax.set_ylim(max(len(workers), 1) - 0.5, -0.5)                      # worker 0 on top
     if max_seconds is not None:
         ax.set_xlim(start, end)
-    ax.set_xlabel("seconds since train() started")
+    ax.set_xlabel(tr("seconds since train() started"))
     config = result.config
-    ax.set_title(f"{algorithm_name(config)}, {getattr(config, 'backend', '?')} backend: {len(workers)} workers, "
-                 f"{len(shown)} updates shown")
+    ax.set_title(tr("{algorithm}, {backend} backend: {workers} workers, {updates} updates shown",
+                    algorithm=algorithm_name(config), backend=getattr(config, "backend", "?"), workers=len(workers),
+                    updates=len(shown)))
     if workers:
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     return fig
@@ -53,8 +56,9 @@ def plot_timeline(result, max_seconds=None, start=None, ax=None):
 
 def _staleness_label(result) -> str:
     config = result.config
-    n = getattr(config, "num_workers", "?")
-    return f"{getattr(config, 'backend', '?')}, {n} worker{'s' * (n != 1)}"
+    n, backend = getattr(config, "num_workers", "?"), getattr(config, "backend", "?")
+    return (tr("{backend}, {n} workers", backend=backend, n=n) if n != 1
+            else tr("{backend}, {n} worker", backend=backend, n=n))
 
 
 def plot_staleness(result_or_results, ax=None, normalize=False):
@@ -77,12 +81,12 @@ def plot_staleness(result_or_results, ax=None, normalize=False):
         height = c / max(c.sum(), 1) if normalize else c
         mean = (np.arange(len(c)) * c).sum() / max(c.sum(), 1)
         ax.bar(np.arange(len(c)) + (i - (len(groups) - 1) / 2) * width, height, width,
-               label=f"{label} (mean {mean:.2f})")
+               label=tr("{label} (mean {mean:.2f})", label=label, mean=mean))
     ax.set_xlim(values[0] - 0.5, values[-1] + 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("staleness: updates applied by other workers during this worker's cycle")
-    ax.set_ylabel("fraction of updates" if normalize else "updates")
-    ax.set_title("How old were the weights each gradient was computed on?")
+    ax.set_xlabel(tr("staleness: updates applied by other workers during this worker's cycle"))
+    ax.set_ylabel(tr("fraction of updates") if normalize else tr("updates"))
+    ax.set_title(tr("How old were the weights each gradient was computed on?"))
     ax.legend(fontsize=8)
     return fig
 
@@ -112,7 +116,8 @@ def plot_steps_and_seconds(runs):
     if not isinstance(runs, dict) or not runs:
         raise TypeError(f"runs must be a non-empty dict {{label: result}}, got {type(runs).__name__}")
     fig, (by_steps, by_seconds) = plt.subplots(1, 2, figsize=(12, 4.4))
-    curves_by_steps_and_seconds(runs, by_steps, by_seconds, ("sample efficiency", "wall clock, everything included"))
+    curves_by_steps_and_seconds(runs, by_steps, by_seconds,
+                                (tr("sample efficiency"), tr("wall clock, everything included")))
     fig.tight_layout(rect=(0, 0.07, 1, 1))              # the bottom 7% is the legend's
     return fig
 
@@ -133,8 +138,8 @@ def plot_worker_scaling(runs, paper_speedup=None, title=None, unit="workers"):
     the figure."""
     counts = sorted({int(r["workers"]) for r in runs})
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, key, label in ((axes[0], "seconds_to_solve", "seconds to solve"),
-                           (axes[1], "steps_to_solve", "env steps to solve")):
+    for ax, key, label in ((axes[0], "seconds_to_solve", tr("seconds to solve")),
+                           (axes[1], "steps_to_solve", tr("env steps to solve"))):
         quartiles = []
         for k in counts:
             values = [r[key] for r in runs if int(r["workers"]) == k]
@@ -145,27 +150,28 @@ def plot_worker_scaling(runs, paper_speedup=None, title=None, unit="workers"):
             with np.errstate(invalid="ignore"):         # a quartile next to an unsolved run: nan (inf * 0)
                 quartiles.append(np.percentile(ranked, [25, 50, 75]) if len(ranked) else [np.nan] * 3)
             if len(values) > len(solved):
-                ax.annotate(f"{len(values) - len(solved)} unsolved", (k, 0), xycoords=("data", "axes fraction"),
+                ax.annotate(tr("{count} unsolved", count=len(values) - len(solved)), (k, 0),
+                            xycoords=("data", "axes fraction"),
                             xytext=(0, 3), textcoords="offset points", ha="center", fontsize=7, color="tab:red")
         q = np.where(np.isfinite(quartiles), quartiles, np.nan).reshape(-1, 3)
         solved_values = [r[key] for r in runs if r[key] is not None]
         top = max(solved_values) if solved_values else np.nan    # an unsolved upper quartile: to the slowest run
         upper = np.where(np.isnan(q[:, 2]) & np.isfinite(q[:, 1]), top, q[:, 2])
-        ax.fill_between(counts, q[:, 0], upper, color="tab:blue", alpha=0.15, label="quartiles")
-        ax.plot(counts, q[:, 1], "o-", color="tab:blue", label="median")
+        ax.fill_between(counts, q[:, 0], upper, color="tab:blue", alpha=0.15, label=tr("quartiles"))
+        ax.plot(counts, q[:, 1], "o-", color="tab:blue", label=tr("median"))
         if key == "seconds_to_solve" and paper_speedup and np.isfinite(q[0, 1]):
             ks = [k for k in counts if k in paper_speedup or str(k) in paper_speedup]
             speedup = [paper_speedup.get(k, paper_speedup.get(str(k))) for k in ks]
             ax.plot(ks, q[0, 1] / np.array(speedup, dtype=float), "--", color="gray",
-                    label="paper's speed-up, from our median")
+                    label=tr("paper's speed-up, from our median"))
         ax.set_xscale("log", base=2)
         ax.set_xticks(counts, [str(k) for k in counts])
-        ax.set_xlabel(unit)
+        ax.set_xlabel({"workers": tr("workers"), "actors": tr("actors")}.get(unit, unit))   # a caller's own: as is
         ax.set_ylabel(label)
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=8)
-    axes[0].set_title("wall-clock time (speed-up)")
-    axes[1].set_title("env steps (data efficiency)")
+    axes[0].set_title(tr("wall-clock time (speed-up)"))
+    axes[1].set_title(tr("env steps (data efficiency)"))
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from matplotlib.ticker import NullLocator
 
+from rlteach.messages import N_, tr
 from rlteach.replay import SumTree
 
 # --- DQN in brief: Q-learning on the chain, the Huber loss -------------------------------------------------
@@ -27,9 +28,9 @@ def plot_q_learning(runs, ax=None):
     for label, (steps, errors) in runs.items():
         ax.plot(steps, errors, lw=1.5, label=label)
     ax.set_yscale("log")
-    ax.set_xlabel("steps (sampled transitions)")
-    ax.set_ylabel("max |Q - Q*| (log scale)")
-    ax.set_title("Tabular Q-learning on the chain MDP", fontsize=10)
+    ax.set_xlabel(tr("steps (sampled transitions)"))
+    ax.set_ylabel(tr("max |Q - Q*| (log scale)"))
+    ax.set_title(tr("Tabular Q-learning on the chain MDP"), fontsize=10)
     ax.legend(fontsize=8)
     if created:
         ax.figure.tight_layout()
@@ -44,8 +45,9 @@ def plot_huber(delta_max=3.0, kappa=1.0, axes=None):
     if not delta_max > 0 or not kappa > 0:
         raise ValueError(f"delta_max={delta_max!r} and kappa={kappa!r} must both be > 0")
     delta = torch.linspace(-delta_max, delta_max, 401, dtype=torch.float64, requires_grad=True)
-    curves = {"squared: δ²/2": 0.5 * delta**2,
-              f"Huber (κ = {kappa:g})": F.huber_loss(delta, torch.zeros_like(delta), reduction="none", delta=kappa)}
+    curves = {tr("squared: δ²/2"): 0.5 * delta**2,
+              tr("Huber (κ = {kappa:g})", kappa=kappa): F.huber_loss(delta, torch.zeros_like(delta), reduction="none",
+                                                                    delta=kappa)}
     created = axes is None
     if created:
         fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
@@ -55,9 +57,9 @@ def plot_huber(delta_max=3.0, kappa=1.0, axes=None):
         (grad,) = torch.autograd.grad(loss.sum(), delta)
         loss_ax.plot(x, loss.detach().numpy(), style, lw=2, label=label)
         grad_ax.plot(x, grad.numpy(), style, lw=2, label=label)
-    for ax, title in ((loss_ax, "loss of one TD error δ"), (grad_ax, "its gradient d loss / d δ")):
-        ax.axvspan(-kappa, kappa, color="0.92", zorder=0, label="|δ| ≤ κ: Huber is squared here")
-        ax.set_xlabel("TD error δ")
+    for ax, title in ((loss_ax, tr("loss of one TD error δ")), (grad_ax, tr("its gradient d loss / d δ"))):
+        ax.axvspan(-kappa, kappa, color="0.92", zorder=0, label=tr("|δ| ≤ κ: Huber is squared here"))
+        ax.set_xlabel(tr("TD error δ"))
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=8, loc="upper center")
     if created:
@@ -129,7 +131,7 @@ def plot_sum_tree(tree_or_values, mass=None, ax=None):
                 bbox=dict(boxstyle="round,pad=0.3", facecolor=face, edgecolor="tab:red" if red else "0.4",
                           lw=2 if red else 1))
         if k >= leaves:
-            ax.text(x, y - 0.3, "pad" if padding else f"i={k - leaves}", ha="center", va="top", fontsize=8,
+            ax.text(x, y - 0.3, tr("pad") if padding else f"i={k - leaves}", ha="center", va="top", fontsize=8,
                     color="0.5")
     for node, u, _ in path:                               # the mass left over on arrival, beside each node
         x, y = position(node)
@@ -138,10 +140,12 @@ def plot_sum_tree(tree_or_values, mass=None, ax=None):
     ax.set_xlim(-0.1, leaves + 0.1)
     ax.set_ylim(-0.55, depth + 0.4)
     ax.set_axis_off()
-    title = f"A sum-tree over {tree.capacity} priorities: each node holds the sum of its two children"
+    title = tr("A sum-tree over {capacity} priorities: each node holds the sum of its two children",
+               capacity=tree.capacity)
     if path:
         leaf = path[-1][0] - leaves
-        title += f"\nfind({mass:g}): go right when u >= the left child's sum, and subtract it -> leaf {leaf}"
+        title += "\n" + tr("find({mass:g}): go right when u >= the left child's sum, and subtract it -> leaf {leaf}",
+                           mass=mass, leaf=leaf)
     ax.set_title(title, fontsize=10)
     if created:
         fig.tight_layout()
@@ -176,17 +180,17 @@ def plot_priorities(td_errors, alpha=0.6, beta=0.4, eps=1e-3, top=3, axes=None):
     fig = axes[0].figure
     largest = np.argsort(-t["p"], kind="stable")[:top]
     colors = ["tab:red" if i in largest else "tab:blue" for i in range(n)]
-    panels = [("P", f"P(i) = p_i^α / Σ p_k^α   (α = {alpha:.2f})", "sampling probability"),
-              ("w", f"w_i = (N P(i))^-β / max w   (β = {beta:.2f})", "importance weight"),
-              ("share", "P(i) w_i, normalised", "share of the expected update")]
+    panels = [("P", f"P(i) = p_i^α / Σ p_k^α   (α = {alpha:.2f})", tr("sampling probability")),
+              ("w", f"w_i = (N P(i))^-β / max w   (β = {beta:.2f})", tr("importance weight")),
+              ("share", tr("P(i) w_i, normalised"), tr("share of the expected update"))]
     for ax, (key, title, ylabel) in zip(axes, panels, strict=True):
         ax.bar(np.arange(n), t[key], color=colors)
         if key != "w":
-            ax.axhline(1 / n, color="k", ls=":", lw=1, label="uniform: 1/N")
+            ax.axhline(1 / n, color="k", ls=":", lw=1, label=tr("uniform: 1/N"))
             ax.set_ylim(0, 1.3 * max(t[key].max(), 1 / n))          # room for the legend above the bars
             ax.legend(fontsize=8, loc="upper left")
         ax.set_xticks(np.arange(n), [f"{abs(d):.2g}" for d in t["td_errors"]], fontsize=7)
-        ax.set_xlabel("transition i, labelled with its |δ_i|")
+        ax.set_xlabel(tr("transition i, labelled with its |δ_i|"))
         ax.set_ylabel(ylabel)
         ax.set_title(title, fontsize=10)
     axes[1].set_ylim(0, 1.05)
@@ -230,9 +234,10 @@ def plot_epsilon_ladder(result_or_epsilons, smooth=10, axes=None):
     ladder.set_yscale("log")
     ladder.set_xticks(i)
     ladder.set_xlim(-0.5, len(eps) - 0.5 + 0.4)
-    ladder.set_xlabel("actor i")
-    ladder.set_ylabel("ε_i (log scale)")
-    ladder.set_title(f"The ε ladder of {len(eps)} actor{'s' * (len(eps) != 1)}", fontsize=10)
+    ladder.set_xlabel(tr("actor i"))
+    ladder.set_ylabel(tr("ε_i (log scale)"))
+    ladder.set_title(tr("The ε ladder of {n} actors", n=len(eps)) if len(eps) != 1
+                     else tr("The ε ladder of {n} actor", n=len(eps)), fontsize=10)
     if records is not None:
         ax = axes[1]
         rows = np.asarray(records["actor_returns"], dtype=float).reshape(-1, 3)
@@ -241,10 +246,11 @@ def plot_epsilon_ladder(result_or_epsilons, smooth=10, axes=None):
             color = f"C{k % 10}"
             ax.plot(mine[:, 1], mine[:, 2], ".", color=color, alpha=0.3, ms=3)
             ax.plot(mine[:, 1], _trailing_mean(mine[:, 2], smooth), "-", color=color, lw=2,
-                    label=f"actor {k} (ε = {eps[k]:.2g})")
-        ax.set_xlabel("env steps (all actors together)")
-        ax.set_ylabel("training episode return")
-        ax.set_title(f"Each actor's episodes (dots) and the mean of its last {smooth} (lines)", fontsize=10)
+                    label=tr("actor {k} (ε = {eps:.2g})", k=k, eps=eps[k]))
+        ax.set_xlabel(tr("env steps (all actors together)"))
+        ax.set_ylabel(tr("training episode return"))
+        ax.set_title(tr("Each actor's episodes (dots) and the mean of its last {smooth} (lines)", smooth=smooth),
+                     fontsize=10)
         ax.legend(fontsize=8, loc="upper left")
     if created:
         fig.tight_layout()
@@ -253,8 +259,9 @@ def plot_epsilon_ladder(result_or_epsilons, smooth=10, axes=None):
 
 # --- the Blind Cliffwalk (Schaul et al. 2016, figures 1 and 2) ----------------------------------------------
 
-_CLIFFWALK_STYLE = {"uniform": ("black", "uniform"), "rank": ("tab:red", "rank-based"),
-                    "proportional": ("tab:blue", "proportional"), "oracle": ("c", "oracle")}   # the paper's colours
+# replay -> (the paper's colour, the legend's label: shown through tr)
+_CLIFFWALK_STYLE = {"uniform": ("black", N_("uniform")), "rank": ("tab:red", N_("rank-based")),
+                    "proportional": ("tab:blue", N_("proportional")), "oracle": ("c", N_("oracle"))}
 
 
 def plot_blind_cliffwalk(records, ax=None):
@@ -272,8 +279,9 @@ def plot_blind_cliffwalk(records, ax=None):
         ns = sorted({r["n"] for r in records if r["replay"] == replay})
         runs = [np.array([r["updates"] for r in records if r["replay"] == replay and r["n"] == n]) for n in ns]
         size = 2.0 ** (np.array(ns) + 1) - 2
-        color, label = _CLIFFWALK_STYLE.get(replay, (None, replay))
-        line, = ax.plot(size, [np.median(u) for u in runs], "o-", color=color, lw=2, ms=4, label=label)
+        color, label = _CLIFFWALK_STYLE.get(replay, (None, None))
+        line, = ax.plot(size, [np.median(u) for u in runs], "o-", color=color, lw=2, ms=4,
+                        label=replay if label is None else tr(label))
         ax.fill_between(size, [u.min() for u in runs], [u.max() for u in runs], color=line.get_color(),
                         alpha=0.15, lw=0)
     ns = sorted({r["n"] for r in records})
@@ -281,14 +289,14 @@ def plot_blind_cliffwalk(records, ax=None):
     ax.set_yscale("log")
     ax.set_xticks([2 ** (n + 1) - 2 for n in ns], [f"{2 ** (n + 1) - 2:,}" for n in ns], fontsize=7)
     ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlabel("transitions in the replay memory, N = 2^(n+1) - 2 (log scale)")
-    ax.set_ylabel("updates until mean (Q - Q*)² < 1e-3 (log scale)")
+    ax.set_xlabel(tr("transitions in the replay memory, N = 2^(n+1) - 2 (log scale)"))
+    ax.set_ylabel(tr("updates until mean (Q - Q*)² < 1e-3 (log scale)"))
     top = ax.secondary_xaxis("top", functions=(lambda N: np.log2(np.maximum(N, 1e-9) + 2) - 1,
                                                lambda n: 2.0 ** (np.asarray(n) + 1) - 2))
     top.set_xticks(ns, [str(n) for n in ns], fontsize=7)
     top.xaxis.set_minor_locator(NullLocator())
-    top.set_xlabel("chain length n")
-    ax.set_title("Blind Cliffwalk: median over seeds, band from min to max", fontsize=10)
+    top.set_xlabel(tr("chain length n"))
+    ax.set_title(tr("Blind Cliffwalk: median over seeds, band from min to max"), fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     if created:
         ax.figure.tight_layout()

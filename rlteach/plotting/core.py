@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rlteach.envs import env_spec
+from rlteach.messages import N_, language, tr
 from rlteach.monitor import algorithm_name
 
 # --- 00 start here: throughput and diagrams --------------------------------------------------------------
@@ -67,15 +68,23 @@ def plot_throughput(measurements) -> plt.Figure:
                                        textcoords="offset points", ha="center", va="bottom", fontsize=8), top))
     ax.set_xticks(range(len(sizes)), [str(n) for n in sizes])
     ax.set_xlim(-0.5, len(sizes) - 0.5)
-    ax.set_xlabel("N = number of envs (vector modes) or actor processes")
-    ax.set_ylabel("env steps per second" + (f", mean of {repeats} repeats" if repeats > 1 else ""))
-    ax.set_title("Experience collection speed on this machine"
-                 + ("\n(black lines: from the slowest to the fastest repeat)" if repeats > 1 else ""), fontsize=11)
-    ax.legend(title="mode", loc="upper left", bbox_to_anchor=(1.0, 1.0))   # beside the bars, never over them
+    ax.set_xlabel(tr("N = number of envs (vector modes) or actor processes"))
+    ax.set_ylabel(tr("env steps per second, mean of {repeats} repeats", repeats=repeats) if repeats > 1
+                  else tr("env steps per second"))
+    ax.set_title(tr("Experience collection speed on this machine\n"
+                    "(black lines: from the slowest to the fastest repeat)") if repeats > 1
+                 else tr("Experience collection speed on this machine"), fontsize=11)
+    ax.legend(title=tr("mode"), loc="upper left", bbox_to_anchor=(1.0, 1.0))   # beside the bars, never over them
     ax.margins(y=0.15)
     fig.tight_layout()
     _keep_bar_labels_clear(ax, labels, width)
     return fig
+
+
+def _italic() -> str:
+    """The style of a diagram's side note: italic, but upright in Chinese (a CJK font has no italic, and
+    matplotlib would draw the Chinese in an italic font without it: empty boxes)."""
+    return "normal" if language() == "zh" else "italic"
 
 
 def _diagram_box(ax, xy, text, color, size=(2.0, 0.9)):
@@ -105,22 +114,22 @@ def plot_system_diagram() -> plt.Figure:
     for k in (2, 1):  # shadows: there are many actors, each with its own environment
         _diagram_box(ax, (1.3 + 0.12 * k, 3.2 + 0.12 * k), "", "#e6e6e6", wide)
         _diagram_box(ax, (5.0 + 0.12 * k, 3.2 + 0.12 * k), "", "#e6e6e6", wide)
-    _diagram_box(ax, (1.3, 3.2), "Environment\n(CartPole, a game, ...)", "#cde4f7", wide)
-    _diagram_box(ax, (5.0, 3.2), "Actor\n(a copy of the policy)", "#d5f0d0", wide)
-    _diagram_box(ax, (8.8, 3.2), "Experience replay\nor queue", "#fbe3c4", wide)
-    _diagram_box(ax, (8.8, 0.9), "Learner\n(loss, optimizer)", "#f4cccc", wide)
-    _diagram_arrow(ax, (2.75, 3.35), (3.8, 3.35), "obs, reward", offset=(0, 0.22))
-    _diagram_arrow(ax, (3.8, 3.0), (2.75, 3.0), "action", offset=(0, -0.2))
-    _diagram_arrow(ax, (6.25, 3.2), (7.55, 3.2), "transitions", offset=(0, 0.2))
-    _diagram_arrow(ax, (8.8, 2.6), (8.8, 1.45), "batches", offset=(0.45, 0))
-    _diagram_arrow(ax, (7.55, 0.9), (5.0, 0.9), "new parameters", offset=(0, 0.2), color="tab:red")
+    _diagram_box(ax, (1.3, 3.2), tr("Environment\n(CartPole, a game, ...)"), "#cde4f7", wide)
+    _diagram_box(ax, (5.0, 3.2), tr("Actor\n(a copy of the policy)"), "#d5f0d0", wide)
+    _diagram_box(ax, (8.8, 3.2), tr("Experience replay\nor queue"), "#fbe3c4", wide)
+    _diagram_box(ax, (8.8, 0.9), tr("Learner\n(loss, optimizer)"), "#f4cccc", wide)
+    _diagram_arrow(ax, (2.75, 3.35), (3.8, 3.35), tr("obs, reward"), offset=(0, 0.22))
+    _diagram_arrow(ax, (3.8, 3.0), (2.75, 3.0), tr("action"), offset=(0, -0.2))
+    _diagram_arrow(ax, (6.25, 3.2), (7.55, 3.2), tr("transitions"), offset=(0, 0.2))
+    _diagram_arrow(ax, (8.8, 2.6), (8.8, 1.45), tr("batches"), offset=(0.45, 0))
+    _diagram_arrow(ax, (7.55, 0.9), (5.0, 0.9), tr("new parameters"), offset=(0, 0.2), color="tab:red")
     _diagram_arrow(ax, (5.0, 0.9), (5.0, 2.6), color="tab:red")
-    ax.text(1.3, 1.6, "many actors, each with\nits own environment,\nrun at the same time",
-            ha="center", va="center", fontsize=9, style="italic")
+    ax.text(1.3, 1.6, tr("many actors, each with\nits own environment,\nrun at the same time"),
+            ha="center", va="center", fontsize=9, style=_italic())
     ax.set_xlim(0, 10.1)
     ax.set_ylim(0.2, 4.0)
     ax.set_axis_off()
-    ax.set_title("A distributed RL system: experience flows right and down, parameters flow back")
+    ax.set_title(tr("A distributed RL system: experience flows right and down, parameters flow back"))
     return fig
 
 
@@ -128,18 +137,18 @@ def plot_parallelism_diagram() -> plt.Figure:
     """Environment-parallelism (one agent, N envs, one batched forward) next to agent-parallelism
     (N agents, each with its own policy copy and env). Two panels, N = 3 drawn."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    _diagram_box(left, (1.2, 2.0), "one agent\n(one policy,\nbatched forward)", "#d5f0d0", size=(1.8, 1.4))
+    _diagram_box(left, (1.2, 2.0), tr("one agent\n(one policy,\nbatched forward)"), "#d5f0d0", size=(1.8, 1.4))
     for i, y in enumerate((3.4, 2.0, 0.6)):
-        _diagram_box(left, (4.2, y), f"env {i}", "#cde4f7", size=(1.4, 0.8))
+        _diagram_box(left, (4.2, y), tr("env {i}", i=i), "#cde4f7", size=(1.4, 0.8))
         _diagram_arrow(left, (2.2, 2.0), (3.45, y), both=True)
-    left.text(1.2, 0.75, "N actions out,\nN observations back", ha="center", va="center", fontsize=9,
-              style="italic")  # below the agent, clear of the arrows and the env boxes
-    left.set_title("environment-parallelism\n(SyncVectorEnv / AsyncVectorEnv)")
+    left.text(1.2, 0.75, tr("N actions out,\nN observations back"), ha="center", va="center", fontsize=9,
+              style=_italic())  # below the agent, clear of the arrows and the env boxes
+    left.set_title(tr("environment-parallelism\n(SyncVectorEnv / AsyncVectorEnv)"))
     for i, y in enumerate((3.4, 2.0, 0.6)):
-        _diagram_box(right, (1.2, y), f"agent {i}\n(own policy copy)", "#d5f0d0", size=(1.8, 0.8))
-        _diagram_box(right, (4.2, y), f"env {i}", "#cde4f7", size=(1.4, 0.8))
+        _diagram_box(right, (1.2, y), tr("agent {i}\n(own policy copy)", i=i), "#d5f0d0", size=(1.8, 0.8))
+        _diagram_box(right, (4.2, y), tr("env {i}", i=i), "#cde4f7", size=(1.4, 0.8))
         _diagram_arrow(right, (2.15, y), (3.45, y), both=True)
-    right.set_title("agent-parallelism\n(one worker per agent: a thread or a process)")
+    right.set_title(tr("agent-parallelism\n(one worker per agent: a thread or a process)"))
     for ax in (left, right):
         ax.set_xlim(0, 5.2)
         ax.set_ylim(0, 4.1)
@@ -159,18 +168,19 @@ def plot_bias_variance(rows) -> plt.Figure:
     for ax, kind in zip(axes[0], kinds, strict=True):
         sel = [r for r in rows if r["estimator"] == kind]
         x = np.array([r["param"] for r in sel], dtype=float)
-        ax.plot(x, [r["bias"] ** 2 for r in sel], "o-", label="bias²")
-        ax.plot(x, [r["variance"] for r in sel], "s-", label="variance")
-        ax.plot(x, [r["mse"] for r in sel], "k^--", label="MSE = bias² + variance")
+        ax.plot(x, [r["bias"] ** 2 for r in sel], "o-", label=tr("bias²"))
+        ax.plot(x, [r["variance"] for r in sel], "s-", label=tr("variance"))
+        ax.plot(x, [r["mse"] for r in sel], "k^--", label=tr("MSE = bias² + variance"))
         best = sel[int(np.argmin([r["mse"] for r in sel]))]["param"]
         ax.axvline(best, color="0.6", lw=1, ls=":")
         if kind == "n-step":
             ax.set_xscale("log")
-        ax.set_xlabel("lam" if kind == "gae" else "n (steps before bootstrapping)")
-        ax.set_title(f"{'GAE(gamma, lam)' if kind == 'gae' else 'n-step return'}: lowest MSE at {best:g}")
+        ax.set_xlabel("lam" if kind == "gae" else tr("n (steps before bootstrapping)"))
+        ax.set_title(tr("GAE(gamma, lam): lowest MSE at {best:g}", best=best) if kind == "gae"
+                     else tr("n-step return: lowest MSE at {best:g}", best=best))
         ax.legend(fontsize=8)
     for ax in axes[0]:
-        ax.set_ylabel("error of the advantage estimate")
+        ax.set_ylabel(tr("error of the advantage estimate"))
     fig.tight_layout()
     return fig
 
@@ -214,8 +224,8 @@ def curve_band(results, x="steps", num_points=200):
         return grid, np.nanmean(ys, 0), np.nanmin(ys, 0), np.nanmax(ys, 0)
 
 
-BAND_LABEL, STAR_LABEL = "shaded: lowest to highest seed", "★ the evaluation that solved it"
-HELD_LABEL = "dotted: a stopped seed held flat"
+BAND_LABEL, STAR_LABEL = N_("shaded: lowest to highest seed"), N_("★ the evaluation that solved it")
+HELD_LABEL = N_("dotted: a stopped seed held flat")     # legend entries: shown as tr(BAND_LABEL), ...
 
 
 def held_from(results, x="steps"):
@@ -252,7 +262,7 @@ def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes
         if show_episodes and len(groups) == 1 and len(results) == 1:
             r = results[0]
             ex = r.episode_steps if x == "steps" else r.episode_seconds
-            ax.plot(ex, r.episode_returns, ".", color="0.7", ms=3, label="training episodes")
+            ax.plot(ex, r.episode_returns, ".", color="0.7", ms=3, label=tr("training episodes"))
         grid, mean, low, high = curve_band(results, x)
         if grid.size == 0:              # no evaluation (eval_every=None): no eval line, so no legend entry for one
             continue
@@ -261,14 +271,15 @@ def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes
         live = grid <= stop if stop is not None else np.ones(grid.size, bool)   # every seed still running
         line, = ax.plot(grid[live], mean[live], lw=2,
                         marker="o" if np.isfinite(mean[live]).sum() == 1 else None,   # one point: a dot
-                        label=f"{label} (eval, {n} seed{'s' * (n > 1)})" if label else "eval")
+                        label=(tr("eval") if not label else tr("{label} (eval, {n} seeds)", label=label, n=n)
+                               if n > 1 else tr("{label} (eval, {n} seed)", label=label, n=n)))
         if not live.all():              # a stopped seed carried forward: dotted, from the last point drawn solid
             tail = slice(max(int(live.sum()) - 1, 0), None)
             ax.plot(grid[tail], mean[tail], lw=2, ls=":", color=line.get_color(),
-                    label=_once(HELD_LABEL, ax.lines))
+                    label=_once(tr(HELD_LABEL), ax.lines))
         if n > 1:
             ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2,
-                            label=_once(BAND_LABEL, ax.collections))
+                            label=_once(tr(BAND_LABEL), ax.collections))
         # A star at the evaluation that solved it. Runs solved at about the same point would hide each other's
         # stars, so each setting's star is smaller than the one before and drawn above it: concentric stars.
         size = 10 + 5 * (len(groups) - 1 - g)
@@ -277,15 +288,15 @@ def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes
                 sx = r.solved_at_steps if x == "steps" else r.solved_at_seconds
                 sy = next((e[2] for e in r.evals if e[0] == r.solved_at_steps), np.nan)
                 ax.plot([sx], [sy], "*", color=line.get_color(), ms=size, markeredgecolor="white",
-                        markeredgewidth=0.8, zorder=3 + g, label=_once(STAR_LABEL, ax.lines))
+                        markeredgewidth=0.8, zorder=3 + g, label=_once(tr(STAR_LABEL), ax.lines))
     if threshold is None:
         first = next((rs[0] for rs in groups.values() if rs), None)
         if first is not None:
             threshold = env_spec(first.config.env_id).reward_threshold
     if threshold is not None:
-        ax.axhline(threshold, color="k", ls="--", lw=1, label=f"solved ({threshold:g})")
-    ax.set_xlabel("env steps" if x == "steps" else "seconds (wall clock, everything included)")
-    ax.set_ylabel("return")
+        ax.axhline(threshold, color="k", ls="--", lw=1, label=tr("solved ({threshold:g})", threshold=threshold))
+    ax.set_xlabel(tr("env steps") if x == "steps" else tr("seconds (wall clock, everything included)"))
+    ax.set_ylabel(tr("return"))
     siblings = ax.get_shared_y_axes().get_siblings(ax)       # headroom above the data, where the legend goes
     low_y, high_y = min(a.dataLim.y0 for a in siblings), max(a.dataLim.y1 for a in siblings)
     span = (high_y - low_y) or 1.0                            # from the data: panels that share y never compound
@@ -314,23 +325,27 @@ def plot_gradient_variance(grads) -> plt.Figure:
     colors = [f"C{i}" for i in range(len(names))]
     bars = left.bar(names, total, color=colors)
     left.bar_label(bars, labels=[f"{v:,.0f}" if v >= 100 else f"{v:.3g}" for v in total], fontsize=9)
-    left.set_ylabel("total variance of the estimate")
-    left.set_xlabel("baseline")
-    left.set_title("Noise in one batch's gradient estimate")
+    left.set_ylabel(tr("total variance of the estimate"))
+    left.set_xlabel(tr("baseline"))
+    left.set_title(tr("Noise in one batch's gradient estimate"))
     left.margins(y=0.15)
     projections = {n: grads[n] @ direction for n in names}
     everything = np.concatenate(list(projections.values()))
     bins = np.linspace(*np.percentile(everything, [1, 99]), 41)      # the rare far tails are left out
     for name, color in zip(names, colors, strict=True):
         p = projections[name]
-        right.hist(p, bins=bins, histtype="step", lw=2, color=color, label=f"{name} (std {p.std():.3g})")
+        right.hist(p, bins=bins, histtype="step", lw=2, color=color,
+                   label=tr("{name} (std {std:.3g})", name=name, std=p.std()))
         right.axvline(p.mean(), color=color, lw=1.5, ls="--")
-    right.set_xlabel("estimate projected on the mean gradient's direction (1% tails not drawn)")
-    right.set_ylabel("batches")
-    right.set_title("Same centre (dashed: means), different spread")
+    right.set_xlabel(tr("estimate projected on the mean gradient's direction (1% tails not drawn)"))
+    right.set_ylabel(tr("batches"))
+    right.set_title(tr("Same centre (dashed: means), different spread"))
     right.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+_ENDINGS = {"terminated": N_("terminated"), "truncated": N_("truncated")}   # an episode's ending as a panel names it
 
 
 def plot_filmstrip(frames, num=6, title=None, steps=None, ending=None) -> plt.Figure:
@@ -341,10 +356,13 @@ def plot_filmstrip(frames, num=6, title=None, steps=None, ending=None) -> plt.Fi
         raise ValueError("frames is empty: record at least one frame (rlteach.monitor.record_episode)")
     picks = np.unique(np.linspace(0, len(frames) - 1, min(num, len(frames))).round().astype(int))
     fig, axes = plt.subplots(1, len(picks), figsize=(2.2 * len(picks), 1.9), squeeze=False)
+    shown = tr(_ENDINGS[ending]) if ending in _ENDINGS else ending        # "terminated" stays the value
     for ax, i in zip(axes[0], picks, strict=True):
         ax.imshow(frames[i])
         last = ending and i == len(frames) - 1
-        ax.set_title(f"step {steps[i] if steps is not None else i}" + (f": {ending}" if last else ""), fontsize=9)
+        step = steps[i] if steps is not None else i
+        ax.set_title(tr("step {step}: {ending}", step=step, ending=shown) if last else tr("step {step}", step=step),
+                     fontsize=9)
         ax.set_axis_off()
     if title:
         fig.suptitle(title, fontsize=10)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from rlteach import impala
+from rlteach.messages import N_, tr
 from rlteach.timeline import LEARNER, steady_steps_per_second
 
 # --- who did what when: each actor's unrolls, the learner's updates --------------------------------------------
@@ -39,17 +40,18 @@ def plot_actor_learner_timeline(result, max_seconds=None, start=None, ax=None):
     for y, who in enumerate(lanes):
         mine = shown[shown[:, 0] == who]
         color = LEARNER_COLOR if who == LEARNER else ACTOR_COLOR
-        label = ("learner update" if who == LEARNER else "actor unroll") if y in (0, len(lanes) - 1) else None
+        label = (tr("learner update") if who == LEARNER else tr("actor unroll")) if y in (0, len(lanes) - 1) else None
         ax.broken_barh(list(zip(mine[:, 1], mine[:, 2] - mine[:, 1], strict=True)), (y - 0.35, 0.7),
                        facecolors=color, edgecolor="white", linewidth=0.5, label=label)
-    ax.set_yticks(range(len(lanes)), [f"actor {a}" for a in actors] + ["learner"])
+    ax.set_yticks(range(len(lanes)), [tr("actor {a}", a=a) for a in actors] + [tr("learner")])
     ax.set_ylim(len(lanes) - 0.5, -0.5)                                  # actor 0 on top, the learner last
     if max_seconds is not None:
         ax.set_xlim(start, end)
-    ax.set_xlabel("seconds since train() started")
+    ax.set_xlabel(tr("seconds since train() started"))
     unrolls, updates = int((shown[:, 0] != LEARNER).sum()), int((shown[:, 0] == LEARNER).sum())
-    ax.set_title(f"IMPALA, {getattr(result.config, 'backend', '?')} backend: {len(actors)} actors; "
-                 f"{unrolls} unrolls and {updates} updates shown")
+    ax.set_title(tr("IMPALA, {backend} backend: {actors} actors; {unrolls} unrolls and {updates} updates shown",
+                    backend=getattr(result.config, "backend", "?"), actors=len(actors), unrolls=unrolls,
+                    updates=updates))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     return fig
 
@@ -57,13 +59,17 @@ def plot_actor_learner_timeline(result, max_seconds=None, start=None, ax=None):
 # --- the policy lag, the queue and pi/mu ------------------------------------------------------------------------
 
 
-CORRECTION_LABELS = {"vtrace": "", "one_step_is": ", 1-step importance sampling", "none": ", no correction"}
+# a run's label, its settings then its correction (V-trace, the default, goes unnamed); shown through tr
+CORRECTION_LABELS = {"vtrace": "{settings}", "one_step_is": N_("{settings}, 1-step importance sampling"),
+                     "none": N_("{settings}, no correction")}
 
 
 def _label(result) -> str:
     c = result.config
-    return (f"{c.num_actors} actor{'s' * (c.num_actors != 1)}, pull every {c.unrolls_per_weight_pull}, "
-            f"queue {c.max_queue}{CORRECTION_LABELS[c.off_policy_correction]}")
+    fields = {"n": c.num_actors, "pull": c.unrolls_per_weight_pull, "queue": c.max_queue}
+    settings = (tr("{n} actors, pull every {pull}, queue {queue}", **fields) if c.num_actors != 1
+                else tr("{n} actor, pull every {pull}, queue {queue}", **fields))
+    return tr(CORRECTION_LABELS[c.off_policy_correction], settings=settings)
 
 
 def _as_labelled(result_or_results) -> list:
@@ -104,7 +110,7 @@ def plot_lag(result_or_results, rho=False, axes=None):
         lag = np.asarray(r.records["policy_lag"], dtype=int)
         counts = np.bincount(lag, minlength=largest + 1)[: largest + 1]
         hist.stairs(counts / max(len(lag), 1), edges, color=color, lw=2,
-                    label=f"{label} (mean {lag.mean() if len(lag) else float('nan'):.1f})")
+                    label=tr("{label} (mean {mean:.1f})", label=label, mean=lag.mean() if len(lag) else float("nan")))
         per_update = lag_per_update(r)
         over_time.plot(np.arange(1, len(per_update) + 1), per_update, color=color, lw=1, label=label)
         q = np.asarray(r.records["queue"], dtype=float).reshape(-1, 2)
@@ -112,25 +118,26 @@ def plot_lag(result_or_results, rho=False, axes=None):
         if rho:
             rhos = np.asarray(r.records["rho_mean"], dtype=float)
             axes[3].plot(np.arange(1, len(rhos) + 1), rhos, color=color, lw=1,
-                         label=f"{label} (std {rhos.std() if len(rhos) else float('nan'):.3f})")
-    hist.set_xlabel("policy lag: learner version - behaviour version (updates)")
-    hist.set_ylabel("fraction of the unrolls used")
-    hist.set_title("How stale was the behaviour policy?", fontsize=10)
-    over_time.set_xlabel("learner update")
-    over_time.set_ylabel("mean lag of its unrolls")
-    over_time.set_title("The lag, update by update", fontsize=10)
-    queue.set_xlabel("seconds since train() started")
-    queue.set_ylabel("unrolls waiting")
-    queue.set_title("The queue after each update", fontsize=10)
+                         label=tr("{label} (std {std:.3f})", label=label,
+                                  std=rhos.std() if len(rhos) else float("nan")))
+    hist.set_xlabel(tr("policy lag: learner version - behaviour version (updates)"))
+    hist.set_ylabel(tr("fraction of the unrolls used"))
+    hist.set_title(tr("How stale was the behaviour policy?"), fontsize=10)
+    over_time.set_xlabel(tr("learner update"))
+    over_time.set_ylabel(tr("mean lag of its unrolls"))
+    over_time.set_title(tr("The lag, update by update"), fontsize=10)
+    queue.set_xlabel(tr("seconds since train() started"))
+    queue.set_ylabel(tr("unrolls waiting"))
+    queue.set_title(tr("The queue after each update"), fontsize=10)
     # headroom above the tallest bar for the legend (one row per run), so that it never sits on the bars
     tallest = max((p.get_data()[0].max(initial=0) for p in hist.patches), default=0) or 1.0
     hist.set_ylim(0, tallest / max(0.3, 1 - 0.12 - 0.07 * len(groups)))
     hist.legend(fontsize=8, loc="upper right")
     if rho:
         axes[3].axhline(1.0, color="k", lw=0.8, ls=":")
-        axes[3].set_xlabel("learner update")
-        axes[3].set_ylabel("mean of pi/mu over the batch")
-        axes[3].set_title("pi/mu, update by update (its average under mu is always 1)", fontsize=10)
+        axes[3].set_xlabel(tr("learner update"))
+        axes[3].set_ylabel(tr("mean of pi/mu over the batch"))
+        axes[3].set_title(tr("pi/mu, update by update (its average under mu is always 1)"), fontsize=10)
         axes[3].legend(fontsize=8)
     if created:
         fig.tight_layout()
@@ -190,18 +197,18 @@ def plot_vtrace(table, axes=None):
     left.set_ylim(min([0.1, float(np.min(table["ratio"]))] + clips) / 1.5,
                   max([2.0, float(np.max(table["ratio"]))] + clips) * 1.5)
     left.set_xticks(steps)
-    left.set_xlabel("step t of the unroll")
-    left.set_ylabel("importance weight (log scale)")
-    left.set_title("How much more (or less) pi likes the action mu took", fontsize=10)
+    left.set_xlabel(tr("step t of the unroll"))
+    left.set_ylabel(tr("importance weight (log scale)"))
+    left.set_title(tr("How much more (or less) pi likes the action mu took"), fontsize=10)
     left.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
-    right.plot(steps, table["values"], "k:", lw=1.5, label="critic V(x_t)")
-    right.plot(steps, table["n_step"], "s-", color="tab:green", alpha=0.7, label="n-step return (no correction)")
-    right.plot(steps, table["vs_unclipped"], "--", color="tab:purple", alpha=0.7, label="v_s, no clipping")
+    right.plot(steps, table["values"], "k:", lw=1.5, label=tr("critic V(x_t)"))
+    right.plot(steps, table["n_step"], "s-", color="tab:green", alpha=0.7, label=tr("n-step return (no correction)"))
+    right.plot(steps, table["vs_unclipped"], "--", color="tab:purple", alpha=0.7, label=tr("v_s, no clipping"))
     right.plot(steps, table["vs"], "D-", color="tab:red", lw=2.5, label="v_s, V-trace")
     right.set_xticks(steps)
-    right.set_xlabel("step s of the unroll")
-    right.set_ylabel("value target")
-    right.set_title("The targets the critic is trained towards", fontsize=10)
+    right.set_xlabel(tr("step s of the unroll"))
+    right.set_ylabel(tr("value target"))
+    right.set_title(tr("The targets the critic is trained towards"), fontsize=10)
     right.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     if created:
         fig.tight_layout()
@@ -268,14 +275,14 @@ def plot_throughput_lag(results, baseline=None, ax=None):
         ax.plot([lag], [rate], "o", color=f"C{k % 10}", ms=9, label=label)
     ax.set_ylim(0, 1.15 * max([rate for _, rate in points.values()] + [baseline or 0]))
     ax.set_xlim(left=0, right=1.3 * max([lag for lag, _ in points.values()] + [1.0]))
-    ax.set_xlabel("mean policy lag (learner updates)")
-    ax.set_ylabel("actors' env steps per second (steady)")
-    ax.set_title("What the actors deliver, and how stale it is", fontsize=10)
+    ax.set_xlabel(tr("mean policy lag (learner updates)"))
+    ax.set_ylabel(tr("actors' env steps per second (steady)"))
+    ax.set_title(tr("What the actors deliver, and how stale it is"), fontsize=10)
     label_points(ax, points)                               # once the limits are set: labels clear of each other
     if baseline is not None:
-        ax.axhline(baseline, color="k", ls="--", lw=1, label=f"no learning: {baseline:,.0f} steps/s")
-        ax.annotate(f"no learning: {baseline:,.0f} steps/s", (0, baseline), textcoords="offset points",
-                    xytext=(4, 4), fontsize=8)
+        note = tr("no learning: {rate:,.0f} steps/s", rate=baseline)
+        ax.axhline(baseline, color="k", ls="--", lw=1, label=note)
+        ax.annotate(note, (0, baseline), textcoords="offset points", xytext=(4, 4), fontsize=8)
     return fig
 
 
@@ -293,14 +300,16 @@ def plot_cliff_paths(paths, ax=None) -> plt.Figure:
         ax.add_patch(plt.Rectangle((col - 0.5, CLIFF_ROWS - 1.5), 1, 1, color="0.75"))
     ax.text(0, CLIFF_ROWS - 1, "S", ha="center", va="center", fontsize=13, weight="bold")
     ax.text(CLIFF_COLS - 1, CLIFF_ROWS - 1, "G", ha="center", va="center", fontsize=13, weight="bold")
-    ax.text(CLIFF_COLS / 2 - 0.5, CLIFF_ROWS - 1, "the cliff: -100, back to S", ha="center", va="center", fontsize=9)
+    ax.text(CLIFF_COLS / 2 - 0.5, CLIFF_ROWS - 1, tr("the cliff: -100, back to S"), ha="center", va="center",
+            fontsize=9)
     goal = CLIFF_ROWS * CLIFF_COLS - 1
     for k, (label, cells) in enumerate(paths.items()):
         shift = 0.12 * (k - (len(paths) - 1) / 2)                   # side by side where paths share cells
         rows, cols = np.divmod(np.asarray(cells), CLIFF_COLS)
         reached = cells[-1] == goal
         line, = ax.plot(cols + shift, rows + shift, "-", lw=2.5, alpha=0.8,
-                        label=f"{label}: {len(cells) - 1} steps" + ("" if reached else ", never reaches G"))
+                        label=tr("{label}: {steps} steps", label=label, steps=len(cells) - 1) if reached
+                        else tr("{label}: {steps} steps, never reaches G", label=label, steps=len(cells) - 1))
         if not reached:
             ax.plot(cols[-1] + shift, rows[-1] + shift, "x", ms=12, mew=3, color=line.get_color())
     ax.set_xlim(-0.5, CLIFF_COLS - 0.5)
@@ -311,7 +320,7 @@ def plot_cliff_paths(paths, ax=None) -> plt.Figure:
     ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
     ax.set_aspect("equal")
     ax.legend(loc="upper left", bbox_to_anchor=(0, -0.02), fontsize=9, frameon=False)
-    ax.set_title("the greedy path of each policy, from S")
+    ax.set_title(tr("the greedy path of each policy, from S"))
     return fig
 
 
@@ -325,13 +334,13 @@ def plot_correction_scores(panels, threshold=None) -> plt.Figure:
             ax.plot([i - 0.3, i + 0.3], [np.median(scores)] * 2, "k-", lw=2, zorder=2)
             ax.plot(i + rng.uniform(-0.12, 0.12, len(scores)), scores, "o", alpha=0.7, color=f"C{i}", zorder=3)
         if threshold is not None and threshold.get(title) is not None:
-            ax.axhline(threshold[title], ls="--", color="0.5", label="the optimal path")
+            ax.axhline(threshold[title], ls="--", color="0.5", label=tr("the optimal path"))
             ax.legend(fontsize=8, loc="center right")
         ax.margins(y=0.08)
         ax.set_xticks(range(len(groups)), list(groups), fontsize=9)
         ax.set_xlim(-0.6, len(groups) - 0.4)
         ax.set_title(title, fontsize=10)
-        ax.set_ylabel("score (mean of the last evaluations)")
-    fig.text(0.5, 0.01, "dots: one seed each; black bar: the median", ha="center", fontsize=9)
+        ax.set_ylabel(tr("score (mean of the last evaluations)"))
+    fig.text(0.5, 0.01, tr("dots: one seed each; black bar: the median"), ha="center", fontsize=9)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig

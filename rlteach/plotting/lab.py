@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import ticker
 
+from rlteach.messages import tr
 from rlteach.plotting.a3c import curves_by_steps_and_seconds, plot_staleness, plot_timeline
 from rlteach.timeline import round_waits
 
@@ -29,14 +30,14 @@ def plot_step_costs(costs, rates):
     left.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     left.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
     left.xaxis.set_minor_formatter(ticker.NullFormatter())       # less than a decade labelled its minor ticks
-    left.set_xlabel("microseconds (log scale)")
-    left.set_title("What one step is made of, on this machine")
+    left.set_xlabel(tr("microseconds (log scale)"))
+    left.set_title(tr("What one step is made of, on this machine"))
     labels = list(rates)
     bars = right.barh(labels, [rates[n] for n in labels], color="tab:orange")
     right.bar_label(bars, labels=[f"{rates[n]:,.0f}" for n in labels], padding=3, fontsize=8)
     right.set_xlim(0, 1.2 * max(rates.values()))
-    right.set_xlabel("env steps per second")
-    right.set_title("CartPole, four ways (notebook 00)")
+    right.set_xlabel(tr("env steps per second"))
+    right.set_title(tr("CartPole, four ways (notebook 00)"))
     for ax in (left, right):
         ax.invert_yaxis()                                          # the first name on top
     fig.tight_layout()
@@ -48,19 +49,19 @@ def plot_backends(speed, start):
     second once every actor runs (``speed``: {backend: [steps/s, ...]}); right, seconds until every actor
     delivered its first unroll (``start``: {backend: [seconds, ...]})."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    for ax, values, ylabel in ((axes[0], speed, "env steps per second, once all actors run"),
-                               (axes[1], start, "seconds")):
+    for ax, values, ylabel in ((axes[0], speed, tr("env steps per second, once all actors run")),
+                               (axes[1], start, tr("seconds"))):
         names = list(values)
         ax.bar(names, [np.mean(values[n]) for n in names], color=[f"C{i}" for i in range(len(names))], alpha=0.5)
         for i, n in enumerate(names):
             ax.plot(np.full(len(values[n]), i), values[n], "o", color="black", ms=4,
-                    label="one run" if i == 0 else None)
+                    label=tr("one run") if i == 0 else None)
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     repeats = max(len(v) for v in speed.values())
-    axes[0].set_title(f"Steady throughput (bars: the mean of {repeats} runs)")
-    axes[1].set_title("Start-up: until every actor delivered an unroll")
+    axes[0].set_title(tr("Steady throughput (bars: the mean of {repeats} runs)", repeats=repeats))
+    axes[1].set_title(tr("Start-up: until every actor delivered an unroll"))
     fig.tight_layout()
     return fig
 
@@ -82,21 +83,21 @@ def plot_transport(rows):
             marker = "s" if r["kind"] == "trajectory" else "o"
             ax_lat.plot(r["payload_bytes"], r["latency_s"] * 1e3, marker, color=line.get_color())
             ax_rate.plot(r["payload_bytes"], r["bytes_per_s"] / 1e6, marker, color=line.get_color())
-    named = {r["payload"]: r["payload_bytes"] for r in rows}
+    named = {tr(r["payload"]): r["payload_bytes"] for r in rows}      # the payloads' names: N_-marked keys
     for ax in (ax_lat, ax_rate):
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("payload (bytes of array data)")
+        ax.set_xlabel(tr("payload (bytes of array data)"))
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(title="circles: weights, squares: trajectories", fontsize=8, title_fontsize=8)
+        ax.legend(title=tr("circles: weights, squares: trajectories"), fontsize=8, title_fontsize=8)
         top = ax.secondary_xaxis("top")                 # which payload sits where
         top.set_xticks(list(named.values()), list(named), rotation=90, fontsize=7)
         top.minorticks_off()
-    ax_lat.set_ylabel("delivery round trip, median (ms)")
-    ax_lat.set_title("Round trip: flat for small payloads (a fixed cost per message),\n"
-                     "rising with size once copying dominates")
-    ax_rate.set_ylabel("streaming throughput (MB/s)")
-    ax_rate.set_title("Streaming: bytes per second\nagainst payload size")
+    ax_lat.set_ylabel(tr("delivery round trip, median (ms)"))
+    ax_lat.set_title(tr("Round trip: flat for small payloads (a fixed cost per message),\n"
+                        "rising with size once copying dominates"))
+    ax_rate.set_ylabel(tr("streaming throughput (MB/s)"))
+    ax_rate.set_title(tr("Streaming: bytes per second\nagainst payload size"))
     fig.tight_layout()
     return fig
 
@@ -123,8 +124,8 @@ def plot_knobs(rows):
     """2 x 4 panels, top row ``env_steps_per_weight_sync`` varied, bottom row ``transitions_per_message`` varied
     (log x): env steps/s, policy lag, counts (messages and weight copies) and megabytes moved."""
     fig, axes = plt.subplots(2, 4, figsize=(17, 7.5))
-    titles = {"env_steps_per_weight_sync": "rarer weight pulls: fewer copies, larger lag",
-              "transitions_per_message": "bigger messages: fewer of them, same transitions"}
+    titles = {"env_steps_per_weight_sync": tr("rarer weight pulls: fewer copies, larger lag"),
+              "transitions_per_message": tr("bigger messages: fewer of them, same transitions")}
     for axrow, varied in zip(axes, ("env_steps_per_weight_sync", "transitions_per_message"), strict=True):
         mine = sorted((r for r in rows if r["varied"] == varied), key=lambda r: r[varied])
         if not mine:
@@ -134,37 +135,38 @@ def plot_knobs(rows):
         x = [r[varied] for r in mine]
         fixed = "transitions_per_message" if varied == "env_steps_per_weight_sync" else "env_steps_per_weight_sync"
         ax = axrow[0]
-        ax.plot(x, [r["steps_per_s"] for r in mine], "o-", label="wall (start-up included)")
-        ax.plot(x, [r["steady_steps_per_s"] for r in mine], "s--", label="steady")
-        ax.set_ylabel("env steps/s")
+        ax.plot(x, [r["steps_per_s"] for r in mine], "o-", label=tr("wall (start-up included)"))
+        ax.plot(x, [r["steady_steps_per_s"] for r in mine], "s--", label=tr("steady"))
+        ax.set_ylabel(tr("env steps/s"))
         ax.set_ylim(bottom=0)
-        ax.set_title(f"Throughput ({fixed} = {mine[0][fixed]})")
+        ax.set_title(tr("Throughput ({fixed} = {value})", fixed=fixed, value=mine[0][fixed]))
         ax = axrow[1]
-        ax.plot(x, [r["lag_mean"] for r in mine], "o-", label="mean")
-        ax.plot(x, [r["lag_p90"] for r in mine], "s--", label="90th percentile")
+        ax.plot(x, [r["lag_mean"] for r in mine], "o-", label=tr("mean"))
+        ax.plot(x, [r["lag_p90"] for r in mine], "s--", label=tr("90th percentile"))
         ax.set_yscale("symlog", linthresh=1)
-        ax.set_ylabel("policy lag (learner updates)")
-        ax.set_title("Policy lag per message")
+        ax.set_ylabel(tr("policy lag (learner updates)"))
+        ax.set_title(tr("Policy lag per message"))
         ax = axrow[2]
-        ax.plot(x, [r["messages"] for r in mine], "o-", label="messages")
-        ax.plot(x, [r["weight_pulls"] for r in mine], "s--", label="weight copies")
+        ax.plot(x, [r["messages"] for r in mine], "o-", label=tr("messages"))
+        ax.plot(x, [r["weight_pulls"] for r in mine], "s--", label=tr("weight copies"))
         ax.set_yscale("log")
-        ax.set_ylabel("count per run")
+        ax.set_ylabel(tr("count per run"))
         ax.set_title(titles[varied])
         ax = axrow[3]
-        ax.plot(x, [r["message_bytes"] / 1e6 for r in mine], "o-", label="messages (pickled)")
-        ax.plot(x, [r["weight_bytes"] / 1e6 for r in mine], "s--", label="weight copies")
+        ax.plot(x, [r["message_bytes"] / 1e6 for r in mine], "o-", label=tr("messages (pickled)"))
+        ax.plot(x, [r["weight_bytes"] / 1e6 for r in mine], "s--", label=tr("weight copies"))
         ax.set_yscale("log")
-        ax.set_ylabel("MB moved per run")
-        ax.set_title(f"Bytes moved ({mine[0]['env_steps']:,} env steps)")
+        ax.set_ylabel(tr("MB moved per run"))
+        ax.set_title(tr("Bytes moved ({env_steps:,} env steps)", env_steps=mine[0]["env_steps"]))
         for ax in axrow[1:]:
             _label_log_axis(ax)
         for ax in axrow:
             ax.set_xscale("log")
-            ax.set_xlabel(f"{varied} ({'env steps' if varied == 'env_steps_per_weight_sync' else 'transitions'})")
+            ax.set_xlabel(tr("{varied} (env steps)", varied=varied) if varied == "env_steps_per_weight_sync"
+                          else tr("{varied} (transitions)", varied=varied))
             ax.grid(True, which="both", alpha=0.3)
             ax.legend(fontsize=8)
-    fig.suptitle("Ape-X on CartPole-v1: the weight-sync interval and the message size")
+    fig.suptitle(tr("Ape-X on CartPole-v1: the weight-sync interval and the message size"))
     fig.tight_layout()
     return fig
 
@@ -183,8 +185,8 @@ def plot_server_runs(runs):
     stale.set_ylim(0, 1.5)                                         # the legend sits above the bars (at most 1)
     stale.set_yticks(np.linspace(0, 1, 6))                         # a fraction: no tick above 1
     stale.legend(fontsize=8, loc="upper right")
-    stale.set_title("Staleness of the applied gradients")
-    curves_by_steps_and_seconds(runs, by_steps, by_seconds, ("Per env step", "Per second, everything included"))
+    stale.set_title(tr("Staleness of the applied gradients"))
+    curves_by_steps_and_seconds(runs, by_steps, by_seconds, (tr("Per env step"), tr("Per second, everything included")))
     for ax in (by_steps, by_seconds):
         low, high = ax.dataLim.y0, ax.dataLim.y1                  # no legend inside: headroom for the stars only
         ax.set_ylim(low - 0.05 * (high - low or 1), high + 0.1 * (high - low or 1))
@@ -206,7 +208,7 @@ def plot_sync_timeline(result, max_seconds=None, ax=None):
     ax = fig.axes[0] if ax is None else ax
     rows = result.records["timeline"]
     workers = sorted({row.who for row in rows})                    # plot_timeline's rows: worker 0 on top
-    label, all_waits = "waiting for the round (in the pull)", round_waits(rows)
+    label, all_waits = tr("waiting for the round (in the pull)"), round_waits(rows)
     for y, who in enumerate(workers):
         waits = [(row.start, wait) for row, wait in zip(rows, all_waits, strict=True)
                  if row.who == who and wait > 0]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from rlteach.messages import tr
+
 
 def plot_bellman_iteration(history, errors, exact, gamma) -> plt.Figure:
     """Iterative policy evaluation, from ``ChainMDP.iterate_bellman``.
@@ -34,16 +36,16 @@ def plot_bellman_iteration(history, errors, exact, gamma) -> plt.Figure:
         left.plot([0, K - 1], [exact[s], exact[s]], ":", color=line.get_color(), lw=1)
         left.annotate(f"s={s}", (K - 1, exact[s]), xytext=(6, 0), textcoords="offset points", va="center",
                       color=line.get_color(), fontsize=8)                  # a label at the line's end
-    left.set_xlabel("sweep j")
+    left.set_xlabel(tr("sweep j"))
     left.set_ylabel("V_j(s)")
-    left.set_title("Bellman backups from V = 0 (dotted: the linear solve)")
+    left.set_title(tr("Bellman backups from V = 0 (dotted: the linear solve)"))
     left.set_xlim(-0.5, K + 2.5)
     shown = errors > 0
     right.semilogy(j[shown], errors[shown], "o-", ms=3, label="max_s |V_j(s) - V(s)|")
     right.semilogy(j, errors[0] * gamma ** j, "k--", lw=1, label=f"errors[0] * gamma^j (gamma={gamma:g})")
-    right.set_xlabel("sweep j")
-    right.set_ylabel("error (log scale)")
-    right.set_title("Each sweep multiplies the error by gamma or less")
+    right.set_xlabel(tr("sweep j"))
+    right.set_ylabel(tr("error (log scale)"))
+    right.set_title(tr("Each sweep multiplies the error by gamma or less"))
     right.legend(fontsize=8)
     fig.tight_layout()
     return fig

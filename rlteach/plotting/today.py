@@ -7,6 +7,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch
 
+from rlteach.messages import tr
+
 
 def plot_clip_objective(clip_eps=0.2) -> plt.Figure:
     """min(r A, clip(r, 1 - eps, 1 + eps) A) against the ratio r, for A = +1 and A = -1 (the paper's figure 1),
@@ -15,12 +17,12 @@ def plot_clip_objective(clip_eps=0.2) -> plt.Figure:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=False)
     for ax, a in zip(axes, (1.0, -1.0), strict=True):
         clipped = np.minimum(r * a, np.clip(r, 1 - clip_eps, 1 + clip_eps) * a)
-        ax.plot(r, r * a, color="0.6", ls="--", label="r A (no clip)")
+        ax.plot(r, r * a, color="0.6", ls="--", label=tr("r A (no clip)"))
         ax.plot(r, clipped, color="C0", lw=2.5, label="min(r A, clip(r) A)")
         ax.axvspan(1 - clip_eps, 1 + clip_eps, color="C2", alpha=0.12, label=f"[1 - eps, 1 + eps], eps = {clip_eps}")
         ax.axvline(1.0, color="k", lw=0.8)
-        ax.set(xlabel="ratio r = pi_theta / pi_theta_old", title=f"A = {a:+.0f}",
-               ylabel="objective (to maximise)" if a > 0 else None)
+        ax.set(xlabel=tr("ratio r = pi_theta / pi_theta_old"), title=f"A = {a:+.0f}",
+               ylabel=tr("objective (to maximise)") if a > 0 else None)
         ax.legend(fontsize=8, loc="upper left" if a > 0 else "lower left")
     fig.tight_layout()
     return fig
@@ -34,19 +36,19 @@ def plot_ring_allreduce(num_workers=3) -> plt.Figure:
     n = num_workers
     names = [chr(ord("a") + i) for i in range(n)]
     held = [[{i} for _ in range(n)] for i in range(n)]               # held[worker][chunk]: whose sums it has
-    frames = [("start: each worker's own gradient", [[set(c) for c in w] for w in held], [])]
+    frames = [(tr("start: each worker's own gradient"), [[set(c) for c in w] for w in held], [])]
     for step in range(n - 1):                                          # reduce-scatter
         sends = [(i, (i - step) % n) for i in range(n)]               # worker i sends chunk (i - step) mod n
         received = [(i, c, set(held[i][c])) for i, c in sends]
         for i, c, s in received:
             held[(i + 1) % n][c] |= s
-        frames.append((f"reduce-scatter {step + 1}", [[set(c) for c in w] for w in held], sends))
+        frames.append((tr("reduce-scatter {step}", step=step + 1), [[set(c) for c in w] for w in held], sends))
     for step in range(n - 1):                                          # all-gather
         sends = [(i, (i + 1 - step) % n) for i in range(n)]           # the chunk worker i finished
         received = [(i, c, set(held[i][c])) for i, c in sends]
         for i, c, s in received:
             held[(i + 1) % n][c] = s
-        frames.append((f"all-gather {step + 1}", [[set(c) for c in w] for w in held], sends))
+        frames.append((tr("all-gather {step}", step=step + 1), [[set(c) for c in w] for w in held], sends))
     fig, axes = plt.subplots(1, len(frames), figsize=(2.3 * len(frames), 0.55 * n + 1.4), sharey=True)
     for ax, (title, state, sends) in zip(axes, frames, strict=True):
         for w in range(n):
@@ -62,12 +64,12 @@ def plot_ring_allreduce(num_workers=3) -> plt.Figure:
                                          connectionstyle="arc3,rad=-0.4", arrowstyle="-|>", mutation_scale=8,
                                          color="C3", lw=0.8))
         ax.set(xlim=(-0.1, n + 0.3), ylim=(-0.2, n), title=title, xticks=np.arange(n) + 0.46,
-               xticklabels=[f"chunk {k}" for k in range(n)])
+               xticklabels=[tr("chunk {k}", k=k) for k in range(n)])
         ax.title.set_fontsize(9)
         ax.tick_params(labelsize=7)
-    axes[0].set_yticks(np.arange(n) + 0.42, [f"worker {names[n - 1 - k]}" for k in range(n)])
-    fig.suptitle(f"ring all-reduce of {n} gradients: each worker sends 2 (N - 1) chunks of 1/N of the gradient "
-                 "(red: this step's messages; green: the full sum)", fontsize=9)
+    axes[0].set_yticks(np.arange(n) + 0.42, [tr("worker {w}", w=names[n - 1 - k]) for k in range(n)])
+    fig.suptitle(tr("ring all-reduce of {n} gradients: each worker sends 2 (N - 1) chunks of 1/N of the gradient "
+                    "(red: this step's messages; green: the full sum)", n=n), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -84,16 +86,16 @@ def plot_round_times(result) -> plt.Figure:
     width = 0.8 / workers
     for w in range(workers):
         x = np.arange(rounds) + (w - (workers - 1) / 2) * width
-        parts = [(rollout[:, w], "rolling out", "C0"), (wait[:, w], "waiting for the others' rollouts", "0.7"),
-                 (allreduce[:, w], "in the all-reduces", "C3"),
-                 (update[:, w] - allreduce[:, w], "the rest of the update", "C2")]
+        parts = [(rollout[:, w], tr("rolling out"), "C0"), (wait[:, w], tr("waiting for the others' rollouts"), "0.7"),
+                 (allreduce[:, w], tr("in the all-reduces"), "C3"),
+                 (update[:, w] - allreduce[:, w], tr("the rest of the update"), "C2")]
         bottom = np.zeros(rounds)
         for values, label, color in parts:
             ax.bar(x, values, width, bottom=bottom, color=color, label=label if w == 0 else None,
                    edgecolor="white", lw=0.3)
             bottom += values
-    ax.set(xlabel="round (workers side by side: rank 0 on the left)", ylabel="seconds",
-           title=f"DD-PPO with {workers} workers: where each round's time goes")
+    ax.set(xlabel=tr("round (workers side by side: rank 0 on the left)"), ylabel=tr("seconds"),
+           title=tr("DD-PPO with {workers} workers: where each round's time goes", workers=workers))
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -106,12 +108,13 @@ def plot_preemption(runs, n_steps) -> plt.Figure:
     for ax, (label, result) in zip(axes[0], runs.items(), strict=True):
         steps = np.asarray(result.records["rollout_steps"])
         for w in range(steps.shape[1]):
-            ax.plot(np.arange(len(steps)), steps[:, w], "o-", ms=3, label=f"worker {w}"
-                    + (" (slowed)" if w == steps.shape[1] - 1 and result.config.slow_worker_ms else ""))
+            slowed = w == steps.shape[1] - 1 and result.config.slow_worker_ms
+            ax.plot(np.arange(len(steps)), steps[:, w], "o-", ms=3,
+                    label=tr("worker {w} (slowed)", w=w) if slowed else tr("worker {w}", w=w))
         ax.axhline(n_steps, color="k", ls="--", lw=0.8)
-        ax.set(title=label, xlabel="round", ylim=(0, n_steps * 1.15))
+        ax.set(title=label, xlabel=tr("round"), ylim=(0, n_steps * 1.15))
         ax.legend(fontsize=8)
-    axes[0][0].set_ylabel("steps per env in the rollout")
+    axes[0][0].set_ylabel(tr("steps per env in the rollout"))
     fig.tight_layout()
     return fig
 
@@ -124,16 +127,17 @@ def plot_batch_sizes(result) -> plt.Figure:
     k = np.arange(len(counts))
     ax.bar(k[1:], counts[1:] / counts.sum(), color="C0")
     mean = (k * counts).sum() / counts.sum()
-    ax.axvline(mean, color="C3", ls="--", label=f"mean {mean:.2f} actors per forward")
-    ax.set(xlabel="actors answered by one forward pass", ylabel="share of the forwards", xticks=k[1:],
-           title=f"the server's batches ({int(counts.sum()):,} forwards)")
+    ax.axvline(mean, color="C3", ls="--", label=tr("mean {mean:.2f} actors per forward", mean=mean))
+    ax.set(xlabel=tr("actors answered by one forward pass"), ylabel=tr("share of the forwards"), xticks=k[1:],
+           title=tr("the server's batches ({forwards:,} forwards)", forwards=int(counts.sum())))
     ax.legend(fontsize=8)
-    parts = {"round trip": np.mean(result.records["round_trip_ms"]), "env step": np.mean(result.records["env_step_ms"])}
+    parts = {tr("round trip"): np.mean(result.records["round_trip_ms"]),
+             tr("env step"): np.mean(result.records["env_step_ms"])}
     bx.bar(list(parts), list(parts.values()), color=["C3", "C2"])
     for i, v in enumerate(parts.values()):
         bx.annotate(f"{v:.2f} ms", (i, v), ha="center", va="bottom", xytext=(0, 3), textcoords="offset points",
                     fontsize=8)
-    bx.set(ylabel="ms per step (mean over the actors)", title="an actor's step")
+    bx.set(ylabel=tr("ms per step (mean over the actors)"), title=tr("an actor's step"))
     bx.set_ylim(0, max(parts.values()) * 1.2)
     fig.tight_layout()
     return fig
