@@ -43,6 +43,7 @@ The lessons
     verdict         words from numbers: A ahead of B, behind it, or within the noise (every notebook)
     plotting        the figures (every function returns the figure)
     widgets         the ipywidgets explorers and the live training view
+    widget_controls the controls TrainExplorer shows for each algorithm's Config, from its defaults
     widget_parts    what the explorers are built from: sliders on a grid, the figure as a PNG, the CSS hooks,
                     the output that shows the live widget with a kernel and the PNG without one
     exercises       checkers for the notebooks' exercises, each module with its own solutions

@@ -45,7 +45,7 @@ from __future__ import annotations
 import numpy as np
 
 from rlteach.checks import MAX_SEED, check_choice, check_int
-from rlteach.messages import N_, tr
+from rlteach.messages import N_, tr, tr_in
 from rlteach.replay import PrioritizedReplay, priorities_from_td
 
 __all__ = ["REPLAYS", "PAPER_RESULT", "memory", "q_star", "td_errors", "updates_to_learn", "sweep", "medians",
@@ -270,9 +270,12 @@ def verdict(records) -> str:
         savings.append(tr("; {replay} needed {share_last:.2g} of uniform's updates at n = {n_last} ({share_first:.2g} "
                           "at n = {n_first})", replay=name, share_last=1 / x[-1], n_last=ns[-1], share_first=1 / x[0],
                           n_first=ns[0]))
-    saving = "".join(savings)
+    fields = dict(gap_first=ratios[0], n_first=ns[0], gap_last=ratios[-1], n_last=ns[-1], shape=shape,
+                  between=len(between), count=len(ns), saving="".join(savings))
+    if len(between) == len(ns):         # Chinese says "at every chain length" here
+        return tr_in("every chain length", "Uniform replay needed {gap_first:.3g}x the oracle's median updates at "
+                     "n = {n_first} and {gap_last:.3g}x at n = {n_last}: the gap {shape}; rank-based and proportional "
+                     "lie between oracle and uniform at {between} of {count} chain lengths{saving}.", **fields)
     return tr("Uniform replay needed {gap_first:.3g}x the oracle's median updates at n = {n_first} and "
               "{gap_last:.3g}x at n = {n_last}: the gap {shape}; rank-based and proportional lie between "
-              "oracle and uniform at {between} of {count} chain lengths{saving}.", gap_first=ratios[0],
-              n_first=ns[0], gap_last=ratios[-1], n_last=ns[-1], shape=shape, between=len(between), count=len(ns),
-              saving=saving)
+              "oracle and uniform at {between} of {count} chain lengths{saving}.", **fields)

@@ -24,7 +24,9 @@ import numpy as np
 from rlteach.messages import N_, tr, tr_in
 
 VERDICTS = ("ahead", "behind", "within noise")
-UNITS = (N_("x"),)          # a unit ``says`` translates itself (a speed-up "1.8x" is "1.8 倍" in Chinese)
+# Units ``says`` translates itself (a speed-up "1.8x" is "1.8 倍" in Chinese; microseconds are 微秒); symbols such as
+# " ms" and "/s" stay as they are.
+UNITS = (N_("x"), N_(" us"), N_(" µs"))
 
 
 def _as_samples(name, x) -> np.ndarray:

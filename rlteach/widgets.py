@@ -10,9 +10,7 @@ finds them by) are in ``rlteach.widget_parts``."""
 
 from __future__ import annotations
 
-import dataclasses
 import html
-import importlib
 
 import ipywidgets as w
 import numpy as np
@@ -21,11 +19,11 @@ from matplotlib.figure import Figure
 from rlteach import side_by_side
 from rlteach.advantage import gae
 from rlteach.envs import DEFAULT_DELAY_MS
-from rlteach.impala import CORRECTIONS
 from rlteach.mdp import ChainMDP
-from rlteach.messages import N_, tr, tr_in
+from rlteach.messages import tr, tr_in
 from rlteach.monitor import ALGORITHMS
 from rlteach.plotting import plot_learning_curves, plot_priorities, plot_vtrace, priority_table, vtrace_table
+from rlteach.widget_controls import config_controls
 from rlteach.widget_parts import (
     STYLE,
     Shown,
@@ -241,48 +239,6 @@ class LiveView(Shown):
                              if result_so_far.solved
                              else tr("{steps:,} env steps, {seconds:.1f} s, last evaluation {last:.1f}", **fields))
         self.refresh_after_cell()                     # a reader without a kernel sees the last curve
-
-
-# The controls TrainExplorer shows per algorithm: Config field -> (kind, range). Every control STARTS at that
-# Config's own default, read when the explorer is built (the one place defaults live), on its grid (grid_slider).
-LR = ("log", (-4.5, -2, 0.1, ".1e"))            # 10^-4.5 .. 10^-2, through the default
-CONTROLS = {
-    "rlteach.policy_gradient": {"lr": LR, "num_envs": ("int", (1, 32)), "n_steps": ("int", (1, 64)),
-                                "gamma": ("float", (0.9, 0.999, 0.001, ".3f")),
-                                "entropy_coef": ("float", (0.0, 0.05, 0.005, ".3f"))},
-    "rlteach.a3c": {"num_workers": ("int", (1, 4)), "backend": ("backend", ()), "lock": ("check", ()), "lr": LR,
-                    "t_max": ("int", (1, 100))},
-    "rlteach.apex": {"num_actors": ("int", (1, 4)), "backend": ("backend", ()),
-                     "priority_alpha": ("float", (0.0, 1.0, 0.05, ".2f")),
-                     "priority_beta": ("float", (0.0, 1.0, 0.05, ".2f")), "n_step": ("int", (1, 5)), "lr": LR},
-    "rlteach.impala": {"num_actors": ("int", (1, 4)), "backend": ("backend", ()),
-                       "unrolls_per_weight_pull": ("int", (1, 64)), "off_policy_correction": ("choice", CORRECTIONS),
-                       "clip_rho": ("log", (-1, 1, 0.05, ".2f")), "clip_c": ("log", (-1, 1, 0.05, ".2f")), "lr": LR},
-    "rlteach.ppo": {"clip_eps": ("float", (0.05, 1.0, 0.05, ".2f")), "update_epochs": ("int", (1, 20)),
-                    "num_minibatches": ("int", (1, 16)), "lr": LR},
-}
-LABELS = {"lock": N_("lock (only the optimizer step)"), "off_policy_correction": N_("correction"),
-          "clip_rho": "clip_rho (rho-bar)", "clip_c": N_("clip_c (c-bar, at most rho-bar)")}
-
-
-def config_controls(module_name) -> dict:
-    """Config field -> an ipywidgets control for it, starting at the Config's default (``CONTROLS``)."""
-    config = importlib.import_module(module_name).Config
-    default = {f.name: f.default for f in dataclasses.fields(config)}
-    controls = {}
-    for name, (kind, args) in CONTROLS[module_name].items():
-        common = {"value": default[name], "description": tr(LABELS[name]) if name in LABELS else name, "style": STYLE}
-        if kind == "int":
-            controls[name] = w.IntSlider(min=args[0], max=args[1], **common)
-        elif kind in ("float", "log"):
-            controls[name] = grid_slider(default[name], *args[:3], common["description"], args[3], kind == "log")
-        elif kind == "check":
-            controls[name] = w.Checkbox(**common)
-        elif kind == "choice":
-            controls[name] = w.ToggleButtons(options=list(args), **common)
-        else:
-            controls[name] = w.ToggleButtons(options=list(BACKENDS), **common)   # rlteach.workers' backends
-    return controls
 
 
 class TrainExplorer(Shown):

@@ -187,6 +187,17 @@ def test_fields_are_filled_in_either_language(chinese):
     assert messages.tr("no such message {x}", x=1) == "no such message 1"     # unknown: English, still filled
 
 
+def test_chinese_sets_a_space_between_chinese_and_latin(chinese):
+    assert messages.spaced("sync N=4步进快于sync N=1（1.2倍）") == "sync N=4 步进快于 sync N=1（1.2 倍）"
+    assert messages.spaced("在 2 个核心上") == "在 2 个核心上"                     # already spaced: unchanged
+    said = messages.tr("{a_name} {relation} {b_name} ({a}{unit} vs {b}{unit}; gap {gap}{unit}, noise {noise}{unit})",
+                       a_name="sync N=4", relation="步进快于", b_name="sync N=1", a="2", b="1", gap="1", noise="0",
+                       unit="")
+    assert said.startswith("sync N=4 步进快于 sync N=1")
+    messages.set_language("en")
+    assert messages.tr("{a}步", a="x1") == "x1步"                                # English: untouched
+
+
 def test_language_names_are_checked():
     messages.set_language("zh_CN")
     assert messages.language() == "zh"

@@ -9,7 +9,7 @@ import ipywidgets as ipw
 import numpy as np
 import pytest
 
-from rlteach import envs, widget_parts, widgets
+from rlteach import envs, widget_controls, widget_parts, widgets
 from rlteach.advantage import td_errors
 from rlteach.mdp import ChainMDP
 from rlteach.widgets import AdvantageExplorer
@@ -266,11 +266,11 @@ def on_its_grid(slider) -> bool:
     return slider.min <= x <= slider.max and abs(k - round(k)) < 1e-6
 
 
-@pytest.mark.parametrize("module_name", sorted(widgets.CONTROLS))
+@pytest.mark.parametrize("module_name", sorted(widget_controls.CONTROLS))
 def test_every_control_starts_at_its_config_default_and_can_show_it(module_name):
     module = importlib.import_module(module_name)
     default = {f.name: f.default for f in dataclasses.fields(module.Config)}
-    controls = widgets.config_controls(module_name)
+    controls = widget_controls.config_controls(module_name)
     assert set(controls) <= set(default)
     for name, control in controls.items():
         assert control.value == default[name], name                     # exactly the default, not a neighbour
@@ -281,7 +281,8 @@ def test_every_control_starts_at_its_config_default_and_can_show_it(module_name)
 EXPLORERS = {"advantage": AdvantageExplorer, "priority": widgets.PriorityExplorer, "vtrace": widgets.VtraceExplorer,
              "vtrace off the old grid": lambda: widgets.VtraceExplorer(clip_rho=0.7, clip_c=1.3, drift=0.25),
              "side by side": widgets.SideBySideExplorer,
-             **{name: partial(widgets.TrainExplorer, importlib.import_module(name)) for name in widgets.CONTROLS}}
+             **{name: partial(widgets.TrainExplorer, importlib.import_module(name))
+                for name in widget_controls.CONTROLS}}
 
 
 @pytest.mark.parametrize("name", sorted(EXPLORERS))

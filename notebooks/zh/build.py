@@ -15,8 +15,9 @@ A Chinese notebook is the English one with
 Running all nine takes as long as running the English ones (README.zh.md's table), so the build runs a notebook only
 when its outputs are out of date. Its metadata (``rlteach_zh``) records what they were made from: the code cells,
 the English notebook's outputs (which nbval keeps current: when the package changes what a notebook shows, the
-English notebook is re-run, and then so is the Chinese one) and the Chinese catalog. tests/test_zh.py fails when
-that record no longer matches. A changed translation only replaces markdown; it never re-runs anything.
+English notebook is re-run, and then so is the Chinese one), the Chinese catalog and rlteach/messages.py.
+tests/test_zh.py fails when that record no longer matches. A changed translation only replaces markdown; it never
+re-runs anything.
 
 A reader's own run is never overwritten without asking: the record also holds a fingerprint of the outputs the
 build wrote. When a reader ran a notebook in ``make lab-zh`` (and it autosaved), the build keeps it and says so;
@@ -154,9 +155,10 @@ def catalog_fingerprint() -> str:
 
 def made_from(english: dict, catalog: str) -> str:
     """The fingerprint of what a Chinese notebook's outputs are made from: its code, the English notebook's
-    outputs, the catalog."""
+    outputs, the catalog, and rlteach/messages.py (how every Chinese message is looked up and set)."""
     code = [source_of(c) for c in english["cells"] if c["cell_type"] == "code"]
-    return _sha(source_of(LANGUAGE_CELL), code, _outputs(english["cells"]), catalog)
+    messages = (ROOT / "rlteach" / "messages.py").read_text(encoding="utf-8")
+    return _sha(source_of(LANGUAGE_CELL), code, _outputs(english["cells"]), catalog, messages)
 
 
 def record(zh: dict) -> dict:

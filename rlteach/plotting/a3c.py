@@ -54,9 +54,13 @@ def plot_timeline(result, max_seconds=None, start=None, ax=None):
     return fig
 
 
+_BACKEND_WORDS = {"thread": N_("thread"), "process": N_("process")}    # a legend's backend, shown through tr
+
+
 def _staleness_label(result) -> str:
     config = result.config
     n, backend = getattr(config, "num_workers", "?"), getattr(config, "backend", "?")
+    backend = tr(_BACKEND_WORDS[backend]) if backend in _BACKEND_WORDS else backend
     return (tr("{backend}, {n} workers", backend=backend, n=n) if n != 1
             else tr("{backend}, {n} worker", backend=backend, n=n))
 

@@ -308,6 +308,9 @@ def plot_learning_curves(runs, x="steps", ax=None, threshold=None, show_episodes
 # --- 02 policy gradient: gradient noise with and without a baseline; an agent playing ------------------
 
 
+_BASELINE_NAMES = {"none": N_("none"), "constant": N_("constant"), "critic": N_("critic")}   # shown through tr
+
+
 def plot_gradient_variance(grads) -> plt.Figure:
     """How noisy policy gradient estimates are, per baseline. ``grads`` is ``{baseline: [num_batches, P]}``
     (``rlteach.pg_variance.gradient_samples(...).grads``, or the GradientSamples itself).
@@ -323,7 +326,8 @@ def plot_gradient_variance(grads) -> plt.Figure:
     direction = direction / (np.linalg.norm(direction) + 1e-12)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
     colors = [f"C{i}" for i in range(len(names))]
-    bars = left.bar(names, total, color=colors)
+    shown = {n: tr(_BASELINE_NAMES[n]) if n in _BASELINE_NAMES else n for n in names}   # the keys stay English
+    bars = left.bar([shown[n] for n in names], total, color=colors)
     left.bar_label(bars, labels=[f"{v:,.0f}" if v >= 100 else f"{v:.3g}" for v in total], fontsize=9)
     left.set_ylabel(tr("total variance of the estimate"))
     left.set_xlabel(tr("baseline"))
@@ -335,7 +339,7 @@ def plot_gradient_variance(grads) -> plt.Figure:
     for name, color in zip(names, colors, strict=True):
         p = projections[name]
         right.hist(p, bins=bins, histtype="step", lw=2, color=color,
-                   label=tr("{name} (std {std:.3g})", name=name, std=p.std()))
+                   label=tr("{name} (std {std:.3g})", name=shown[name], std=p.std()))
         right.axvline(p.mean(), color=color, lw=1.5, ls="--")
     right.set_xlabel(tr("estimate projected on the mean gradient's direction (1% tails not drawn)"))
     right.set_ylabel(tr("batches"))
