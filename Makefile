@@ -85,11 +85,13 @@ test-full: lint
 bench: setup
 	$(BIN)/python -m pip install -c constraints.txt -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/side_by_side.py
+	$(BIN)/python notebooks/zh/build.py --readme
 
 # The fault matrix (rlteach.faults): every algorithm on every backend under three faults; the table in
 # benchmarks/results/faults.md, a summary in README.md.
 faults: setup
 	$(BIN)/python benchmarks/faults.py
+	$(BIN)/python notebooks/zh/build.py --readme
 
 # The other benchmark scripts: A3C's speed by backend, the replay, IMPALA's throughput, the communication lab.
 bench-parts: setup
@@ -103,11 +105,13 @@ bench-parts: setup
 # and a summary in README.md; notebooks 03, 04 and 05 read claims.json.
 claims: setup
 	$(BIN)/python benchmarks/claims.py
+	$(BIN)/python notebooks/zh/build.py --readme
 
 # Re-executes every notebook in place, one at a time (on a quiet machine), and writes the README's table of
 # reading and run times.
 times: setup
 	$(BIN)/python benchmarks/workbook_times.py --inplace
+	$(BIN)/python notebooks/zh/build.py --readme
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info

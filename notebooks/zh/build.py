@@ -408,11 +408,21 @@ def main(argv=None) -> int:
     parser.add_argument("--status", action="store_true", help="say what is out of date, and build nothing")
     parser.add_argument("--share", nargs="?", const=str(HERE), metavar="DIR", help="print the share of English "
                         "in each Chinese notebook (of DIR, default notebooks/zh), and build nothing")
+    parser.add_argument("--readme", action="store_true", help="only rebuild README.zh.md (the benchmark scripts' "
+                        "make targets run this after they rewrite README.md's regions)")
     parser.add_argument("--force", action="store_true", help="rebuild even a notebook a reader has run "
                         "(their copy goes to notebooks/zh/yours/ first)")
     args = parser.parse_args(argv)
     if args.todo:
         print(todo(args.todo), end="")
+        return 0
+    if args.readme:
+        found = readme_problems()
+        if found:           # a section's English changed: the translation comes first (README.zh.md is left as is)
+            print("README.zh.md not rebuilt: translate these in notebooks/zh/translations/README.md\n  " +
+                  "\n  ".join(found))
+        else:
+            README_ZH.write_text(readme_zh(), encoding="utf-8")
         return 0
     names = args.names or [p.stem for p in english_notebooks()]
     if args.share:
