@@ -115,42 +115,43 @@ def kill_one_worker(backend, snapshot) -> None:
 # --- one case ----------------------------------------------------------------------------------------------
 
 
+# Every outcome ``run_case`` records, as the message it is made from. The record is English (code, tests and the
+# benchmark compare it); ``outcome_words`` shows it in the reader's language. A field stands for one word or
+# number, without spaces.
+OUTCOMES = {
+    "raises": N_("raises {error}"),
+    "raises, traceback": N_("raises {error}, with its traceback"),
+    "raises, SIGKILL": N_("raises {error} and SIGKILL"),
+    "raises naming": N_("raises {error} naming worker {worker}"),
+    "raises naming, traceback": N_("raises {error} naming worker {worker}, with its traceback"),
+    "raises naming, SIGKILL": N_("raises {error} naming worker {worker} and SIGKILL"),
+    "recovers": N_("recovers: worker restarted ({restarts}x), run goes on to {steps} steps"),
+    "partial": N_("returns the partial result"),
+    "partial, not interrupted": N_("returns the partial result (NOT marked interrupted)"),
+    "hung": N_("HUNG: stopped by the {guard} s watchdog"),
+    "n/a": N_("n/a (threads share one process)"),
+}
+
+
 def outcome_of(fault, error, result) -> str:
-    """What happened, in words chosen from what ``train`` raised or returned."""
+    """What happened, in words chosen from what ``train`` raised or returned (one of ``OUTCOMES``)."""
     if error is not None:
         named = re.match(r"worker (\d+)", str(error))
-        words = f"raises {type(error).__name__}" + (f" naming worker {named.group(1)}" if named else "")
+        key = "raises naming" if named else "raises"
         if fault == "error" and "broke on purpose" in str(error):
-            words += ", with its traceback"
+            key += ", traceback"
         if fault == "kill" and "SIGKILL" in str(error):
-            words += " and SIGKILL"
-        return words
+            key += ", SIGKILL"
+        return OUTCOMES[key].format(error=type(error).__name__, worker=named.group(1) if named else None)
     if fault == "kill":
         restarts = result.records["workers"].get("restarts", 0)
-        return f"recovers: worker restarted ({restarts}x), run goes on to {result.env_steps:,} steps"
-    return "returns the partial result" + ("" if result.interrupted else " (NOT marked interrupted)")
-
-
-# Every outcome ``run_case`` records (in English: code and benchmarks compare it), as the message that shows it
-# in the reader's language (``outcome_words``); a field stands for one word or number, without spaces.
-OUTCOMES = (
-    N_("raises {error}"),
-    N_("raises {error}, with its traceback"),
-    N_("raises {error} and SIGKILL"),
-    N_("raises {error} naming worker {worker}"),
-    N_("raises {error} naming worker {worker}, with its traceback"),
-    N_("raises {error} naming worker {worker} and SIGKILL"),
-    N_("recovers: worker restarted ({restarts}x), run goes on to {steps} steps"),
-    N_("returns the partial result"),
-    N_("returns the partial result (NOT marked interrupted)"),
-    N_("HUNG: stopped by the {guard} s watchdog"),
-    N_("n/a (threads share one process)"),
-)
+        return OUTCOMES["recovers"].format(restarts=restarts, steps=f"{result.env_steps:,}")
+    return OUTCOMES["partial" if result.interrupted else "partial, not interrupted"]
 
 
 def outcome_words(outcome: str) -> str:
     """A recorded ``outcome`` in the reader's language (unchanged when it is none of ``OUTCOMES``)."""
-    for message in OUTCOMES:
+    for message in OUTCOMES.values():
         match = re.fullmatch(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>\\S+)", re.escape(message)), outcome)
         if match:
             return tr(message, **match.groupdict())
@@ -164,7 +165,7 @@ def run_case(module, backend, fault, *, eval_every=1000, kill_run_steps=6000, tr
     A run that goes on ``guard`` s after the fault is interrupted by a watchdog: its outcome says "HUNG"."""
     row = {"algorithm": module.__name__.rsplit(".", 1)[-1], "backend": backend, "fault": fault}
     if fault == "kill" and backend == "thread":
-        return {**row, "outcome": "n/a (threads share one process)", "seconds": None, "left": None,
+        return {**row, "outcome": OUTCOMES["n/a"], "seconds": None, "left": None,
                 "nothing_lost": None, "episodes_at_fault": None, "processes_at_fault": None, "error": None,
                 "result": None}
     trigger = Path(trigger_dir) / f"rlteach-fault-{os.getpid()}-{row['algorithm']}-{backend}.trigger"
@@ -226,7 +227,7 @@ def run_case(module, backend, fault, *, eval_every=1000, kill_run_steps=6000, tr
         seconds = restarted["t"] - at["t"] if "t" in restarted else None
     kept = result if result is not None else getattr(error, "partial", None)
     lost = None if kept is None or "returns" not in at else kept.episode_returns[:len(at["returns"])] != at["returns"]
-    outcome = f"HUNG: stopped by the {guard:.0f} s watchdog" if hung.is_set() else outcome_of(fault, error, result)
+    outcome = OUTCOMES["hung"].format(guard=f"{guard:.0f}") if hung.is_set() else outcome_of(fault, error, result)
     return {**row, "outcome": outcome, "seconds": seconds, "left": left_behind(),
             "nothing_lost": None if lost is None else not lost, "episodes_at_fault": len(at.get("returns", [])),
             "processes_at_fault": at.get("processes"), "error": None if error is None else str(error),

@@ -224,6 +224,17 @@ def test_chinese_draws_with_a_cjk_font(chinese):
     assert matplotlib.rcParams["font.sans-serif"][0] == "Noto Sans CJK SC"
 
 
+def test_every_fault_outcome_is_shown_in_the_readers_language(chinese):
+    """``faults.outcome_words`` reads a recorded (English) outcome back into its message: each of ``OUTCOMES``,
+    filled as ``run_case`` fills it, comes out Chinese."""
+    from rlteach import faults
+
+    for message in faults.OUTCOMES.values():
+        recorded = message.format(error="WorkerError", worker="1", restarts=2, steps="6,000", guard="60")
+        shown = faults.outcome_words(recorded)
+        assert CJK.search(shown) and all(v in shown for v in re.findall(r"WorkerError|6,000|60", recorded)), shown
+
+
 def test_a_missing_cjk_font_is_a_clear_warning(monkeypatch):
     monkeypatch.setattr(messages, "CJK_FONTS", ("No Such Font",))
     monkeypatch.setattr(messages, "cjk_font_files", lambda: [])

@@ -163,15 +163,10 @@ def shown_text(cell) -> str:
     return LIBRARY_LOG.sub(" ", "\n".join(parts))
 
 
-def shows_code(cell) -> bool:
-    """A cell that prints source code or a docstring (the package's code and its documentation stay English)."""
-    return any(call in build.source_of(cell) for call in ("getsource(", "getdoc(", "help("))
-
-
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_the_chinese_outputs_have_no_english_sentence(name):
     found = [f"cell {c['id']}: {s!r}" for c in chinese(name)["cells"] if c["cell_type"] == "code"
-             and not shows_code(c) and (name, c["id"]) not in ENGLISH_ON_PURPOSE
+             and not build.shows_code(c) and (name, c["id"]) not in ENGLISH_ON_PURPOSE
              for s in english_sentences(shown_text(c))]
     assert not found, f"{name}: English in the Chinese notebook's outputs (a message without tr, or untranslated):\n" \
         + "\n".join(found[:40])

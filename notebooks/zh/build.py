@@ -354,6 +354,11 @@ def readme_zh() -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def shows_code(cell) -> bool:
+    """A code cell that prints source code or a docstring (the package's code and its documentation stay English)."""
+    return any(call in source_of(cell) for call in ("getsource(", "getdoc(", "help("))
+
+
 def english_share(nb: dict) -> dict:
     """How much of what a reader sees is English: words in the markdown's prose and in the printed outputs (code,
     math, link targets and identifiers left out; a Chinese word counted as two characters)."""
@@ -368,7 +373,7 @@ def english_share(nb: dict) -> dict:
             english, chinese = words(source_of(cell))
             counts["markdown"][0] += english
             counts["markdown"][1] += chinese
-        elif not any(call in source_of(cell) for call in ("getsource(", "getdoc(", "help(")):   # code, docstrings
+        elif not shows_code(cell):
             for out in cell.get("outputs", []):
                 data = out.get("data", {})
                 shown = ("text/markdown",) if "image/png" in data else ("text/plain", "text/markdown")  # a figure: its
